@@ -1,0 +1,1 @@
+"""The shopping assistant: conversation, recommendation, and an ACP client that reaches checkout over HTTP."""

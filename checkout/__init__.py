@@ -1,0 +1,1 @@
+"""The checkout platform: the ACP merchant API, payments, orders and their webhooks."""

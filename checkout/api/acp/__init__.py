@@ -1,0 +1,1 @@
+"""The ACP surface: checkout sessions, delegate_payment and the discovery document."""

@@ -1,0 +1,33 @@
+"""The PSP side of ACP delegated payment (sandbox vault): card in, single-use vt_ token out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from checkout.api.acp.openapi import ERRORS
+from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBodyDep, ServicesDep
+from checkout.api.idempotency import run_idempotently
+from checkout.flows.delegate_payment import delegate_payment
+from checkout.protocol import render
+from checkout.protocol.requests import DelegatePaymentRequest
+from checkout.protocol.responses import DelegatePaymentResponse
+
+router = APIRouter(tags=["delegate_payment"])
+PATH = "/agentic_commerce/delegate_payment"
+
+
+@router.post(PATH, status_code=201, operation_id="delegatePayment",
+             responses={201: {"model": DelegatePaymentResponse, "description": "The vault token."},
+                        **ERRORS})
+def delegate_payment_token(body: DelegatePaymentRequest, agent: AgentDep, _version: ApiVersionDep,
+                           key: IdempotencyKeyDep, raw: RawBodyDep, services: ServicesDep) -> Response:
+    def work(db: Session) -> tuple[int, dict[str, Any]]:
+        token = delegate_payment(db, body, agent_id=agent, idempotency_key=key,
+                                 provider=services.provider, now=services.clock())
+        return 201, {"id": token.id, "created": render.iso(token.created), "metadata": token.metadata}
+
+    return run_idempotently(services, agent_id=agent, path=PATH, key=key, raw=raw, work=work)

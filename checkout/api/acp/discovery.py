@@ -1,0 +1,32 @@
+"""The unauthenticated ACP discovery document at /.well-known/acp.json."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from checkout.api.deps import ServicesDep
+from checkout.domain.money import CURRENCY_EXPONENTS
+from checkout.protocol import CURRENT_VERSION, SUPPORTED_VERSIONS
+
+router = APIRouter(tags=["discovery"])
+
+
+@router.get("/.well-known/acp.json", operation_id="getDiscovery")
+def discovery(services: ServicesDep) -> Response:
+    body = {
+        "protocol": {"name": "acp", "version": CURRENT_VERSION,
+                     "supported_versions": SUPPORTED_VERSIONS,
+                     "documentation_url": "https://agenticcommerce.dev"},
+        "api_base_url": services.settings.public_base_url,
+        "transports": ["rest"],
+        "capabilities": {
+            "services": ["checkout", "orders", "delegate_payment"],
+            "intervention_types": ["3ds"],
+            "supported_currencies": sorted(CURRENCY_EXPONENTS),
+            "supported_locales": ["en-US"],
+        },
+    }
+    return Response(orjson.dumps(body), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=3600"})

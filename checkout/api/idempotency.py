@@ -1,0 +1,71 @@
+"""Running a POST under its Idempotency-Key: replay, conflict, in-flight, and the same-commit rule."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from checkout.api.problems import error_body, error_response, json_response, status_for
+from checkout.api.services import Services
+from checkout.errors import CheckoutError, InvalidRequest
+from checkout.store.idempotency import IdempotencyRecords, KeyScope, StoredResponse
+
+Work = Callable[[Session], tuple[int, dict[str, Any]]]
+
+
+def _canonical(value: Any) -> Any:
+    # JCS-style equivalence: key order is irrelevant, 1.0 == 1, null stays distinct from absent.
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def fingerprint(raw: bytes) -> str:
+    if not raw.strip():
+        parsed: Any = {}  # cancel may be sent with no body at all; that is the same as {}
+    else:
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest("The request body is not valid JSON.", code="invalid_json") from exc
+    canonical = orjson.dumps(_canonical(parsed), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def run_idempotently(services: Services, *, agent_id: str, path: str, key: str, raw: bytes,
+                     work: Work) -> Response:
+    headers = {"Idempotency-Key": key}
+    scope = KeyScope(identity=agent_id, path=path, key=key)
+    try:
+        claim = services.idempotency.claim(scope, fingerprint(raw), services.clock())
+    except CheckoutError as exc:
+        return error_response(exc, path, headers)
+    if isinstance(claim, StoredResponse):
+        return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
+    try:
+        with services.database.write() as db:
+            status, body = work(db)
+            stored = StoredResponse(status, orjson.dumps(body))
+            IdempotencyRecords.finish(db, claim, stored)
+    except CheckoutError as exc:
+        # The work rolled back; its refusal is the answer this key keeps (unless it is a 5xx).
+        status = status_for(exc)
+        if status >= 500:
+            services.idempotency.abandon(claim)
+            raise
+        stored = StoredResponse(status, orjson.dumps(error_body(exc, path)))
+        with services.database.write() as db:
+            IdempotencyRecords.finish(db, claim, stored)
+    except BaseException:
+        services.idempotency.abandon(claim)  # 5xx responses are never cached
+        raise
+    return json_response(stored.status, stored.body, headers)

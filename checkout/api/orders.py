@@ -1,0 +1,42 @@
+"""Orders: the agent reads an order by id; the operator records a shipment (which notifies the agent)."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from checkout.api.deps import AgentDep, OperatorDep, ServicesDep
+from checkout.errors import NotFound
+from checkout.flows.fulfill_order import order_document, ship_order
+from checkout.store.orders import Orders
+from checkout.store.sessions import CheckoutSessions
+
+router = APIRouter(tags=["orders"])
+
+
+class ShipmentRequest(BaseModel):
+    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(min_length=1, max_length=128)
+    tracking_url: str | None = Field(default=None, max_length=2048)
+
+
+@router.get("/orders/{order_id}", operation_id="getOrder")
+def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response:
+    with services.database.read() as db:
+        order = Orders(db).get(order_id)
+        if order is None or CheckoutSessions(db).get(order.checkout_session_id, agent_id=agent) is None:
+            raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
+        body = order_document(db, order)
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.post("/orders/{order_id}/fulfillments", status_code=201, operation_id="shipOrder")
+def record_shipment(order_id: str, body: ShipmentRequest, _operator: OperatorDep,
+                    services: ServicesDep) -> Response:
+    with services.database.write() as db:
+        order = ship_order(db, order_id, carrier=body.carrier, tracking_number=body.tracking_number,
+                           tracking_url=body.tracking_url, now=services.clock())
+        document = order_document(db, order)
+    return Response(orjson.dumps(document), status_code=201, media_type="application/json")

@@ -1,0 +1,89 @@
+"""What the HTTP layer needs at hand, built once per app by create_app and held on app.state."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+
+from checkout.payments.provider import PaymentProvider
+from checkout.protocol.render import Presentation
+from checkout.settings import Settings
+from checkout.store.db import Database
+from checkout.store.idempotency import IdempotencyRecords
+from checkout.store.rows import AgentKeyRow
+
+DEFAULT_AGENT_ID = "agt_default"
+
+
+def key_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AgentKeys:
+    """Agent API keys, stored hashed; lookups are cached briefly so auth is not a query per request."""
+
+    database: Database
+    ttl_seconds: float = 30.0
+    _cache: dict[str, tuple[str | None, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def register(self, agent_id: str, name: str, secret: str, now: datetime) -> None:
+        dialect = sqlite if self.database.is_sqlite else postgresql
+        statement = dialect.insert(AgentKeyRow).values(
+            id=agent_id, name=name, key_hash=key_hash(secret), created_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"], set_={"key_hash": key_hash(secret), "revoked_at": None})
+        with self.database.write() as db:
+            db.execute(statement)
+        with self._lock:
+            self._cache.clear()
+
+    def agent_for(self, secret: str) -> str | None:
+        digest = key_hash(secret)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        with self.database.read() as db:
+            agent_id = db.exec(select(AgentKeyRow.id).where(
+                col(AgentKeyRow.key_hash) == digest, col(AgentKeyRow.revoked_at).is_(None))).first()
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (agent_id, time.monotonic() + self.ttl_seconds)
+        return agent_id
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    provider: PaymentProvider
+    idempotency: IdempotencyRecords
+    agent_keys: AgentKeys
+    clock: Callable[[], datetime] = utc_now
+
+    @property
+    def presentation(self) -> Presentation:
+        return Presentation(base_url=self.settings.public_base_url, psp=self.provider.name)
+
+    @classmethod
+    def build(cls, settings: Settings, database: Database, provider: PaymentProvider) -> Services:
+        return cls(
+            settings=settings, database=database, provider=provider,
+            idempotency=IdempotencyRecords(
+                database, retention=timedelta(hours=settings.idempotency_retention_hours),
+                lease=timedelta(seconds=settings.idempotency_lease_seconds)),
+            agent_keys=AgentKeys(database),
+        )

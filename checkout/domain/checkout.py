@@ -1,0 +1,338 @@
+"""A checkout session's authoritative state: its lines, fulfillment options, totals, problems, status."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+from checkout.domain import tax
+from checkout.domain.money import apply_bps, format_amount
+
+
+class Status(StrEnum):
+    NOT_READY_FOR_PAYMENT = "not_ready_for_payment"
+    READY_FOR_PAYMENT = "ready_for_payment"
+    AUTHENTICATION_REQUIRED = "authentication_required"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+FINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELED, Status.EXPIRED})
+MAX_QUANTITY_PER_LINE = 99
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A variant as the catalog sells it right now."""
+
+    variant_id: str
+    product_id: str
+    merchant_id: str
+    name: str
+    description: str
+    unit_amount: int
+    currency: str
+    available_quantity: int
+    digital: bool
+    images: tuple[str, ...] = ()
+    url: str | None = None
+    sku: str | None = None
+    category: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingRate:
+    id: str
+    title: str
+    amount: int
+    carrier: str
+    min_days: int
+    max_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingRules:
+    rates: tuple[ShippingRate, ...]
+    free_shipping_threshold: int | None = None
+
+    def amount_for(self, rate: ShippingRate, items_subtotal: int) -> int:
+        """The cheapest rate is free once the items reach the free-shipping threshold."""
+        cheapest = min(self.rates, key=lambda r: r.amount)
+        threshold = self.free_shipping_threshold
+        if rate is cheapest and threshold is not None and items_subtotal >= threshold:
+            return 0
+        return rate.amount
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str
+    line_one: str
+    city: str
+    state: str
+    country: str
+    postal_code: str
+    line_two: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a session: an item, how many, and the unit price the buyer was last shown."""
+
+    id: str
+    offer: Offer
+    quantity: int
+    unit_amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A session message (ACP `messages[]`): errors block payment, warnings and info do not."""
+
+    severity: str  # "error" | "warning" | "info"
+    code: str | None
+    content: str
+    param: str | None = None
+    resolution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FulfillmentOption:
+    id: str
+    type: str  # "shipping" | "digital"
+    title: str
+    amount: int
+    item_ids: tuple[str, ...]
+    description: str | None = None
+    carrier: str | None = None
+    earliest: datetime | None = None
+    latest: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    type: str
+    option_id: str
+    item_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LineTotals:
+    line: Line
+    base: int
+    subtotal: int
+    tax: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    items_base: int
+    subtotal: int
+    fulfillment: int | None
+    tax: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Everything a session response shows, computed from its inputs and the catalog."""
+
+    lines: tuple[LineTotals, ...]
+    options: tuple[FulfillmentOption, ...]
+    selections: tuple[Selection, ...]
+    totals: Totals
+    problems: tuple[Problem, ...]
+
+    @property
+    def blocking(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def payable(self) -> bool:
+        return not self.blocking
+
+
+@dataclass(slots=True)
+class QuoteInput:
+    lines: Sequence[Line]
+    shipping: ShippingRules
+    currency: str
+    address: Address | None
+    contact_email: str | None
+    selections: Sequence[Selection]
+    now: datetime
+    notices: Sequence[Problem] = field(default_factory=tuple)
+
+
+_POSTAL_PATTERNS = {
+    "US": re.compile(r"^\d{5}(-\d{4})?$"),
+    "CA": re.compile(r"^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$"),
+    "GB": re.compile(r"^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$"),
+    "DE": re.compile(r"^\d{5}$"),
+    "FR": re.compile(r"^\d{5}$"),
+    "NL": re.compile(r"^\d{4} ?[A-Za-z]{2}$"),
+}
+
+
+def address_problems(address: Address) -> list[Problem]:
+    """Whether the platform can ship to an address and the address is well-formed."""
+    base = "$.fulfillment_details.address"
+    country = address.country.upper()
+    if country not in tax.SHIPPING_COUNTRIES:
+        return [Problem("error", "region_restricted",
+                        f"This shop does not ship to {address.country}.",
+                        f"{base}.country", "requires_buyer_input")]
+    problems = []
+    regions = tax.subdivisions(country)
+    if regions is not None and address.state.upper() not in regions:
+        problems.append(Problem("error", "invalid",
+                                f"'{address.state}' is not a state or province of {country}.",
+                                f"{base}.state", "requires_buyer_input"))
+    pattern = _POSTAL_PATTERNS.get(country)
+    if pattern is not None and not pattern.match(address.postal_code.strip()):
+        problems.append(Problem("error", "invalid",
+                                f"'{address.postal_code}' is not a valid postal code for {country}.",
+                                f"{base}.postal_code", "requires_buyer_input"))
+    for name in ("name", "line_one", "city"):
+        if not getattr(address, name).strip():
+            problems.append(Problem("error", "invalid", f"The address {name} is empty.",
+                                    f"{base}.{name}", "requires_buyer_input"))
+    return problems
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current
+
+
+def fulfillment_options(lines: Sequence[Line], shipping: ShippingRules, now: datetime,
+                        items_subtotal: int) -> tuple[FulfillmentOption, ...]:
+    physical = tuple(line.id for line in lines if not line.offer.digital)
+    digital = tuple(line.id for line in lines if line.offer.digital)
+    options: list[FulfillmentOption] = []
+    for rate in sorted(shipping.rates, key=lambda r: r.amount) if physical else ():
+        earliest = add_business_days(now, rate.min_days)
+        latest = add_business_days(now, rate.max_days)
+        amount = shipping.amount_for(rate, items_subtotal)
+        options.append(FulfillmentOption(
+            id=rate.id, type="shipping", title=rate.title, amount=amount, item_ids=physical,
+            carrier=rate.carrier,
+            description=f"Arrives in {rate.min_days}-{rate.max_days} business days"
+            + (" (free over the threshold)" if amount == 0 and rate.amount else ""),
+            earliest=datetime.combine(earliest.date(), time(8), earliest.tzinfo),
+            latest=datetime.combine(latest.date(), time(20), latest.tzinfo),
+        ))
+    if digital:
+        options.append(FulfillmentOption(
+            id="digital_delivery", type="digital", title="Digital delivery", amount=0,
+            item_ids=digital, description="A download link is emailed once the order is placed"))
+    return tuple(options)
+
+
+def resolve_selections(options: Sequence[FulfillmentOption],
+                       requested: Sequence[Selection]) -> tuple[tuple[Selection, ...], list[Problem]]:
+    """The buyer's choices where valid, else the cheapest option of each type (a sensible default)."""
+    by_id = {option.id: option for option in options}
+    chosen: dict[str, Selection] = {}
+    problems: list[Problem] = []
+    for index, selection in enumerate(requested):
+        option = by_id.get(selection.option_id)
+        if option is None:
+            problems.append(Problem("error", "invalid",
+                                    f"'{selection.option_id}' is not a fulfillment option of this session.",
+                                    f"$.selected_fulfillment_options[{index}].option_id",
+                                    "requires_buyer_input"))
+            continue
+        chosen[option.type] = Selection(option.type, option.id, option.item_ids)
+    for option in options:  # options are sorted cheapest first within a type
+        chosen.setdefault(option.type, Selection(option.type, option.id, option.item_ids))
+    return tuple(chosen.values()), problems
+
+
+def stock_problems(lines: Sequence[Line]) -> list[Problem]:
+    problems = []
+    for index, line in enumerate(lines):
+        param = f"$.line_items[{index}]"
+        available = line.offer.available_quantity
+        if available <= 0:
+            problems.append(Problem("error", "out_of_stock",
+                                    f"'{line.offer.name}' is out of stock.", param,
+                                    "requires_buyer_input"))
+        elif line.quantity > available:
+            problems.append(Problem("error", "quantity_exceeded",
+                                    f"Only {available} of '{line.offer.name}' left; "
+                                    f"{line.quantity} requested.", param, "requires_buyer_input"))
+        elif available <= 2:
+            problems.append(Problem("warning", "low_stock",
+                                    f"Only {available} of '{line.offer.name}' left.", param))
+    return problems
+
+
+def price_problems(lines: Sequence[Line]) -> list[Problem]:
+    """Lines whose catalog price moved away from the price the buyer was last shown."""
+    problems = []
+    for index, line in enumerate(lines):
+        if line.offer.unit_amount != line.unit_amount:
+            before = format_amount(line.unit_amount, line.offer.currency)
+            after = format_amount(line.offer.unit_amount, line.offer.currency)
+            problems.append(Problem("warning", "price_change",
+                                    f"The price of '{line.offer.name}' changed from {before} to {after}.",
+                                    f"$.line_items[{index}]", "requires_buyer_review"))
+    return problems
+
+
+def build_quote(data: QuoteInput) -> Quote:
+    """Price a session: current catalog prices, shipping, tax by destination, and what blocks payment."""
+    problems: list[Problem] = list(data.notices)
+    problems += price_problems(data.lines)
+    problems += stock_problems(data.lines)
+
+    needs_shipping = any(not line.offer.digital for line in data.lines)
+    rate_bps = 0
+    if data.address is None:
+        if needs_shipping:
+            problems.append(Problem("error", "missing", "A shipping address is needed.",
+                                    "$.fulfillment_details.address", "requires_buyer_input"))
+    else:
+        address_issues = address_problems(data.address)
+        problems += address_issues
+        if not address_issues:
+            rate_bps = tax.rate_bps(data.address.country.upper(), data.address.state.upper())
+    if not needs_shipping and not data.contact_email:
+        problems.append(Problem("error", "missing", "An email address is needed for digital delivery.",
+                                "$.buyer.email", "requires_buyer_input"))
+
+    line_totals = []
+    for line in data.lines:
+        base = line.offer.unit_amount * line.quantity
+        line_tax = apply_bps(base, rate_bps)
+        line_totals.append(LineTotals(line, base, base, line_tax, base + line_tax))
+    items = sum(lt.base for lt in line_totals)
+
+    options = fulfillment_options(data.lines, data.shipping, data.now, items)
+    selections, selection_issues = resolve_selections(options, data.selections)
+    problems += selection_issues
+    by_id = {option.id: option for option in options}
+    fulfillment = sum(by_id[s.option_id].amount for s in selections)
+    total_tax = sum(lt.tax for lt in line_totals) + apply_bps(fulfillment, rate_bps)
+    totals = Totals(items_base=items, subtotal=items,
+                    fulfillment=fulfillment if selections else None,
+                    tax=total_tax, total=items + fulfillment + total_tax)
+    return Quote(tuple(line_totals), options, selections, totals, tuple(problems))
+
+
+def status_of(stored: Status, quote: Quote) -> Status:
+    """A final or authentication state is kept; otherwise the quote decides readiness."""
+    if stored in FINAL_STATUSES or stored is Status.AUTHENTICATION_REQUIRED:
+        return stored
+    return Status.READY_FOR_PAYMENT if quote.payable else Status.NOT_READY_FOR_PAYMENT

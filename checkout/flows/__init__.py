@@ -1,0 +1,1 @@
+"""Use cases, one per module, each running inside the caller's transaction."""

@@ -1,0 +1,101 @@
+"""Loading a checkout session with its lines, catalog offers and quote: what every flow starts from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from checkout.domain.checkout import (
+    FINAL_STATUSES,
+    Address,
+    Line,
+    Problem,
+    Quote,
+    QuoteInput,
+    Selection,
+    Status,
+    build_quote,
+    status_of,
+)
+from checkout.errors import NotFound, SessionNotOpen
+from checkout.store.catalog import Catalog, shipping_rules
+from checkout.store.orders import Orders
+from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, MerchantRow, OrderRow
+from checkout.store.sessions import CheckoutSessions
+
+
+@dataclass(slots=True)
+class SessionState:
+    row: CheckoutSessionRow
+    merchant: MerchantRow
+    lines: list[Line]
+    quote: Quote
+    status: Status
+    order: OrderRow | None = None
+
+
+def address_of(details: dict[str, Any] | None) -> Address | None:
+    raw = (details or {}).get("address")
+    if not raw:
+        return None
+    return Address(name=raw["name"], line_one=raw["line_one"], line_two=raw.get("line_two"),
+                   city=raw["city"], state=raw["state"], country=raw["country"],
+                   postal_code=raw["postal_code"])
+
+
+def contact_email(row: CheckoutSessionRow) -> str | None:
+    return (row.buyer or {}).get("email") or (row.fulfillment_details or {}).get("email")
+
+
+def notices_of(row: CheckoutSessionRow) -> tuple[Problem, ...]:
+    return tuple(Problem(**notice) for notice in row.notices)
+
+
+def notice_dict(problem: Problem) -> dict[str, Any]:
+    return {"severity": problem.severity, "code": problem.code, "content": problem.content,
+            "param": problem.param, "resolution": problem.resolution}
+
+
+def quote_session(db: Session, row: CheckoutSessionRow, line_rows: list[CheckoutLineRow],
+                  merchant: MerchantRow, now: datetime) -> tuple[list[Line], Quote]:
+    offers = Catalog(db).offers(line.variant_id for line in line_rows)
+    lines = [Line(id=line.id, offer=offers[line.variant_id], quantity=line.quantity,
+                  unit_amount=line.unit_amount) for line in line_rows]
+    quote = build_quote(QuoteInput(
+        lines=lines, shipping=shipping_rules(merchant), currency=row.currency,
+        address=address_of(row.fulfillment_details), contact_email=contact_email(row),
+        selections=[Selection(s["type"], s["option_id"], tuple(s.get("item_ids", [])))
+                    for s in row.selections],
+        now=now, notices=notices_of(row),
+    ))
+    return lines, quote
+
+
+def load_session(db: Session, session_id: str, *, agent_id: str, now: datetime,
+                 for_update: bool = False) -> SessionState:
+    sessions = CheckoutSessions(db)
+    row = sessions.get(session_id, agent_id=agent_id, for_update=for_update)
+    if row is None:
+        raise NotFound(f"Checkout session '{session_id}' does not exist.",
+                       code="checkout_session_not_found")
+    merchant = Catalog(db).merchant(row.merchant_id)
+    assert merchant is not None, "sessions reference merchants by foreign key"
+    stored = Status(row.status)
+    if stored not in FINAL_STATUSES and row.expires_at <= now:
+        stored = Status.EXPIRED
+        if for_update:
+            row.status = stored.value
+            row.updated_at = now
+            sessions.save(row)
+    lines, quote = quote_session(db, row, list(sessions.lines(row.id)), merchant, now)
+    order = Orders(db).for_session(row.id) if stored is Status.COMPLETED else None
+    return SessionState(row, merchant, lines, quote, status_of(stored, quote), order)
+
+
+def require_open(state: SessionState, action: str) -> None:
+    if state.status in FINAL_STATUSES:
+        raise SessionNotOpen(f"This checkout session is {state.status.value} and cannot be {action}.",
+                             code=f"checkout_session_{state.status.value}")

@@ -1,0 +1,1 @@
+"""Background work: delivering order webhooks from the outbox, expiring sessions, purging old keys."""

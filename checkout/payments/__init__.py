@@ -1,0 +1,1 @@
+"""Payment providers behind one interface: the offline sandbox today, Stripe beside it."""

@@ -1,0 +1,72 @@
+"""One settings object, read from environment variables; nothing here runs at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+# Defaults that make `serve` work with no configuration at all; start-up reports which were used.
+DEMO_AGENT_API_KEY = "agent_demo_key"
+DEMO_OPERATOR_API_KEY = "operator_demo_key"
+DEMO_WEBHOOK_SECRET = "whsec_demo_secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./agentic_checkout.db",
+        description="SQLAlchemy URL: a SQLite file (default) or postgresql+psycopg://...",
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base of permalinks and api_base_url."
+    )
+    agent_api_key: str = Field(default=DEMO_AGENT_API_KEY, min_length=8)
+    operator_api_key: str = Field(default=DEMO_OPERATOR_API_KEY, min_length=8)
+    order_webhook_url: str | None = Field(
+        default=None, description="Where order_create/order_update events are POSTed."
+    )
+    order_webhook_secret: str = Field(default=DEMO_WEBHOOK_SECRET, min_length=8)
+    commission_bps: int = Field(default=200, ge=0, le=10_000)
+    session_ttl_minutes: int = Field(default=60, ge=1)
+    idempotency_retention_hours: int = Field(default=24, ge=24)
+    idempotency_lease_seconds: int = Field(default=30, ge=1)
+    payment_provider: str = Field(default="sandbox", pattern="^(sandbox)$")
+    seeds_dir: Path = Field(default=REPO_SEEDS)
+    load_seeds: bool = True
+    background_jobs: bool = Field(
+        default=True, description="Run the webhook outbox and session expiry loops in-process."
+    )
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=15, ge=1)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def defaults_in_use(self) -> list[str]:
+        """Names of settings left at a demo default, so start-up can say so out loud."""
+        used = []
+        if "database_url" not in self.model_fields_set:
+            used.append(f"DATABASE_URL={self.database_url}")
+        if self.agent_api_key == DEMO_AGENT_API_KEY:
+            used.append(f"AGENT_API_KEY={DEMO_AGENT_API_KEY} (demo key)")
+        if self.operator_api_key == DEMO_OPERATOR_API_KEY:
+            used.append(f"OPERATOR_API_KEY={DEMO_OPERATOR_API_KEY} (demo key)")
+        if self.order_webhook_secret == DEMO_WEBHOOK_SECRET:
+            used.append("ORDER_WEBHOOK_SECRET=<demo secret>")
+        if self.order_webhook_url is None:
+            used.append("ORDER_WEBHOOK_URL unset (order events are kept in the outbox)")
+        if "payment_provider" not in self.model_fields_set:
+            used.append("PAYMENT_PROVIDER=sandbox")
+        return used

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel rows, repositories, transactions, idempotency records and the outbox."""

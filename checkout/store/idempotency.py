@@ -1,0 +1,114 @@
+"""Idempotency records: claim a key before the work, keep the response with the work's commit.
+
+A record is claimed `in_flight` in its own short transaction, so a concurrent duplicate (in
+any worker sharing the database) sees it and gets 409. The response is written by `finish`
+inside the business transaction, so the key and the business change commit together or not
+at all. A process that dies mid-request leaves an `in_flight` record whose lease runs out, after
+which a retry takes it over. 5xx responses are never kept: `abandon` deletes the claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from math import ceil
+
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from checkout.errors import IdempotencyConflict, IdempotencyInFlight
+from checkout.store.db import Database
+from checkout.store.rows import IdempotencyRecordRow
+
+
+@dataclass(frozen=True, slots=True)
+class KeyScope:
+    identity: str
+    path: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    record_id: int
+
+
+class IdempotencyRecords:
+    def __init__(self, database: Database, *, retention: timedelta, lease: timedelta) -> None:
+        self.database = database
+        self.retention = retention
+        self.lease = lease
+
+    def _insert(self, db: Session, scope: KeyScope, fingerprint: str, now: datetime) -> int | None:
+        dialect = sqlite if self.database.is_sqlite else postgresql
+        statement = (
+            dialect.insert(IdempotencyRecordRow)
+            .values(identity=scope.identity, path=scope.path, key=scope.key, fingerprint=fingerprint,
+                    state="in_flight", locked_until=now + self.lease, created_at=now)
+            .on_conflict_do_nothing(index_elements=["identity", "path", "key"])
+            .returning(IdempotencyRecordRow.id)  # type: ignore[arg-type]
+        )
+        return db.execute(statement).scalar_one_or_none()
+
+    def claim(self, scope: KeyScope, fingerprint: str, now: datetime) -> Claimed | StoredResponse:
+        """Claim the key for new work, or return the response to replay; raise 409/422 otherwise."""
+        with self.database.write() as db:
+            record_id = self._insert(db, scope, fingerprint, now)
+            if record_id is not None:
+                return Claimed(record_id)
+            record = db.exec(select(IdempotencyRecordRow).where(
+                col(IdempotencyRecordRow.identity) == scope.identity,
+                col(IdempotencyRecordRow.path) == scope.path,
+                col(IdempotencyRecordRow.key) == scope.key)).one()
+            if record.created_at <= now - self.retention:
+                # Past retention the key is free again: reuse is a new request, not an error.
+                db.execute(delete(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == record.id))
+                record_id = self._insert(db, scope, fingerprint, now)
+                assert record_id is not None
+                return Claimed(record_id)
+            if record.fingerprint != fingerprint:
+                raise IdempotencyConflict(
+                    "This Idempotency-Key was already used with a different request body.")
+            if record.state == "done":
+                assert record.response_status is not None and record.response_body is not None
+                return StoredResponse(record.response_status, record.response_body)
+            if record.locked_until > now:
+                wait = max(1, ceil((record.locked_until - now).total_seconds()))
+                raise IdempotencyInFlight(
+                    "A request with this Idempotency-Key is currently being processed.",
+                    retry_after=min(wait, 5))
+            taken = db.execute(
+                update(IdempotencyRecordRow)
+                .where(col(IdempotencyRecordRow.id) == record.id,
+                       col(IdempotencyRecordRow.state) == "in_flight",
+                       col(IdempotencyRecordRow.locked_until) == record.locked_until)
+                .values(locked_until=now + self.lease)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                raise IdempotencyInFlight(
+                    "A request with this Idempotency-Key is currently being processed.", retry_after=1)
+            assert record.id is not None
+            return Claimed(record.id)
+
+    @staticmethod
+    def finish(db: Session, claimed: Claimed, response: StoredResponse) -> None:
+        """Store the response in the caller's transaction (the one that made the business change)."""
+        db.execute(update(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == claimed.record_id)
+                   .values(state="done", response_status=response.status, response_body=response.body))
+
+    def abandon(self, claimed: Claimed) -> None:
+        with self.database.write() as db:
+            db.execute(delete(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == claimed.record_id))
+
+    def purge(self, now: datetime) -> int:
+        with self.database.write() as db:
+            result = db.execute(delete(IdempotencyRecordRow).where(
+                col(IdempotencyRecordRow.created_at) <= now - self.retention))
+            return int(result.rowcount)  # type: ignore[attr-defined]

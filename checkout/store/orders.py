@@ -1,0 +1,41 @@
+"""Orders and their lines."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from checkout.store.rows import OrderLineRow, OrderRow
+
+
+class Orders:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def add(self, order: OrderRow, lines: Sequence[OrderLineRow]) -> None:
+        self.db.add(order)
+        self.db.flush()
+        self.db.add_all(lines)
+        self.db.flush()
+
+    def get(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
+        statement = select(OrderRow).where(col(OrderRow.id) == order_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return self.db.exec(statement).first()
+
+    def for_session(self, session_id: str) -> OrderRow | None:
+        return self.db.exec(select(OrderRow).where(col(OrderRow.checkout_session_id) == session_id)).first()
+
+    def lines(self, order_id: str) -> Sequence[OrderLineRow]:
+        return self.db.exec(select(OrderLineRow).where(col(OrderLineRow.order_id) == order_id)
+                            .order_by(col(OrderLineRow.position))).all()
+
+    def count(self) -> int:
+        return int(self.db.exec(select(func.count()).select_from(OrderRow)).one())
+
+    def save(self, order: OrderRow) -> None:
+        self.db.add(order)
+        self.db.flush()

@@ -1,0 +1,55 @@
+"""Delegated payment tokens (the sandbox vault) and payment records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from checkout.domain.allowance import Allowance, TokenState
+from checkout.store.rows import PaymentRow, PaymentTokenRow
+
+
+def token_state(row: PaymentTokenRow) -> TokenState:
+    return TokenState(
+        allowance=Allowance(max_amount=row.max_amount, currency=row.currency,
+                            checkout_session_id=row.checkout_session_id,
+                            merchant_id=row.merchant_id, expires_at=row.expires_at),
+        used=row.used_at is not None,
+        held_by_session=row.held_by_session,
+    )
+
+
+class PaymentTokens:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def add(self, token: PaymentTokenRow) -> None:
+        self.db.add(token)
+        self.db.flush()
+
+    def get(self, token_id: str) -> PaymentTokenRow | None:
+        return self.db.get(PaymentTokenRow, token_id)
+
+    def consume(self, token_id: str, now: datetime) -> bool:
+        """Mark a token used exactly once; False when another request spent it first."""
+        result = self.db.execute(
+            update(PaymentTokenRow)
+            .where(col(PaymentTokenRow.id) == token_id, col(PaymentTokenRow.used_at).is_(None))
+            .values(used_at=now)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def hold(self, token_id: str, session_id: str) -> None:
+        self.db.execute(update(PaymentTokenRow).where(col(PaymentTokenRow.id) == token_id)
+                        .values(held_by_session=session_id))
+
+
+class Payments:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def add(self, payment: PaymentRow) -> None:
+        self.db.add(payment)
+        self.db.flush()

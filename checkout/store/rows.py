@@ -1,0 +1,246 @@
+"""The database tables as SQLModel rows; the Alembic migrations are the authority on the schema."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from datetime import UTC
+
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (which stores naive text) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class MerchantRow(SQLModel, table=True):
+    __tablename__ = "merchants"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    platform: str = Field(max_length=16)
+    shop_ref: str
+    currency: str = Field(max_length=3)
+    country: str = Field(max_length=2)
+    support_email: str | None = None
+    links: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    shipping: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    commission_bps: int
+    created_at: datetime = utc_column()
+
+
+class ProductRow(SQLModel, table=True):
+    __tablename__ = "products"
+    id: str = Field(primary_key=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
+    title: str
+    description: str
+    category: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    material: str | None = None
+    rating: float | None = None
+    review_count: int = 0
+    digital: bool = False
+    url: str | None = None
+    images: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = utc_column()
+
+
+class VariantRow(SQLModel, table=True):
+    __tablename__ = "variants"
+    __table_args__ = (CheckConstraint("inventory >= 0", name="ck_variants_inventory_nonnegative"),)
+    id: str = Field(primary_key=True, max_length=64)
+    product_id: str = Field(foreign_key="products.id", index=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
+    sku: str | None = None
+    title: str
+    options: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    price: int
+    list_price: int | None = None
+    currency: str = Field(max_length=3)
+    inventory: int
+    updated_at: datetime = utc_column()
+
+
+class AgentKeyRow(SQLModel, table=True):
+    __tablename__ = "agent_api_keys"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    key_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = utc_column()
+    revoked_at: datetime | None = utc_column(nullable=True)
+
+
+class CheckoutSessionRow(SQLModel, table=True):
+    __tablename__ = "checkout_sessions"
+    id: str = Field(primary_key=True, max_length=64)
+    agent_id: str = Field(index=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
+    status: str = Field(max_length=32)
+    currency: str = Field(max_length=3)
+    locale: str | None = None
+    timezone: str | None = None
+    buyer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    fulfillment_details: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True))
+    selections: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    interventions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notices: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    authentication_metadata: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True))
+    order_notes: str | None = None
+    metadata_: dict[str, Any] | None = Field(
+        default=None, sa_column=Column("metadata", JSON, nullable=True))
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    expires_at: datetime = utc_column(index=True)
+
+
+class CheckoutLineRow(SQLModel, table=True):
+    __tablename__ = "checkout_lines"
+    __table_args__ = (CheckConstraint("quantity >= 1", name="ck_checkout_lines_quantity_positive"),)
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str = Field(foreign_key="checkout_sessions.id", index=True, max_length=64)
+    position: int
+    variant_id: str = Field(foreign_key="variants.id", max_length=64)
+    quantity: int
+    unit_amount: int
+
+
+class PaymentTokenRow(SQLModel, table=True):
+    """A delegated payment token (vt_...). The card number is never stored: brand, last4, outcome."""
+
+    __tablename__ = "payment_tokens"
+    id: str = Field(primary_key=True, max_length=64)
+    agent_id: str = Field(max_length=64)
+    card_brand: str
+    card_last4: str = Field(max_length=4)
+    funding: str
+    card_outcome: str
+    max_amount: int
+    currency: str = Field(max_length=3)
+    checkout_session_id: str = Field(index=True, max_length=256)
+    merchant_id: str = Field(max_length=256)
+    expires_at: datetime = utc_column()
+    metadata_: dict[str, str] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    created_at: datetime = utc_column()
+    used_at: datetime | None = utc_column(nullable=True)
+    held_by_session: str | None = Field(default=None, max_length=64)
+
+
+class PaymentRow(SQLModel, table=True):
+    __tablename__ = "payments"
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str = Field(foreign_key="checkout_sessions.id", index=True, max_length=64)
+    token_id: str = Field(foreign_key="payment_tokens.id", max_length=64)
+    provider: str = Field(max_length=16)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=32)  # requires_capture | succeeded | canceled | declined
+    decline_code: str | None = None
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class OrderRow(SQLModel, table=True):
+    __tablename__ = "orders"
+    id: str = Field(primary_key=True, max_length=64)
+    checkout_session_id: str = Field(foreign_key="checkout_sessions.id", unique=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
+    payment_id: str = Field(foreign_key="payments.id", max_length=64)
+    order_number: str = Field(unique=True, max_length=32)
+    permalink_url: str
+    status: str = Field(max_length=32)
+    currency: str = Field(max_length=3)
+    items_amount: int
+    fulfillment_amount: int
+    tax_amount: int
+    total_amount: int
+    destination: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    email: str | None = None
+    estimated_earliest: datetime | None = utc_column(nullable=True)
+    estimated_latest: datetime | None = utc_column(nullable=True)
+    fulfillments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class OrderLineRow(SQLModel, table=True):
+    __tablename__ = "order_lines"
+    id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=64)
+    position: int
+    variant_id: str = Field(foreign_key="variants.id", max_length=64)
+    product_id: str = Field(max_length=64)
+    title: str
+    quantity: int
+    unit_amount: int
+    subtotal: int
+    image_url: str | None = None
+    url: str | None = None
+
+
+class IntentTraceRow(SQLModel, table=True):
+    __tablename__ = "intent_traces"
+    session_id: str = Field(foreign_key="checkout_sessions.id", primary_key=True, max_length=64)
+    reason_code: str
+    trace_summary: str | None = None
+    metadata_: dict[str, Any] | None = Field(default=None, sa_column=Column("metadata", JSON, nullable=True))
+    created_at: datetime = utc_column()
+
+
+class IdempotencyRecordRow(SQLModel, table=True):
+    """A request key's fingerprint and, once done, the response to replay."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("identity", "path", "key", name="uq_idempotency_scope"),)
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str = Field(max_length=64)
+    path: str = Field(max_length=255)
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # in_flight | done
+    response_status: int | None = None
+    response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    locked_until: datetime = utc_column()
+    created_at: datetime = utc_column(index=True)
+
+
+class OutboxEventRow(SQLModel, table=True):
+    """An order event waiting to be delivered to the agent's webhook receiver."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+    id: str = Field(primary_key=True, max_length=64)
+    event_type: str = Field(max_length=32)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=64)
+    payload: str
+    attempts: int = 0
+    next_attempt_at: datetime = utc_column()
+    locked_until: datetime | None = utc_column(nullable=True)
+    delivered_at: datetime | None = utc_column(nullable=True)
+    failed_at: datetime | None = utc_column(nullable=True)
+    last_error: str | None = None
+    created_at: datetime = utc_column()

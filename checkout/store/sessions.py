@@ -1,0 +1,69 @@
+"""Checkout sessions and their lines: loading with a row lock, and saving."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, delete, select
+
+from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
+
+
+class CheckoutSessions:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def get(self, session_id: str, *, agent_id: str, for_update: bool = False) -> CheckoutSessionRow | None:
+        """A session visible to this agent; `for_update` holds its row until the transaction ends."""
+        statement = select(CheckoutSessionRow).where(
+            col(CheckoutSessionRow.id) == session_id, col(CheckoutSessionRow.agent_id) == agent_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return self.db.exec(statement).first()
+
+    def lines(self, session_id: str) -> Sequence[CheckoutLineRow]:
+        return self.db.exec(
+            select(CheckoutLineRow).where(col(CheckoutLineRow.session_id) == session_id)
+            .order_by(col(CheckoutLineRow.position))
+        ).all()
+
+    def add(self, session: CheckoutSessionRow, lines: Sequence[CheckoutLineRow]) -> None:
+        self.db.add(session)
+        self.db.flush()
+        self.db.add_all(lines)
+        self.db.flush()
+
+    def replace_lines(self, session_id: str, lines: Sequence[CheckoutLineRow]) -> None:
+        self.db.execute(delete(CheckoutLineRow).where(col(CheckoutLineRow.session_id) == session_id))
+        self.db.add_all(lines)
+        self.db.flush()
+
+    def save(self, session: CheckoutSessionRow) -> None:
+        self.db.add(session)
+        self.db.flush()
+
+    def record_intent_trace(self, trace: IntentTraceRow) -> None:
+        if self.db.get(IntentTraceRow, trace.session_id) is None:
+            self.db.add(trace)
+            self.db.flush()
+
+    def expire_due(self, now: datetime, *, limit: int = 500) -> int:
+        """Mark open sessions past their expiry as expired; returns how many changed."""
+        due = self.db.exec(
+            select(CheckoutSessionRow.id).where(
+                col(CheckoutSessionRow.expires_at) <= now,
+                col(CheckoutSessionRow.status).in_(
+                    ["not_ready_for_payment", "ready_for_payment", "authentication_required"]),
+            ).limit(limit)
+        ).all()
+        if not due:
+            return 0
+        result = self.db.execute(
+            update(CheckoutSessionRow)
+            .where(col(CheckoutSessionRow.id).in_(due),
+                   col(CheckoutSessionRow.status) != "completed")
+            .values(status="expired", updated_at=now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

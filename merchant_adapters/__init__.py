@@ -1,0 +1,1 @@
+"""Merchant platforms (Etsy-style, Shopify-style) behind one interface that checkout depends on."""

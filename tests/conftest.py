@@ -1,0 +1,123 @@
+"""Fixtures: an app per test on its own SQLite file (or a clean PostgreSQL database), and an agent."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from checkout.app import create_app
+from checkout.settings import Settings
+from checkout.store.db import Database, create_database_engine, upgrade_schema
+from checkout.store.seeds import load_seeds
+from tests.support import AGENT_KEY, OPERATOR_KEY, Agent
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+def _postgres_reachable() -> str | None:
+    if not POSTGRES_URL:
+        return "TEST_POSTGRES_URL is not set"
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL at TEST_POSTGRES_URL is not reachable: {exc.__class__.__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, seeded SQLite file, copied for each test (migrating per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade_schema(url)
+    database = Database(create_database_engine(url))
+    load_seeds(database, SEEDS, commission_bps=200)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own on the PostgreSQL server, for this test process, dropped at the end."""
+    reason = _postgres_reachable()
+    if reason:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    assert POSTGRES_URL is not None
+    name = f"acp_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade_schema(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = [row[0] for row in connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'alembic_version'"))]
+        connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    engine.dispose()
+    database = Database(create_database_engine(url))
+    load_seeds(database, SEEDS, commission_bps=200)
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """SQLite unless a test asks for both with `@both_backends` (tests/support.py)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+                 sqlite_template: Path) -> str:
+    if backend == "postgres":
+        url: str = request.getfixturevalue("postgres_database")
+        _reset_postgres(url)
+        return url
+    path = tmp_path / "checkout.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url, "agent_api_key": AGENT_KEY, "operator_api_key": OPERATOR_KEY,
+        "order_webhook_secret": "whsec_test_secret", "seeds_dir": SEEDS, "background_jobs": False,
+        "public_base_url": "http://checkout.test",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def agent(client: TestClient) -> Agent:
+    return Agent(client)
