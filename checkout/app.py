@@ -57,16 +57,23 @@ def prepare_database(settings: Settings, database: Database, services: Services)
     """Migrate, load the demo catalog into an empty database, and register the agent key."""
     with prepare_schema(database):
         if settings.load_seeds:
-            loaded = load_seeds(database, settings.seeds_dir, commission_bps=settings.commission_bps)
+            loaded = load_seeds(
+                database, settings.seeds_dir, commission_bps=settings.commission_bps
+            )
             if loaded:
                 log.info("seeds.loaded merchants=%d dir=%s", loaded, settings.seeds_dir)
-        services.agent_keys.register(DEFAULT_AGENT_ID, "Default agent", settings.agent_api_key,
-                                     services.clock())
+        services.agent_keys.register(
+            DEFAULT_AGENT_ID, "Default agent", settings.agent_api_key, services.clock()
+        )
 
 
-def create_app(settings: Settings | None = None, *, provider: PaymentProvider | None = None,
-               clock: Callable[[], datetime] = utc_now,
-               webhook_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    provider: PaymentProvider | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     database = Database(create_database_engine(settings.database_url))
     services = Services.build(settings, database, provider or SandboxPaymentProvider())
@@ -77,17 +84,28 @@ def create_app(settings: Settings | None = None, *, provider: PaymentProvider | 
         prepare_database(settings, database, services)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
-        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds,
-                                     transport=webhook_transport) as client:
+        async with httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds, transport=webhook_transport
+        ) as client:
             app.state.webhooks = OrderWebhookSender(
-                database, client, url=settings.order_webhook_url,
-                secret=settings.order_webhook_secret, max_attempts=settings.webhook_max_attempts,
-                clock=clock)
+                database,
+                client,
+                url=settings.order_webhook_url,
+                secret=settings.order_webhook_secret,
+                max_attempts=settings.webhook_max_attempts,
+                clock=clock,
+            )
             if settings.background_jobs:
-                tasks.append(asyncio.create_task(
-                    app.state.webhooks.run_forever(stop, settings.outbox_poll_seconds)))
-                tasks.append(asyncio.create_task(
-                    maintenance.run_forever(database, services.idempotency, clock, stop)))
+                tasks.append(
+                    asyncio.create_task(
+                        app.state.webhooks.run_forever(stop, settings.outbox_poll_seconds)
+                    )
+                )
+                tasks.append(
+                    asyncio.create_task(
+                        maintenance.run_forever(database, services.idempotency, clock, stop)
+                    )
+                )
             try:
                 yield
             finally:
@@ -97,13 +115,22 @@ def create_app(settings: Settings | None = None, *, provider: PaymentProvider | 
                         await task
         database.dispose()
 
-    app = FastAPI(title="Agentic Checkout", version="0.1.0", lifespan=lifespan,
-                  description="An ACP 2026-04-17 checkout platform: sessions, delegated payment, "
-                              "orders and order webhooks.")
+    app = FastAPI(
+        title="Agentic Checkout",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="An ACP 2026-04-17 checkout platform: sessions, delegated payment, "
+        "orders and order webhooks.",
+    )
     app.state.services = services
     problems.install(app)
-    for router in (sessions.router, delegate_payment.router, discovery.router, catalog_router,
-                   orders_router):
+    for router in (
+        sessions.router,
+        delegate_payment.router,
+        discovery.router,
+        catalog_router,
+        orders_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"], operation_id="health")

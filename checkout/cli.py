@@ -21,10 +21,13 @@ def _configure_logging() -> None:
 
 
 @cli.command()
-def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-          workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL for more than one).")] = 1,
-          ) -> None:
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (PostgreSQL for more than one).")
+    ] = 1,
+) -> None:
     """Serve the checkout API (the embedded default needs no configuration)."""
     _configure_logging()
     settings = Settings()
@@ -32,10 +35,19 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
     for default in settings.defaults_in_use():
         log.info("settings.default %s", default)
     if workers > 1 and settings.is_sqlite:
-        log.warning("settings.sqlite_workers SQLite serialises writes; use PostgreSQL for several workers")
+        log.warning(
+            "settings.sqlite_workers SQLite serialises writes; use PostgreSQL for several workers"
+        )
     log.info("serve.listening url=http://%s:%d docs=http://%s:%d/docs", host, port, host, port)
-    uvicorn.run("checkout.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    uvicorn.run(
+        "checkout.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @db_cli.command("upgrade")

@@ -70,8 +70,14 @@ def postgres_database() -> Iterator[str]:
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
-        tables = [row[0] for row in connection.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'alembic_version'"))]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'alembic_version'"
+                )
+            )
+        ]
         connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
     engine.dispose()
     database = Database(create_database_engine(url))
@@ -86,8 +92,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-                 sqlite_template: Path) -> str:
+def database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> str:
     if backend == "postgres":
         url: str = request.getfixturevalue("postgres_database")
         _reset_postgres(url)
@@ -99,8 +106,12 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": database_url, "agent_api_key": AGENT_KEY, "operator_api_key": OPERATOR_KEY,
-        "order_webhook_secret": "whsec_test_secret", "seeds_dir": SEEDS, "background_jobs": False,
+        "database_url": database_url,
+        "agent_api_key": AGENT_KEY,
+        "operator_api_key": OPERATOR_KEY,
+        "order_webhook_secret": "whsec_test_secret",
+        "seeds_dir": SEEDS,
+        "background_jobs": False,
         "public_base_url": "http://checkout.test",
     }
     values.update(overrides)

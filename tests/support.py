@@ -18,7 +18,8 @@ INSUFFICIENT_FUNDS = "4000000000009995"
 THREE_DS = "4000002760003184"
 
 both_backends = pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 # Seeded catalog items the tests rely on (seeds/*.json).
 CLAY = "mch_clay_and_kiln"
@@ -26,13 +27,24 @@ NORTHWIND = "mch_northwind_supply"
 
 
 def address(**overrides: Any) -> dict[str, Any]:
-    return {"name": "Ada Lovelace", "line_one": "1234 Chat Road", "city": "San Francisco",
-            "state": "CA", "country": "US", "postal_code": "94131", **overrides}
+    return {
+        "name": "Ada Lovelace",
+        "line_one": "1234 Chat Road",
+        "city": "San Francisco",
+        "state": "CA",
+        "country": "US",
+        "postal_code": "94131",
+        **overrides,
+    }
 
 
 def fulfillment(**overrides: Any) -> dict[str, Any]:
-    return {"name": "Ada Lovelace", "email": "ada@example.com", "phone_number": "+15551234567",
-            "address": address(**overrides)}
+    return {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone_number": "+15551234567",
+        "address": address(**overrides),
+    }
 
 
 class Agent:
@@ -49,12 +61,20 @@ class Agent:
         return headers
 
     def post(self, path: str, body: Any, *, key: str | None = None, **extra: str) -> Any:
-        return self.client.post(path, json=body, headers=self.headers(key or str(uuid.uuid4()), **extra))
+        return self.client.post(
+            path, json=body, headers=self.headers(key or str(uuid.uuid4()), **extra)
+        )
 
     def create(self, *items: str | tuple[str, int], key: str | None = None, **fields: Any) -> Any:
-        line_items = [{"id": i} if isinstance(i, str) else {"id": i[0], "quantity": i[1]} for i in items]
-        body = {"line_items": line_items, "currency": "usd",
-                "capabilities": {"interventions": {"supported": ["3ds"]}}, **fields}
+        line_items = [
+            {"id": i} if isinstance(i, str) else {"id": i[0], "quantity": i[1]} for i in items
+        ]
+        body = {
+            "line_items": line_items,
+            "currency": "usd",
+            "capabilities": {"interventions": {"supported": ["3ds"]}},
+            **fields,
+        }
         return self.post("/checkout_sessions", body, key=key)
 
     def update(self, session_id: str, key: str | None = None, **fields: Any) -> Any:
@@ -63,37 +83,62 @@ class Agent:
     def get(self, session_id: str) -> Any:
         return self.client.get(f"/checkout_sessions/{session_id}", headers=self.headers())
 
-    def delegate(self, session: dict[str, Any], *, number: str = VISA, max_amount: int | None = None,
-                 merchant_id: str | None = None, session_id: str | None = None,
-                 currency: str = "usd", expires_in: timedelta = timedelta(minutes=15),
-                 key: str | None = None) -> Any:
+    def delegate(
+        self,
+        session: dict[str, Any],
+        *,
+        number: str = VISA,
+        max_amount: int | None = None,
+        merchant_id: str | None = None,
+        session_id: str | None = None,
+        currency: str = "usd",
+        expires_in: timedelta = timedelta(minutes=15),
+        key: str | None = None,
+    ) -> Any:
         handler = session["capabilities"]["payment"]["handlers"][0]
         body = {
-            "payment_method": {"type": "card", "card_number_type": "fpan", "number": number,
-                               "exp_month": "12", "exp_year": "2030", "cvc": "123",
-                               "display_card_funding_type": "credit", "display_last4": number[-4:],
-                               "metadata": {}},
-            "allowance": {"reason": "one_time",
-                          "max_amount": total_of(session) if max_amount is None else max_amount,
-                          "currency": currency,
-                          "checkout_session_id": session_id or session["id"],
-                          "merchant_id": merchant_id or handler["config"]["merchant_id"],
-                          "expires_at": (datetime.now(UTC) + expires_in).isoformat()},
-            "risk_signals": [], "metadata": {"source": "tests"},
+            "payment_method": {
+                "type": "card",
+                "card_number_type": "fpan",
+                "number": number,
+                "exp_month": "12",
+                "exp_year": "2030",
+                "cvc": "123",
+                "display_card_funding_type": "credit",
+                "display_last4": number[-4:],
+                "metadata": {},
+            },
+            "allowance": {
+                "reason": "one_time",
+                "max_amount": total_of(session) if max_amount is None else max_amount,
+                "currency": currency,
+                "checkout_session_id": session_id or session["id"],
+                "merchant_id": merchant_id or handler["config"]["merchant_id"],
+                "expires_at": (datetime.now(UTC) + expires_in).isoformat(),
+            },
+            "risk_signals": [],
+            "metadata": {"source": "tests"},
         }
         return self.post("/agentic_commerce/delegate_payment", body, key=key)
 
-    def complete(self, session_id: str, token: str, *, key: str | None = None, **fields: Any) -> Any:
-        body = {"payment_data": {"handler_id": "card_tokenized",
-                                 "instrument": {"type": "card",
-                                                "credential": {"type": "spt", "token": token}}},
-                **fields}
+    def complete(
+        self, session_id: str, token: str, *, key: str | None = None, **fields: Any
+    ) -> Any:
+        body = {
+            "payment_data": {
+                "handler_id": "card_tokenized",
+                "instrument": {"type": "card", "credential": {"type": "spt", "token": token}},
+            },
+            **fields,
+        }
         return self.post(f"/checkout_sessions/{session_id}/complete", body, key=key)
 
     def cancel(self, session_id: str, body: Any = None, *, key: str | None = None) -> Any:
         return self.post(f"/checkout_sessions/{session_id}/cancel", body, key=key)
 
-    def ready_session(self, *items: str | tuple[str, int], **address_overrides: Any) -> dict[str, Any]:
+    def ready_session(
+        self, *items: str | tuple[str, int], **address_overrides: Any
+    ) -> dict[str, Any]:
         created = self.create(*items, fulfillment_details=fulfillment(**address_overrides))
         assert created.status_code == 201, created.text
         body: dict[str, Any] = created.json()
@@ -125,17 +170,33 @@ def seeded_variants() -> list[dict[str, Any]]:
         merchant = document["merchant"]["id"]
         for product in document["products"]:
             for variant in product["variants"]:
-                variants.append({**variant, "merchant_id": merchant, "product_id": product["id"],
-                                 "digital": bool(product.get("digital"))})
+                variants.append(
+                    {
+                        **variant,
+                        "merchant_id": merchant,
+                        "product_id": product["id"],
+                        "digital": bool(product.get("digital")),
+                    }
+                )
     return variants
 
 
-def pick(merchant_id: str = CLAY, *, min_stock: int = 5, stock: int | None = None,
-         digital: bool = False, skip: int = 0) -> str:
+def pick(
+    merchant_id: str = CLAY,
+    *,
+    min_stock: int = 5,
+    stock: int | None = None,
+    digital: bool = False,
+    skip: int = 0,
+) -> str:
     """A seeded variant id of this merchant with the stock asked for (exactly, or at least)."""
-    matches = [v["id"] for v in seeded_variants()
-               if v["merchant_id"] == merchant_id and v["digital"] == digital
-               and (v["inventory"] == stock if stock is not None else v["inventory"] >= min_stock)]
+    matches = [
+        v["id"]
+        for v in seeded_variants()
+        if v["merchant_id"] == merchant_id
+        and v["digital"] == digital
+        and (v["inventory"] == stock if stock is not None else v["inventory"] >= min_stock)
+    ]
     assert len(matches) > skip, f"the seeds have no such variant for {merchant_id}"
     return str(matches[skip])
 

@@ -20,29 +20,60 @@ from checkout.domain.money import Money, apply_bps, divide_half_up, format_amoun
 from checkout.errors import PaymentTokenRejected
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
-RULES = ShippingRules(rates=(ShippingRate("ship_standard", "Standard", 595, "USPS", 3, 6),
-                             ShippingRate("ship_express", "Express", 1495, "UPS", 1, 2)),
-                      free_shipping_threshold=7500)
+RULES = ShippingRules(
+    rates=(
+        ShippingRate("ship_standard", "Standard", 595, "USPS", 3, 6),
+        ShippingRate("ship_express", "Express", 1495, "UPS", 1, 2),
+    ),
+    free_shipping_threshold=7500,
+)
 
 
 def offer(price: int = 3400, stock: int = 10, digital: bool = False) -> Offer:
-    return Offer(variant_id="var_x", product_id="prd_x", merchant_id="mch_x", name="Mug",
-                 description="", unit_amount=price, currency="usd", available_quantity=stock,
-                 digital=digital)
+    return Offer(
+        variant_id="var_x",
+        product_id="prd_x",
+        merchant_id="mch_x",
+        name="Mug",
+        description="",
+        unit_amount=price,
+        currency="usd",
+        available_quantity=stock,
+        digital=digital,
+    )
 
 
 def quote(*lines: Line, address: Address | None = None, email: str | None = None):  # type: ignore[no-untyped-def]
-    return build_quote(QuoteInput(lines=lines, shipping=RULES, currency="usd", address=address,
-                                  contact_email=email, selections=(), now=NOW))
+    return build_quote(
+        QuoteInput(
+            lines=lines,
+            shipping=RULES,
+            currency="usd",
+            address=address,
+            contact_email=email,
+            selections=(),
+            now=NOW,
+        )
+    )
 
 
-CA = Address(name="A", line_one="1 Main St", city="San Francisco", state="CA", country="US",
-             postal_code="94131")
+CA = Address(
+    name="A",
+    line_one="1 Main St",
+    city="San Francisco",
+    state="CA",
+    country="US",
+    postal_code="94131",
+)
 
 
-@pytest.mark.parametrize(("numerator", "denominator", "expected"), [
-    (5, 10, 1), (4, 10, 0), (15, 10, 2), (-15, 10, -2), (25, 10, 3), (0, 7, 0)])
-def test_division_rounds_half_away_from_zero(numerator: int, denominator: int, expected: int) -> None:
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [(5, 10, 1), (4, 10, 0), (15, 10, 2), (-15, 10, -2), (25, 10, 3), (0, 7, 0)],
+)
+def test_division_rounds_half_away_from_zero(
+    numerator: int, denominator: int, expected: int
+) -> None:
     assert divide_half_up(numerator, denominator) == expected
 
 
@@ -77,17 +108,31 @@ def test_standard_shipping_is_free_at_the_threshold_but_express_is_not() -> None
 
 
 def test_states_without_sales_tax_charge_none() -> None:
-    oregon = Address(name="A", line_one="1 Main", city="Portland", state="OR", country="US",
-                     postal_code="97201")
+    oregon = Address(
+        name="A", line_one="1 Main", city="Portland", state="OR", country="US", postal_code="97201"
+    )
     assert quote(Line("li_1", offer(), 1, 3400), address=oregon).totals.tax == 0
 
 
-@pytest.mark.parametrize(("address", "code"), [
-    (Address(name="A", line_one="1", city="X", state="ZZ", country="US", postal_code="94131"), "invalid"),
-    (Address(name="A", line_one="1", city="X", state="CA", country="US", postal_code="ABC"), "invalid"),
-    (Address(name="A", line_one="1", city="X", state="-", country="BR", postal_code="01000"),
-     "region_restricted"),
-])
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [
+        (
+            Address(
+                name="A", line_one="1", city="X", state="ZZ", country="US", postal_code="94131"
+            ),
+            "invalid",
+        ),
+        (
+            Address(name="A", line_one="1", city="X", state="CA", country="US", postal_code="ABC"),
+            "invalid",
+        ),
+        (
+            Address(name="A", line_one="1", city="X", state="-", country="BR", postal_code="01000"),
+            "region_restricted",
+        ),
+    ],
+)
 def test_undeliverable_addresses_block_payment(address: Address, code: str) -> None:
     result = quote(Line("li_1", offer(), 1, 3400), address=address)
     assert not result.payable
@@ -117,24 +162,34 @@ def test_a_price_change_is_a_warning_with_the_new_price_applied() -> None:
 
 
 def token(**overrides: object) -> TokenState:
-    values: dict[str, object] = dict(max_amount=5000, currency="usd", checkout_session_id="cs_1",
-                                     merchant_id="mch_1", expires_at=NOW + timedelta(minutes=5))
+    values: dict[str, object] = dict(
+        max_amount=5000,
+        currency="usd",
+        checkout_session_id="cs_1",
+        merchant_id="mch_1",
+        expires_at=NOW + timedelta(minutes=5),
+    )
     values.update(overrides)
     return TokenState(allowance=Allowance(**values), used=False, held_by_session=None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("state", "spend", "code"), [
-    (token(), {"amount": 5001}, "payment_token_amount_exceeded"),
-    (token(), {"session_id": "cs_2"}, "payment_token_session_mismatch"),
-    (token(), {"merchant_id": "mch_2"}, "payment_token_merchant_mismatch"),
-    (token(), {"currency": "eur"}, "payment_token_currency_mismatch"),
-    (token(), {"now": NOW + timedelta(minutes=5)}, "payment_token_expired"),
-    (TokenState(token().allowance, used=True, held_by_session=None), {}, "payment_token_used"),
-])
-def test_each_allowance_breach_has_its_own_code(state: TokenState, spend: dict[str, object],
-                                                code: str) -> None:
-    arguments: dict[str, object] = dict(session_id="cs_1", merchant_id="mch_1", amount=5000,
-                                        currency="usd", now=NOW)
+@pytest.mark.parametrize(
+    ("state", "spend", "code"),
+    [
+        (token(), {"amount": 5001}, "payment_token_amount_exceeded"),
+        (token(), {"session_id": "cs_2"}, "payment_token_session_mismatch"),
+        (token(), {"merchant_id": "mch_2"}, "payment_token_merchant_mismatch"),
+        (token(), {"currency": "eur"}, "payment_token_currency_mismatch"),
+        (token(), {"now": NOW + timedelta(minutes=5)}, "payment_token_expired"),
+        (TokenState(token().allowance, used=True, held_by_session=None), {}, "payment_token_used"),
+    ],
+)
+def test_each_allowance_breach_has_its_own_code(
+    state: TokenState, spend: dict[str, object], code: str
+) -> None:
+    arguments: dict[str, object] = dict(
+        session_id="cs_1", merchant_id="mch_1", amount=5000, currency="usd", now=NOW
+    )
     arguments.update(spend)
     with pytest.raises(PaymentTokenRejected) as raised:
         check_spend(state, **arguments)  # type: ignore[arg-type]
@@ -142,4 +197,6 @@ def test_each_allowance_breach_has_its_own_code(state: TokenState, spend: dict[s
 
 
 def test_a_token_spends_up_to_exactly_its_allowance() -> None:
-    check_spend(token(), session_id="cs_1", merchant_id="mch_1", amount=5000, currency="usd", now=NOW)
+    check_spend(
+        token(), session_id="cs_1", merchant_id="mch_1", amount=5000, currency="usd", now=NOW
+    )

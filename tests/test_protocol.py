@@ -16,8 +16,10 @@ def assert_envelope(body: dict[str, object], code: str) -> None:
 
 def test_requests_without_a_valid_bearer_key_are_401(client: TestClient) -> None:
     missing = client.get("/checkout_sessions/cs_x", headers={"API-Version": API_VERSION})
-    wrong = client.get("/checkout_sessions/cs_x",
-                       headers={"API-Version": API_VERSION, "Authorization": "Bearer nope-nope"})
+    wrong = client.get(
+        "/checkout_sessions/cs_x",
+        headers={"API-Version": API_VERSION, "Authorization": "Bearer nope-nope"},
+    )
     for response in (missing, wrong):
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
@@ -34,29 +36,36 @@ def test_auth_is_checked_before_idempotency_so_no_stored_response_leaks(agent: A
 
 
 def test_a_missing_api_version_is_400_with_supported_versions(agent: Agent) -> None:
-    response = agent.client.get("/checkout_sessions/cs_x",
-                                headers={"Authorization": f"Bearer {agent.key}"})
+    response = agent.client.get(
+        "/checkout_sessions/cs_x", headers={"Authorization": f"Bearer {agent.key}"}
+    )
     assert response.status_code == 400
     assert_envelope(response.json(), "missing_api_version")
     assert response.json()["supported_versions"] == [API_VERSION]
 
 
 def test_an_unsupported_api_version_is_400(agent: Agent) -> None:
-    response = agent.client.get("/checkout_sessions/cs_x", headers={
-        "Authorization": f"Bearer {agent.key}", "API-Version": "2025-09-29"})
+    response = agent.client.get(
+        "/checkout_sessions/cs_x",
+        headers={"Authorization": f"Bearer {agent.key}", "API-Version": "2025-09-29"},
+    )
     assert response.status_code == 400
     assert_envelope(response.json(), "unsupported_api_version")
 
 
 def test_request_id_is_echoed(agent: Agent) -> None:
-    response = agent.client.get("/checkout_sessions/cs_x", headers=agent.headers(**{"Request-Id": "req_42"}))
+    response = agent.client.get(
+        "/checkout_sessions/cs_x", headers=agent.headers(**{"Request-Id": "req_42"})
+    )
     assert response.headers["request-id"] == "req_42"
 
 
 def test_a_post_without_an_idempotency_key_is_400(agent: Agent) -> None:
-    response = agent.client.post("/checkout_sessions", headers=agent.headers(),
-                                 json={"line_items": [{"id": pick()}], "currency": "usd",
-                                       "capabilities": {}})
+    response = agent.client.post(
+        "/checkout_sessions",
+        headers=agent.headers(),
+        json={"line_items": [{"id": pick()}], "currency": "usd", "capabilities": {}},
+    )
     assert response.status_code == 400
     assert_envelope(response.json(), "idempotency_key_required")
 
@@ -77,15 +86,20 @@ def test_an_unknown_session_is_404(agent: Agent) -> None:
 
 
 def test_malformed_json_is_400_not_500(agent: Agent) -> None:
-    response = agent.client.post("/checkout_sessions", content=b'{"line_items": [',
-                                 headers={**agent.headers("k-bad-json"), "Content-Type": "application/json"})
+    response = agent.client.post(
+        "/checkout_sessions",
+        content=b'{"line_items": [',
+        headers={**agent.headers("k-bad-json"), "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert_envelope(response.json(), "invalid_json")
 
 
 def test_schema_errors_are_400_with_a_jsonpath_param(agent: Agent) -> None:
-    response = agent.post("/checkout_sessions", {"line_items": [{"id": pick(), "quantity": 0}],
-                                                 "currency": "usd", "capabilities": {}})
+    response = agent.post(
+        "/checkout_sessions",
+        {"line_items": [{"id": pick(), "quantity": 0}], "currency": "usd", "capabilities": {}},
+    )
     assert response.status_code == 400
     assert response.json()["param"] == "$.line_items[0].quantity"
     missing = agent.post("/checkout_sessions", {"currency": "usd", "capabilities": {}})

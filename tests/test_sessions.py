@@ -19,15 +19,26 @@ from tests.support import (
     total_of,
 )
 
-REQUIRED_KEYS = {"id", "status", "currency", "line_items", "totals", "fulfillment_options",
-                 "messages", "links", "capabilities"}
+REQUIRED_KEYS = {
+    "id",
+    "status",
+    "currency",
+    "line_items",
+    "totals",
+    "fulfillment_options",
+    "messages",
+    "links",
+    "capabilities",
+}
 
 
-def test_a_new_session_without_an_address_is_not_ready_and_says_what_is_missing(agent: Agent) -> None:
+def test_a_new_session_without_an_address_is_not_ready_and_says_what_is_missing(
+    agent: Agent,
+) -> None:
     response = agent.create((pick(), 2))
     assert response.status_code == 201
     session = response.json()
-    assert REQUIRED_KEYS <= set(session)
+    assert set(session) >= REQUIRED_KEYS
     assert session["status"] == "not_ready_for_payment"
     assert "missing" in message_codes(session)
     line = session["line_items"][0]
@@ -43,7 +54,9 @@ def test_an_address_makes_the_session_ready_with_shipping_and_tax(agent: Agent) 
     kinds = [t["type"] for t in updated["totals"]]
     assert kinds == ["items_base_amount", "subtotal", "fulfillment", "tax", "total"]
     assert all(isinstance(t["amount"], int) for t in updated["totals"])
-    assert total_of(updated) == sum(total_of(updated, k) for k in ("subtotal", "fulfillment", "tax"))
+    assert total_of(updated) == sum(
+        total_of(updated, k) for k in ("subtotal", "fulfillment", "tax")
+    )
     shipping = [o for o in updated["fulfillment_options"] if o["type"] == "shipping"]
     assert [o["title"] for o in shipping] == ["Standard", "Express"]
     assert all(o["earliest_delivery_time"] < o["latest_delivery_time"] for o in shipping)
@@ -53,16 +66,28 @@ def test_an_address_makes_the_session_ready_with_shipping_and_tax(agent: Agent) 
 def test_choosing_express_shipping_changes_the_totals(agent: Agent) -> None:
     session = agent.ready_session(pick())
     express = next(o for o in session["fulfillment_options"] if o["title"] == "Express")
-    updated = agent.update(session["id"], selected_fulfillment_options=[
-        {"type": "shipping", "option_id": express["id"], "item_ids": [session["line_items"][0]["id"]]}]).json()
+    updated = agent.update(
+        session["id"],
+        selected_fulfillment_options=[
+            {
+                "type": "shipping",
+                "option_id": express["id"],
+                "item_ids": [session["line_items"][0]["id"]],
+            }
+        ],
+    ).json()
     assert updated["selected_fulfillment_options"][0]["option_id"] == express["id"]
     assert total_of(updated, "fulfillment") == express["totals"][0]["amount"]
 
 
 def test_an_unknown_fulfillment_option_is_an_invalid_message(agent: Agent) -> None:
     session = agent.ready_session(pick())
-    updated = agent.update(session["id"], selected_fulfillment_options=[
-        {"type": "shipping", "option_id": "teleport", "item_ids": []}]).json()
+    updated = agent.update(
+        session["id"],
+        selected_fulfillment_options=[
+            {"type": "shipping", "option_id": "teleport", "item_ids": []}
+        ],
+    ).json()
     assert updated["status"] == "not_ready_for_payment"
     message = next(m for m in updated["messages"] if m["code"] == "invalid")
     assert message["param"] == "$.selected_fulfillment_options[0].option_id"
@@ -81,12 +106,16 @@ def test_an_invalid_address_is_a_message_not_an_error(agent: Agent) -> None:
     session = response.json()
     assert session["status"] == "not_ready_for_payment"
     params = {m["param"] for m in session["messages"] if m["code"] == "invalid"}
-    assert params == {"$.fulfillment_details.address.state", "$.fulfillment_details.address.postal_code"}
+    assert params == {
+        "$.fulfillment_details.address.state",
+        "$.fulfillment_details.address.postal_code",
+    }
 
 
 def test_a_country_not_shipped_to_is_region_restricted(agent: Agent) -> None:
-    session = agent.create(pick(), fulfillment_details=fulfillment(country="BR", state="SP",
-                                                                   postal_code="01000-000")).json()
+    session = agent.create(
+        pick(), fulfillment_details=fulfillment(country="BR", state="SP", postal_code="01000-000")
+    ).json()
     assert "region_restricted" in message_codes(session)
 
 
@@ -122,8 +151,10 @@ def test_items_of_two_merchants_cannot_share_a_session(agent: Agent) -> None:
 
 
 def test_a_currency_the_merchant_does_not_sell_in_is_400(agent: Agent) -> None:
-    response = agent.post("/checkout_sessions", {"line_items": [{"id": pick()}], "currency": "eur",
-                                                 "capabilities": {}})
+    response = agent.post(
+        "/checkout_sessions",
+        {"line_items": [{"id": pick()}], "currency": "eur", "capabilities": {}},
+    )
     assert response.status_code == 400
     assert response.json()["param"] == "$.currency"
 
@@ -155,14 +186,18 @@ def _set_price(url: str, variant_id: str, price: int) -> None:
 
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE variants SET price = :p WHERE id = :v"), {"p": price, "v": variant_id})
+        connection.execute(
+            text("UPDATE variants SET price = :p WHERE id = :v"), {"p": price, "v": variant_id}
+        )
     engine.dispose()
 
 
 def test_repeated_items_are_one_line_with_the_quantities_added(agent: Agent) -> None:
     variant = pick()
     session = agent.create((variant, 1), (variant, 2)).json()
-    assert [(line["item"]["id"], line["quantity"]) for line in session["line_items"]] == [(variant, 3)]
+    assert [(line["item"]["id"], line["quantity"]) for line in session["line_items"]] == [
+        (variant, 3)
+    ]
 
 
 def test_get_returns_the_same_state_as_the_last_update(agent: Agent) -> None:
@@ -173,9 +208,11 @@ def test_get_returns_the_same_state_as_the_last_update(agent: Agent) -> None:
 
 
 def test_write_only_fields_are_never_echoed(agent: Agent) -> None:
-    session = agent.create(pick(), affiliate_attribution={"provider": "impact", "token": "tok_1"},
-                           capabilities={"interventions": {"supported": ["3ds", "biometric"]},
-                                         "extensions": []}).json()
+    session = agent.create(
+        pick(),
+        affiliate_attribution={"provider": "impact", "token": "tok_1"},
+        capabilities={"interventions": {"supported": ["3ds", "biometric"]}, "extensions": []},
+    ).json()
     fetched = agent.get(session["id"]).json()
     for body in (session, fetched):
         assert "affiliate_attribution" not in body
@@ -193,9 +230,16 @@ def test_the_payment_handler_names_the_merchant_for_the_allowance(agent: Agent) 
 
 def test_cancel_records_the_intent_trace_without_echoing_it(agent: Agent, settings) -> None:  # type: ignore[no-untyped-def]
     session = agent.create(pick()).json()
-    canceled = agent.cancel(session["id"], {"intent_trace": {
-        "reason_code": "found_it_cheaper_on_the_moon", "trace_summary": "later",
-        "metadata": {"weeks": 2, "flag": True}}})
+    canceled = agent.cancel(
+        session["id"],
+        {
+            "intent_trace": {
+                "reason_code": "found_it_cheaper_on_the_moon",
+                "trace_summary": "later",
+                "metadata": {"weeks": 2, "flag": True},
+            }
+        },
+    )
     assert canceled.status_code == 200
     assert canceled.json()["status"] == "canceled"
     assert "intent_trace" not in canceled.json()
@@ -203,27 +247,34 @@ def test_cancel_records_the_intent_trace_without_echoing_it(agent: Agent, settin
 
     engine = create_engine(settings.database_url)
     with engine.connect() as connection:
-        row = connection.execute(text("SELECT reason_code FROM intent_traces WHERE session_id = :s"),
-                                 {"s": session["id"]}).one()
+        row = connection.execute(
+            text("SELECT reason_code FROM intent_traces WHERE session_id = :s"),
+            {"s": session["id"]},
+        ).one()
     engine.dispose()
     assert row[0] == "other"
 
 
 def test_cancel_without_a_body_works_and_a_second_cancel_is_405(agent: Agent) -> None:
     session = agent.create(pick()).json()
-    first = agent.client.post(f"/checkout_sessions/{session['id']}/cancel", headers=agent.headers("c-1"))
+    first = agent.client.post(
+        f"/checkout_sessions/{session['id']}/cancel", headers=agent.headers("c-1")
+    )
     assert first.status_code == 200
     again = agent.cancel(session["id"], {})
     assert again.status_code == 405
-    replay = agent.client.post(f"/checkout_sessions/{session['id']}/cancel", headers=agent.headers("c-1"))
+    replay = agent.client.post(
+        f"/checkout_sessions/{session['id']}/cancel", headers=agent.headers("c-1")
+    )
     assert replay.status_code == 200
     assert replay.headers["idempotent-replayed"] == "true"
 
 
 def test_nested_intent_trace_metadata_is_400_invalid_type(agent: Agent) -> None:
     session = agent.create(pick()).json()
-    response = agent.cancel(session["id"], {"intent_trace": {"reason_code": "other",
-                                                             "metadata": {"deep": {"x": 1}}}})
+    response = agent.cancel(
+        session["id"], {"intent_trace": {"reason_code": "other", "metadata": {"deep": {"x": 1}}}}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_type"
     assert response.json()["param"] == "$.intent_trace.metadata.deep"
@@ -259,6 +310,8 @@ def test_one_agent_cannot_see_another_agents_session(agent: Agent, client: TestC
     from checkout.api.services import Services
 
     services: Services = client.app.state.services  # type: ignore[attr-defined]
-    services.agent_keys.register("agt_other", "Other agent", "other_agent_key_01", datetime.now(UTC))
+    services.agent_keys.register(
+        "agt_other", "Other agent", "other_agent_key_01", datetime.now(UTC)
+    )
     other = Agent(client, key="other_agent_key_01")
     assert other.get(session["id"]).status_code == 404

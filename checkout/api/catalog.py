@@ -36,20 +36,29 @@ def _availability(inventory: int) -> dict[str, Any]:
     return {"available": True, "status": "limited_stock" if inventory <= 2 else "in_stock"}
 
 
-def feed_product(product: ProductRow, variants: list[VariantRow], merchant: MerchantRow) -> dict[str, Any]:
-    seller = {"name": merchant.name,
-              "links": [{"type": kind, "url": url} for kind, url in sorted(merchant.links.items())]}
+def feed_product(
+    product: ProductRow, variants: list[VariantRow], merchant: MerchantRow
+) -> dict[str, Any]:
+    seller = {
+        "name": merchant.name,
+        "links": [{"type": kind, "url": url} for kind, url in sorted(merchant.links.items())],
+    }
     body: dict[str, Any] = {
-        "id": product.id, "merchant_id": product.merchant_id, "title": product.title,
+        "id": product.id,
+        "merchant_id": product.merchant_id,
+        "title": product.title,
         "description": {"plain": product.description},
-        "media": [{"type": "image", "url": url, "alt_text": product.title} for url in product.images],
+        "media": [
+            {"type": "image", "url": url, "alt_text": product.title} for url in product.images
+        ],
         "variants": [],
     }
     if product.url:
         body["url"] = product.url
     for variant in variants:
         item: dict[str, Any] = {
-            "id": variant.id, "title": variant.title,
+            "id": variant.id,
+            "title": variant.title,
             "price": {"amount": variant.price, "currency": variant.currency.upper()},
             "availability": _availability(variant.inventory),
             "available_quantity": max(variant.inventory, 0),
@@ -57,7 +66,10 @@ def feed_product(product: ProductRow, variants: list[VariantRow], merchant: Merc
             "seller": seller,
         }
         if variant.list_price:
-            item["list_price"] = {"amount": variant.list_price, "currency": variant.currency.upper()}
+            item["list_price"] = {
+                "amount": variant.list_price,
+                "currency": variant.currency.upper(),
+            }
         if product.category:
             item["categories"] = [{"value": product.category, "taxonomy": "merchant"}]
         body["variants"].append(item)
@@ -65,17 +77,22 @@ def feed_product(product: ProductRow, variants: list[VariantRow], merchant: Merc
 
 
 @router.get("/catalog/products", operation_id="listCatalogProducts")
-def list_products(agent: AgentDep, services: ServicesDep,
-                  q: Annotated[str | None, Query(max_length=200)] = None,
-                  merchant_id: Annotated[str | None, Query(max_length=64)] = None,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                  cursor: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+def list_products(
+    agent: AgentDep,
+    services: ServicesDep,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    merchant_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
     with services.database.read() as db:
         catalog = Catalog(db)
         page = catalog.page(query=q, merchant_id=merchant_id, after=_after(cursor), limit=limit + 1)
         merchants = {m.id: m for m in catalog.merchants()}
     more = len(page) > limit
     page = page[:limit]
-    body = {"products": [feed_product(p, v, merchants[p.merchant_id]) for p, v in page],
-            "next_cursor": _cursor(page[-1][0].id) if more and page else None}
+    body = {
+        "products": [feed_product(p, v, merchants[p.merchant_id]) for p, v in page],
+        "next_cursor": _cursor(page[-1][0].id) if more and page else None,
+    }
     return Response(orjson.dumps(body), media_type="application/json")

@@ -32,16 +32,18 @@ def _bearer(authorization: str | None) -> str:
     return secret.strip()
 
 
-def authenticated_agent(services: ServicesDep,
-                        authorization: Annotated[str | None, Header()] = None) -> str:
+def authenticated_agent(
+    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> str:
     agent_id = services.agent_keys.agent_for(_bearer(authorization))
     if agent_id is None:
         raise Unauthenticated("The API key is not valid.")
     return agent_id
 
 
-def authenticated_operator(services: ServicesDep,
-                           authorization: Annotated[str | None, Header()] = None) -> str:
+def authenticated_operator(
+    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> str:
     secret = _bearer(authorization)
     if not hmac.compare_digest(secret.encode(), services.settings.operator_api_key.encode()):
         raise Unauthenticated("The operator API key is not valid.")
@@ -50,11 +52,15 @@ def authenticated_operator(services: ServicesDep,
 
 def api_version(api_version: Annotated[str | None, Header(alias="API-Version")] = None) -> str:
     if not api_version:
-        raise UnsupportedApiVersion("The API-Version header is required.",
-                                    supported=SUPPORTED_VERSIONS, code="missing_api_version")
+        raise UnsupportedApiVersion(
+            "The API-Version header is required.",
+            supported=SUPPORTED_VERSIONS,
+            code="missing_api_version",
+        )
     if api_version not in SUPPORTED_VERSIONS:
-        raise UnsupportedApiVersion(f"API-Version '{api_version[:40]}' is not supported.",
-                                    supported=SUPPORTED_VERSIONS)
+        raise UnsupportedApiVersion(
+            f"API-Version '{api_version[:40]}' is not supported.", supported=SUPPORTED_VERSIONS
+        )
     return api_version
 
 
@@ -62,7 +68,9 @@ def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key")] 
     if key is None or key == "":
         raise IdempotencyKeyRequired("An Idempotency-Key header is required on every POST.")
     if len(key) > 255:
-        raise InvalidRequest("Idempotency-Key is at most 255 characters.", code="invalid_idempotency_key")
+        raise InvalidRequest(
+            "Idempotency-Key is at most 255 characters.", code="invalid_idempotency_key"
+        )
     return key
 
 

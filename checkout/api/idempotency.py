@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -34,15 +35,21 @@ def fingerprint(raw: bytes) -> str:
         parsed: Any = {}  # cancel may be sent with no body at all; that is the same as {}
     else:
         try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidRequest("The request body is not valid JSON.", code="invalid_json") from exc
-    canonical = orjson.dumps(_canonical(parsed), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+            # The standard library, not orjson: integers beyond 64 bits must fingerprint too.
+            parsed = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidRequest(
+                "The request body is not valid JSON.", code="invalid_json"
+            ) from exc
+    canonical = json.dumps(
+        _canonical(parsed), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def run_idempotently(services: Services, *, agent_id: str, path: str, key: str, raw: bytes,
-                     work: Work) -> Response:
+def run_idempotently(
+    services: Services, *, agent_id: str, path: str, key: str, raw: bytes, work: Work
+) -> Response:
     headers = {"Idempotency-Key": key}
     scope = KeyScope(identity=agent_id, path=path, key=key)
     try:

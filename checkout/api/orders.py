@@ -26,17 +26,27 @@ class ShipmentRequest(BaseModel):
 def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response:
     with services.database.read() as db:
         order = Orders(db).get(order_id)
-        if order is None or CheckoutSessions(db).get(order.checkout_session_id, agent_id=agent) is None:
+        if (
+            order is None
+            or CheckoutSessions(db).get(order.checkout_session_id, agent_id=agent) is None
+        ):
             raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
         body = order_document(db, order)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
 @router.post("/orders/{order_id}/fulfillments", status_code=201, operation_id="shipOrder")
-def record_shipment(order_id: str, body: ShipmentRequest, _operator: OperatorDep,
-                    services: ServicesDep) -> Response:
+def record_shipment(
+    order_id: str, body: ShipmentRequest, _operator: OperatorDep, services: ServicesDep
+) -> Response:
     with services.database.write() as db:
-        order = ship_order(db, order_id, carrier=body.carrier, tracking_number=body.tracking_number,
-                           tracking_url=body.tracking_url, now=services.clock())
+        order = ship_order(
+            db,
+            order_id,
+            carrier=body.carrier,
+            tracking_number=body.tracking_number,
+            tracking_url=body.tracking_url,
+            now=services.clock(),
+        )
         document = order_document(db, order)
     return Response(orjson.dumps(document), status_code=201, media_type="application/json")

@@ -30,9 +30,16 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.CheckoutError], int], ...] = (
 )
 
 # delegate_payment's Error.code is a closed enum; anything else it would say becomes invalid_card.
-DELEGATE_PAYMENT_CODES = frozenset({"invalid_card", "duplicate_request", "idempotency_conflict",
-                                    "too_many_requests", "idempotency_key_required",
-                                    "idempotency_in_flight"})
+DELEGATE_PAYMENT_CODES = frozenset(
+    {
+        "invalid_card",
+        "duplicate_request",
+        "idempotency_conflict",
+        "too_many_requests",
+        "idempotency_key_required",
+        "idempotency_in_flight",
+    }
+)
 
 
 def status_for(exc: errors.CheckoutError) -> int:
@@ -40,8 +47,9 @@ def status_for(exc: errors.CheckoutError) -> int:
 
 
 def json_response(status: int, content: bytes, headers: dict[str, str] | None = None) -> Response:
-    return Response(content=content, status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        content=content, status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def error_body(exc: errors.CheckoutError, path: str) -> dict[str, Any]:
@@ -51,8 +59,9 @@ def error_body(exc: errors.CheckoutError, path: str) -> dict[str, Any]:
     return body
 
 
-def error_response(exc: errors.CheckoutError, path: str,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    exc: errors.CheckoutError, path: str, headers: dict[str, str] | None = None
+) -> Response:
     extra = dict(headers or {})
     if isinstance(exc, errors.IdempotencyInFlight):
         extra["Retry-After"] = str(exc.retry_after)
@@ -63,7 +72,11 @@ def error_response(exc: errors.CheckoutError, path: str,
 
 def json_path(location: tuple[Any, ...]) -> str:
     path = "$"
-    for part in location[1:] if location and location[0] in ("body", "query", "path", "header") else location:
+    for part in (
+        location[1:]
+        if location and location[0] in ("body", "query", "path", "header")
+        else location
+    ):
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
@@ -81,7 +94,9 @@ def install(app: FastAPI) -> None:
         first = problems[0] if problems else {"loc": (), "msg": "Invalid request", "type": ""}
         location = tuple(first.get("loc", ()))
         if first.get("type") == "json_invalid":
-            problem = errors.InvalidRequest("The request body is not valid JSON.", code="invalid_json")
+            problem = errors.InvalidRequest(
+                "The request body is not valid JSON.", code="invalid_json"
+            )
         else:
             where = json_path(location)
             kind = "missing" if first.get("type") == "missing" else "invalid"
@@ -93,19 +108,24 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             problem: errors.CheckoutError = errors.NotFound(f"No resource at {request.url.path}.")
         elif exc.status_code == 405:
-            problem = errors.InvalidRequest(f"{request.method} is not allowed on {request.url.path}.",
-                                            code="method_not_allowed")
-            return json_response(405, orjson.dumps(error_body(problem, request.url.path)),
-                                 dict(exc.headers or {}))
+            problem = errors.InvalidRequest(
+                f"{request.method} is not allowed on {request.url.path}.", code="method_not_allowed"
+            )
+            return json_response(
+                405, orjson.dumps(error_body(problem, request.url.path)), dict(exc.headers or {})
+            )
         else:
             problem = errors.InvalidRequest(str(exc.detail), code="invalid_request")
-            return json_response(exc.status_code, orjson.dumps(error_body(problem, request.url.path)))
+            return json_response(
+                exc.status_code, orjson.dumps(error_body(problem, request.url.path))
+            )
         return error_response(problem, request.url.path)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("request.failed path=%s", request.url.path)
-        problem = errors.CheckoutError("An unexpected error occurred; the request can be retried.",
-                                       code="internal_error")
+        problem = errors.CheckoutError(
+            "An unexpected error occurred; the request can be retried.", code="internal_error"
+        )
         problem.type = "processing_error"
         return json_response(500, orjson.dumps(render.error(problem)))

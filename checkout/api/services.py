@@ -42,9 +42,11 @@ class AgentKeys:
     def register(self, agent_id: str, name: str, secret: str, now: datetime) -> None:
         dialect = sqlite if self.database.is_sqlite else postgresql
         statement = dialect.insert(AgentKeyRow).values(
-            id=agent_id, name=name, key_hash=key_hash(secret), created_at=now)
+            id=agent_id, name=name, key_hash=key_hash(secret), created_at=now
+        )
         statement = statement.on_conflict_do_update(
-            index_elements=["id"], set_={"key_hash": key_hash(secret), "revoked_at": None})
+            index_elements=["id"], set_={"key_hash": key_hash(secret), "revoked_at": None}
+        )
         with self.database.write() as db:
             db.execute(statement)
         with self._lock:
@@ -56,8 +58,11 @@ class AgentKeys:
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         with self.database.read() as db:
-            agent_id = db.exec(select(AgentKeyRow.id).where(
-                col(AgentKeyRow.key_hash) == digest, col(AgentKeyRow.revoked_at).is_(None))).first()
+            agent_id = db.exec(
+                select(AgentKeyRow.id).where(
+                    col(AgentKeyRow.key_hash) == digest, col(AgentKeyRow.revoked_at).is_(None)
+                )
+            ).first()
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -81,9 +86,13 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, database: Database, provider: PaymentProvider) -> Services:
         return cls(
-            settings=settings, database=database, provider=provider,
+            settings=settings,
+            database=database,
+            provider=provider,
             idempotency=IdempotencyRecords(
-                database, retention=timedelta(hours=settings.idempotency_retention_hours),
-                lease=timedelta(seconds=settings.idempotency_lease_seconds)),
+                database,
+                retention=timedelta(hours=settings.idempotency_retention_hours),
+                lease=timedelta(seconds=settings.idempotency_lease_seconds),
+            ),
             agent_keys=AgentKeys(database),
         )

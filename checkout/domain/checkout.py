@@ -99,6 +99,8 @@ class Problem:
     content: str
     param: str | None = None
     resolution: str | None = None
+    # A notice about something that happened (a decline) is shown as an error but does not block.
+    blocks: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ class Quote:
 
     @property
     def blocking(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == "error")
+        return tuple(p for p in self.problems if p.severity == "error" and p.blocks)
 
     @property
     def payable(self) -> bool:
@@ -185,24 +187,49 @@ def address_problems(address: Address) -> list[Problem]:
     base = "$.fulfillment_details.address"
     country = address.country.upper()
     if country not in tax.SHIPPING_COUNTRIES:
-        return [Problem("error", "region_restricted",
-                        f"This shop does not ship to {address.country}.",
-                        f"{base}.country", "requires_buyer_input")]
+        return [
+            Problem(
+                "error",
+                "region_restricted",
+                f"This shop does not ship to {address.country}.",
+                f"{base}.country",
+                "requires_buyer_input",
+            )
+        ]
     problems = []
     regions = tax.subdivisions(country)
     if regions is not None and address.state.upper() not in regions:
-        problems.append(Problem("error", "invalid",
-                                f"'{address.state}' is not a state or province of {country}.",
-                                f"{base}.state", "requires_buyer_input"))
+        problems.append(
+            Problem(
+                "error",
+                "invalid",
+                f"'{address.state}' is not a state or province of {country}.",
+                f"{base}.state",
+                "requires_buyer_input",
+            )
+        )
     pattern = _POSTAL_PATTERNS.get(country)
     if pattern is not None and not pattern.match(address.postal_code.strip()):
-        problems.append(Problem("error", "invalid",
-                                f"'{address.postal_code}' is not a valid postal code for {country}.",
-                                f"{base}.postal_code", "requires_buyer_input"))
+        problems.append(
+            Problem(
+                "error",
+                "invalid",
+                f"'{address.postal_code}' is not a valid postal code for {country}.",
+                f"{base}.postal_code",
+                "requires_buyer_input",
+            )
+        )
     for name in ("name", "line_one", "city"):
         if not getattr(address, name).strip():
-            problems.append(Problem("error", "invalid", f"The address {name} is empty.",
-                                    f"{base}.{name}", "requires_buyer_input"))
+            problems.append(
+                Problem(
+                    "error",
+                    "invalid",
+                    f"The address {name} is empty.",
+                    f"{base}.{name}",
+                    "requires_buyer_input",
+                )
+            )
     return problems
 
 
@@ -215,8 +242,9 @@ def add_business_days(start: datetime, days: int) -> datetime:
     return current
 
 
-def fulfillment_options(lines: Sequence[Line], shipping: ShippingRules, now: datetime,
-                        items_subtotal: int) -> tuple[FulfillmentOption, ...]:
+def fulfillment_options(
+    lines: Sequence[Line], shipping: ShippingRules, now: datetime, items_subtotal: int
+) -> tuple[FulfillmentOption, ...]:
     physical = tuple(line.id for line in lines if not line.offer.digital)
     digital = tuple(line.id for line in lines if line.offer.digital)
     options: list[FulfillmentOption] = []
@@ -224,23 +252,37 @@ def fulfillment_options(lines: Sequence[Line], shipping: ShippingRules, now: dat
         earliest = add_business_days(now, rate.min_days)
         latest = add_business_days(now, rate.max_days)
         amount = shipping.amount_for(rate, items_subtotal)
-        options.append(FulfillmentOption(
-            id=rate.id, type="shipping", title=rate.title, amount=amount, item_ids=physical,
-            carrier=rate.carrier,
-            description=f"Arrives in {rate.min_days}-{rate.max_days} business days"
-            + (" (free over the threshold)" if amount == 0 and rate.amount else ""),
-            earliest=datetime.combine(earliest.date(), time(8), earliest.tzinfo),
-            latest=datetime.combine(latest.date(), time(20), latest.tzinfo),
-        ))
+        options.append(
+            FulfillmentOption(
+                id=rate.id,
+                type="shipping",
+                title=rate.title,
+                amount=amount,
+                item_ids=physical,
+                carrier=rate.carrier,
+                description=f"Arrives in {rate.min_days}-{rate.max_days} business days"
+                + (" (free over the threshold)" if amount == 0 and rate.amount else ""),
+                earliest=datetime.combine(earliest.date(), time(8), earliest.tzinfo),
+                latest=datetime.combine(latest.date(), time(20), latest.tzinfo),
+            )
+        )
     if digital:
-        options.append(FulfillmentOption(
-            id="digital_delivery", type="digital", title="Digital delivery", amount=0,
-            item_ids=digital, description="A download link is emailed once the order is placed"))
+        options.append(
+            FulfillmentOption(
+                id="digital_delivery",
+                type="digital",
+                title="Digital delivery",
+                amount=0,
+                item_ids=digital,
+                description="A download link is emailed once the order is placed",
+            )
+        )
     return tuple(options)
 
 
-def resolve_selections(options: Sequence[FulfillmentOption],
-                       requested: Sequence[Selection]) -> tuple[tuple[Selection, ...], list[Problem]]:
+def resolve_selections(
+    options: Sequence[FulfillmentOption], requested: Sequence[Selection]
+) -> tuple[tuple[Selection, ...], list[Problem]]:
     """The buyer's choices where valid, else the cheapest option of each type (a sensible default)."""
     by_id = {option.id: option for option in options}
     chosen: dict[str, Selection] = {}
@@ -248,10 +290,15 @@ def resolve_selections(options: Sequence[FulfillmentOption],
     for index, selection in enumerate(requested):
         option = by_id.get(selection.option_id)
         if option is None:
-            problems.append(Problem("error", "invalid",
-                                    f"'{selection.option_id}' is not a fulfillment option of this session.",
-                                    f"$.selected_fulfillment_options[{index}].option_id",
-                                    "requires_buyer_input"))
+            problems.append(
+                Problem(
+                    "error",
+                    "invalid",
+                    f"'{selection.option_id}' is not a fulfillment option of this session.",
+                    f"$.selected_fulfillment_options[{index}].option_id",
+                    "requires_buyer_input",
+                )
+            )
             continue
         chosen[option.type] = Selection(option.type, option.id, option.item_ids)
     for option in options:  # options are sorted cheapest first within a type
@@ -265,16 +312,31 @@ def stock_problems(lines: Sequence[Line]) -> list[Problem]:
         param = f"$.line_items[{index}]"
         available = line.offer.available_quantity
         if available <= 0:
-            problems.append(Problem("error", "out_of_stock",
-                                    f"'{line.offer.name}' is out of stock.", param,
-                                    "requires_buyer_input"))
+            problems.append(
+                Problem(
+                    "error",
+                    "out_of_stock",
+                    f"'{line.offer.name}' is out of stock.",
+                    param,
+                    "requires_buyer_input",
+                )
+            )
         elif line.quantity > available:
-            problems.append(Problem("error", "quantity_exceeded",
-                                    f"Only {available} of '{line.offer.name}' left; "
-                                    f"{line.quantity} requested.", param, "requires_buyer_input"))
+            problems.append(
+                Problem(
+                    "error",
+                    "quantity_exceeded",
+                    f"Only {available} of '{line.offer.name}' left; {line.quantity} requested.",
+                    param,
+                    "requires_buyer_input",
+                )
+            )
         elif available <= 2:
-            problems.append(Problem("warning", "low_stock",
-                                    f"Only {available} of '{line.offer.name}' left.", param))
+            problems.append(
+                Problem(
+                    "warning", "low_stock", f"Only {available} of '{line.offer.name}' left.", param
+                )
+            )
     return problems
 
 
@@ -285,9 +347,15 @@ def price_problems(lines: Sequence[Line]) -> list[Problem]:
         if line.offer.unit_amount != line.unit_amount:
             before = format_amount(line.unit_amount, line.offer.currency)
             after = format_amount(line.offer.unit_amount, line.offer.currency)
-            problems.append(Problem("warning", "price_change",
-                                    f"The price of '{line.offer.name}' changed from {before} to {after}.",
-                                    f"$.line_items[{index}]", "requires_buyer_review"))
+            problems.append(
+                Problem(
+                    "warning",
+                    "price_change",
+                    f"The price of '{line.offer.name}' changed from {before} to {after}.",
+                    f"$.line_items[{index}]",
+                    "requires_buyer_review",
+                )
+            )
     return problems
 
 
@@ -301,16 +369,30 @@ def build_quote(data: QuoteInput) -> Quote:
     rate_bps = 0
     if data.address is None:
         if needs_shipping:
-            problems.append(Problem("error", "missing", "A shipping address is needed.",
-                                    "$.fulfillment_details.address", "requires_buyer_input"))
+            problems.append(
+                Problem(
+                    "error",
+                    "missing",
+                    "A shipping address is needed.",
+                    "$.fulfillment_details.address",
+                    "requires_buyer_input",
+                )
+            )
     else:
         address_issues = address_problems(data.address)
         problems += address_issues
         if not address_issues:
             rate_bps = tax.rate_bps(data.address.country.upper(), data.address.state.upper())
     if not needs_shipping and not data.contact_email:
-        problems.append(Problem("error", "missing", "An email address is needed for digital delivery.",
-                                "$.buyer.email", "requires_buyer_input"))
+        problems.append(
+            Problem(
+                "error",
+                "missing",
+                "An email address is needed for digital delivery.",
+                "$.buyer.email",
+                "requires_buyer_input",
+            )
+        )
 
     line_totals = []
     for line in data.lines:
@@ -325,9 +407,13 @@ def build_quote(data: QuoteInput) -> Quote:
     by_id = {option.id: option for option in options}
     fulfillment = sum(by_id[s.option_id].amount for s in selections)
     total_tax = sum(lt.tax for lt in line_totals) + apply_bps(fulfillment, rate_bps)
-    totals = Totals(items_base=items, subtotal=items,
-                    fulfillment=fulfillment if selections else None,
-                    tax=total_tax, total=items + fulfillment + total_tax)
+    totals = Totals(
+        items_base=items,
+        subtotal=items,
+        fulfillment=fulfillment if selections else None,
+        tax=total_tax,
+        total=items + fulfillment + total_tax,
+    )
     return Quote(tuple(line_totals), options, selections, totals, tuple(problems))
 
 

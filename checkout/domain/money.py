@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 # ISO 4217 exponents for the currencies the platform sells in.
 CURRENCY_EXPONENTS: dict[str, int] = {"usd": 2, "eur": 2, "gbp": 2, "cad": 2, "aud": 2, "jpy": 0}
-CURRENCY_SYMBOLS: dict[str, str] = {"usd": "$", "eur": "€", "gbp": "£", "cad": "CA$", "aud": "A$", "jpy": "¥"}
+CURRENCY_SYMBOLS: dict[str, str] = {
+    "usd": "$",
+    "eur": "€",
+    "gbp": "£",
+    "cad": "CA$",
+    "aud": "A$",
+    "jpy": "¥",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ A destination missing from the table is one the platform does not ship to.
 
 from __future__ import annotations
 
+# fmt: off
 US_STATE_RATES_BPS: dict[str, int] = {
     "AL": 400, "AK": 0, "AZ": 560, "AR": 650, "CA": 725, "CO": 290, "CT": 635, "DE": 0,
     "DC": 600, "FL": 600, "GA": 400, "HI": 400, "ID": 600, "IL": 625, "IN": 700, "IA": 600,
@@ -22,6 +23,8 @@ CA_PROVINCE_RATES_BPS: dict[str, int] = {
     "AB": 500, "BC": 500, "MB": 500, "NB": 1500, "NL": 1500, "NS": 1400, "NT": 500,
     "NU": 500, "ON": 1300, "PE": 1500, "QC": 500, "SK": 500, "YT": 500,
 }
+
+# fmt: on
 
 COUNTRY_RATES_BPS: dict[str, int] = {"GB": 2000, "IE": 2300, "DE": 1900, "FR": 2000, "NL": 2100}
 

@@ -23,21 +23,32 @@ def order_document(db: Session, order: OrderRow) -> dict[str, Any]:
     return render.order(order, Orders(db).lines(order.id), merchant)
 
 
-def ship_order(db: Session, order_id: str, *, carrier: str, tracking_number: str,
-               tracking_url: str | None, now: datetime) -> OrderRow:
+def ship_order(
+    db: Session,
+    order_id: str,
+    *,
+    carrier: str,
+    tracking_number: str,
+    tracking_url: str | None,
+    now: datetime,
+) -> OrderRow:
     """Mark every unshipped unit as shipped in one fulfillment and queue `order_update`."""
     orders = Orders(db)
     order = orders.get(order_id, for_update=True)
     if order is None:
         raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
     if order.status in ("shipped", "canceled", "completed"):
-        raise InvalidRequest(f"This order is {order.status} and cannot be shipped.",
-                             code=f"order_{order.status}")
+        raise InvalidRequest(
+            f"This order is {order.status} and cannot be shipped.", code=f"order_{order.status}"
+        )
     lines = orders.lines(order.id)
     fulfillment: dict[str, Any] = {
-        "id": new_id("ful"), "type": "shipping", "status": "shipped",
+        "id": new_id("ful"),
+        "type": "shipping",
+        "status": "shipped",
         "line_items": [{"id": line.id, "quantity": line.quantity} for line in lines],
-        "carrier": carrier, "tracking_number": tracking_number,
+        "carrier": carrier,
+        "tracking_number": tracking_number,
         "events": [{"id": new_id("fev"), "type": "shipped", "occurred_at": render.iso(now)}],
     }
     if tracking_url:
@@ -48,6 +59,12 @@ def ship_order(db: Session, order_id: str, *, carrier: str, tracking_number: str
     order.status = "shipped"
     order.updated_at = now
     orders.save(order)
-    Outbox(db).enqueue("order_update", order.id, json.dumps(
-        {"type": "order_update", "data": order_document(db, order)}, separators=(",", ":")), now)
+    Outbox(db).enqueue(
+        "order_update",
+        order.id,
+        json.dumps(
+            {"type": "order_update", "data": order_document(db, order)}, separators=(",", ":")
+        ),
+        now,
+    )
     return order

@@ -12,6 +12,7 @@ from checkout.domain.checkout import (
     FINAL_STATUSES,
     Address,
     Line,
+    Offer,
     Problem,
     Quote,
     QuoteInput,
@@ -41,9 +42,15 @@ def address_of(details: dict[str, Any] | None) -> Address | None:
     raw = (details or {}).get("address")
     if not raw:
         return None
-    return Address(name=raw["name"], line_one=raw["line_one"], line_two=raw.get("line_two"),
-                   city=raw["city"], state=raw["state"], country=raw["country"],
-                   postal_code=raw["postal_code"])
+    return Address(
+        name=raw["name"],
+        line_one=raw["line_one"],
+        line_two=raw.get("line_two"),
+        city=raw["city"],
+        state=raw["state"],
+        country=raw["country"],
+        postal_code=raw["postal_code"],
+    )
 
 
 def contact_email(row: CheckoutSessionRow) -> str | None:
@@ -55,32 +62,63 @@ def notices_of(row: CheckoutSessionRow) -> tuple[Problem, ...]:
 
 
 def notice_dict(problem: Problem) -> dict[str, Any]:
-    return {"severity": problem.severity, "code": problem.code, "content": problem.content,
-            "param": problem.param, "resolution": problem.resolution}
+    return {
+        "severity": problem.severity,
+        "code": problem.code,
+        "content": problem.content,
+        "param": problem.param,
+        "resolution": problem.resolution,
+        "blocks": False,
+    }
 
 
-def quote_session(db: Session, row: CheckoutSessionRow, line_rows: list[CheckoutLineRow],
-                  merchant: MerchantRow, now: datetime) -> tuple[list[Line], Quote]:
-    offers = Catalog(db).offers(line.variant_id for line in line_rows)
-    lines = [Line(id=line.id, offer=offers[line.variant_id], quantity=line.quantity,
-                  unit_amount=line.unit_amount) for line in line_rows]
-    quote = build_quote(QuoteInput(
-        lines=lines, shipping=shipping_rules(merchant), currency=row.currency,
-        address=address_of(row.fulfillment_details), contact_email=contact_email(row),
-        selections=[Selection(s["type"], s["option_id"], tuple(s.get("item_ids", [])))
-                    for s in row.selections],
-        now=now, notices=notices_of(row),
-    ))
+def quote_session(
+    db: Session,
+    row: CheckoutSessionRow,
+    line_rows: list[CheckoutLineRow],
+    merchant: MerchantRow,
+    now: datetime,
+    offers: dict[str, Offer] | None = None,
+) -> tuple[list[Line], Quote]:
+    """Price the session; `offers` already read in this transaction are reused, not re-read."""
+    if offers is None:
+        offers = Catalog(db).offers(line.variant_id for line in line_rows)
+    lines = [
+        Line(
+            id=line.id,
+            offer=offers[line.variant_id],
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+        )
+        for line in line_rows
+    ]
+    quote = build_quote(
+        QuoteInput(
+            lines=lines,
+            shipping=shipping_rules(merchant),
+            currency=row.currency,
+            address=address_of(row.fulfillment_details),
+            contact_email=contact_email(row),
+            selections=[
+                Selection(s["type"], s["option_id"], tuple(s.get("item_ids", [])))
+                for s in row.selections
+            ],
+            now=now,
+            notices=notices_of(row),
+        )
+    )
     return lines, quote
 
 
-def load_session(db: Session, session_id: str, *, agent_id: str, now: datetime,
-                 for_update: bool = False) -> SessionState:
+def load_session(
+    db: Session, session_id: str, *, agent_id: str, now: datetime, for_update: bool = False
+) -> SessionState:
     sessions = CheckoutSessions(db)
     row = sessions.get(session_id, agent_id=agent_id, for_update=for_update)
     if row is None:
-        raise NotFound(f"Checkout session '{session_id}' does not exist.",
-                       code="checkout_session_not_found")
+        raise NotFound(
+            f"Checkout session '{session_id}' does not exist.", code="checkout_session_not_found"
+        )
     merchant = Catalog(db).merchant(row.merchant_id)
     assert merchant is not None, "sessions reference merchants by foreign key"
     stored = Status(row.status)
@@ -97,5 +135,7 @@ def load_session(db: Session, session_id: str, *, agent_id: str, now: datetime,
 
 def require_open(state: SessionState, action: str) -> None:
     if state.status in FINAL_STATUSES:
-        raise SessionNotOpen(f"This checkout session is {state.status.value} and cannot be {action}.",
-                             code=f"checkout_session_{state.status.value}")
+        raise SessionNotOpen(
+            f"This checkout session is {state.status.value} and cannot be {action}.",
+            code=f"checkout_session_{state.status.value}",
+        )

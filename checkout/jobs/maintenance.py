@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -21,9 +22,13 @@ def expire_sessions(database: Database, now: datetime) -> int:
         return CheckoutSessions(db).expire_due(now)
 
 
-async def run_forever(database: Database, idempotency: IdempotencyRecords,
-                      clock: Callable[[], datetime], stop: asyncio.Event,
-                      every_seconds: float = 60.0) -> None:
+async def run_forever(
+    database: Database,
+    idempotency: IdempotencyRecords,
+    clock: Callable[[], datetime],
+    stop: asyncio.Event,
+    every_seconds: float = 60.0,
+) -> None:
     while not stop.is_set():
         try:
             expired = await anyio.to_thread.run_sync(expire_sessions, database, clock())
@@ -32,7 +37,5 @@ async def run_forever(database: Database, idempotency: IdempotencyRecords,
                 log.info("maintenance.swept sessions_expired=%d keys_purged=%d", expired, purged)
         except Exception:
             log.exception("maintenance.failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-        except TimeoutError:
-            pass

@@ -8,6 +8,7 @@ and a worker that dies mid-delivery hands its events back when the lease runs ou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -38,9 +39,17 @@ def backoff(attempts: int) -> timedelta:
 
 
 class OrderWebhookSender:
-    def __init__(self, database: Database, client: httpx.AsyncClient, *, url: str | None,
-                 secret: str, max_attempts: int, clock: Callable[[], datetime],
-                 lease: timedelta = timedelta(seconds=60)) -> None:
+    def __init__(
+        self,
+        database: Database,
+        client: httpx.AsyncClient,
+        *,
+        url: str | None,
+        secret: str,
+        max_attempts: int,
+        clock: Callable[[], datetime],
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
         self.database = database
         self.client = client
         self.url = url
@@ -61,8 +70,14 @@ class OrderWebhookSender:
             if error is None:
                 outbox.delivered(event.id, now, attempts)
             else:
-                outbox.retry_later(event.id, attempts=attempts, next_attempt_at=now + backoff(attempts),
-                                   error=error, give_up=attempts >= self.max_attempts, now=now)
+                outbox.retry_later(
+                    event.id,
+                    attempts=attempts,
+                    next_attempt_at=now + backoff(attempts),
+                    error=error,
+                    give_up=attempts >= self.max_attempts,
+                    now=now,
+                )
 
     async def _deliver(self, event: OutboxEventRow) -> str | None:
         assert self.url is not None
@@ -90,11 +105,19 @@ class OrderWebhookSender:
         for event in events:
             error = await self._deliver(event)
             if error is None:
-                log.info("webhook.delivered event=%s type=%s order=%s", event.id, event.event_type,
-                         event.order_id)
+                log.info(
+                    "webhook.delivered event=%s type=%s order=%s",
+                    event.id,
+                    event.event_type,
+                    event.order_id,
+                )
             else:
-                log.warning("webhook.failed event=%s attempt=%d error=%s", event.id,
-                            event.attempts + 1, error)
+                log.warning(
+                    "webhook.failed event=%s attempt=%d error=%s",
+                    event.id,
+                    event.attempts + 1,
+                    error,
+                )
             await anyio.to_thread.run_sync(self._record, event, error)
         return len(events)
 
@@ -104,7 +127,5 @@ class OrderWebhookSender:
                 await self.run_once()
             except Exception:  # the loop must outlive a bad moment of the database
                 log.exception("webhook.loop_failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-            except TimeoutError:
-                pass

@@ -65,7 +65,9 @@ class SandboxPaymentProvider:
         known = TEST_CARDS.get(digits)
         if known is None:
             # Like Stripe test mode: real card numbers are refused, so none is ever handled here.
-            raise CardRejected("The sandbox accepts Stripe test card numbers only (e.g. 4242 4242 4242 4242).")
+            raise CardRejected(
+                "The sandbox accepts Stripe test card numbers only (e.g. 4242 4242 4242 4242)."
+            )
         brand, outcome = known
         return Card(brand=brand, last4=digits[-4:], funding=funding, outcome=outcome)
 
@@ -78,8 +80,12 @@ class SandboxPaymentProvider:
             if request.authenticated:
                 return Authorization(payment_id, AuthorizationStatus.AUTHORIZED)
             return Authorization(payment_id, AuthorizationStatus.REQUIRES_ACTION)
-        return Authorization(payment_id, AuthorizationStatus.DECLINED, decline_code=outcome.value,
-                             message=DECLINE_MESSAGES[outcome])
+        return Authorization(
+            payment_id,
+            AuthorizationStatus.DECLINED,
+            decline_code=outcome.value,
+            message=DECLINE_MESSAGES[outcome],
+        )
 
     def capture(self, payment_id: str, amount: int) -> None:
         """Sandbox captures always succeed; the payment row records the state."""

@@ -12,8 +12,16 @@ from checkout.errors import CheckoutError, UnsupportedApiVersion
 from checkout.protocol import CURRENT_VERSION
 from checkout.store.rows import MerchantRow, OrderLineRow, OrderRow
 
-ACP_LINK_TYPES = ("terms_of_use", "privacy_policy", "return_policy", "shipping_policy",
-                  "contact_us", "about_us", "faq", "support")
+ACP_LINK_TYPES = (
+    "terms_of_use",
+    "privacy_policy",
+    "return_policy",
+    "shipping_policy",
+    "contact_us",
+    "about_us",
+    "faq",
+    "support",
+)
 SECURE_OUTCOMES = frozenset({"authenticated", "attempt_acknowledged", "informational"})
 DIRECTORY_SERVERS = {"visa": "visa", "mastercard": "mastercard", "amex": "american_express"}
 
@@ -111,16 +119,23 @@ def session(state: Any, view: Presentation) -> dict[str, Any]:
     for lt in quote.lines:
         line, offer = lt.line, lt.line.offer
         item: dict[str, Any] = {
-            "id": line.id, "item": {"id": offer.variant_id}, "quantity": line.quantity,
-            "name": offer.name, "description": offer.description,
-            "unit_amount": offer.unit_amount, "product_id": offer.product_id,
+            "id": line.id,
+            "item": {"id": offer.variant_id},
+            "quantity": line.quantity,
+            "name": offer.name,
+            "description": offer.description,
+            "unit_amount": offer.unit_amount,
+            "product_id": offer.product_id,
             "variant_id": offer.variant_id,
             "availability_status": availability(offer.available_quantity, line.quantity),
             "available_quantity": max(offer.available_quantity, 0),
             "marketplace_seller_details": {"name": merchant.name},
-            "totals": [total("items_base_amount", "Base Amount", lt.base),
-                       total("subtotal", "Subtotal", lt.subtotal),
-                       total("tax", "Tax", lt.tax), total("total", "Total", lt.total)],
+            "totals": [
+                total("items_base_amount", "Base Amount", lt.base),
+                total("subtotal", "Subtotal", lt.subtotal),
+                total("tax", "Tax", lt.tax),
+                total("total", "Total", lt.total),
+            ],
         }
         if offer.images:
             item["images"] = list(offer.images)
@@ -131,8 +146,10 @@ def session(state: Any, view: Presentation) -> dict[str, Any]:
         if offer.options:
             item["variant_options"] = [{"name": n, "value": v} for n, v in offer.options]
         line_items.append(item)
-    totals = [total("items_base_amount", "Item(s) total", quote.totals.items_base),
-              total("subtotal", "Subtotal", quote.totals.subtotal)]
+    totals = [
+        total("items_base_amount", "Item(s) total", quote.totals.items_base),
+        total("subtotal", "Subtotal", quote.totals.subtotal),
+    ]
     if quote.totals.fulfillment is not None:
         totals.append(total("fulfillment", "Fulfillment", quote.totals.fulfillment))
     totals += [total("tax", "Tax", quote.totals.tax), total("total", "Total", quote.totals.total)]
@@ -141,8 +158,11 @@ def session(state: Any, view: Presentation) -> dict[str, Any]:
         "protocol": {"version": CURRENT_VERSION},
         "capabilities": {
             "payment": {"handlers": [payment_handler(merchant, view)]},
-            "interventions": {"supported": list(row.interventions), "required": [],
-                              "enforcement": "conditional"},
+            "interventions": {
+                "supported": list(row.interventions),
+                "required": [],
+                "enforcement": "conditional",
+            },
         },
         "status": state.status.value,
         "currency": row.currency,
@@ -150,11 +170,15 @@ def session(state: Any, view: Presentation) -> dict[str, Any]:
         "fulfillment_options": [fulfillment_option(o) for o in quote.options],
         "selected_fulfillment_options": [
             {"type": s.type, "option_id": s.option_id, "item_ids": list(s.item_ids)}
-            for s in quote.selections],
+            for s in quote.selections
+        ],
         "totals": totals,
         "messages": [message(p) for p in quote.problems],
-        "links": [{"type": kind, "url": merchant.links[kind]}
-                  for kind in ACP_LINK_TYPES if kind in merchant.links],
+        "links": [
+            {"type": kind, "url": merchant.links[kind]}
+            for kind in ACP_LINK_TYPES
+            if kind in merchant.links
+        ],
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "expires_at": iso(row.expires_at),
@@ -177,9 +201,13 @@ def session(state: Any, view: Presentation) -> dict[str, Any]:
 
 
 def order_reference(order: OrderRow) -> dict[str, Any]:
-    return {"id": order.id, "checkout_session_id": order.checkout_session_id,
-            "permalink_url": order.permalink_url, "order_number": order.order_number,
-            "status": order.status}
+    return {
+        "id": order.id,
+        "checkout_session_id": order.checkout_session_id,
+        "permalink_url": order.permalink_url,
+        "order_number": order.order_number,
+        "status": order.status,
+    }
 
 
 def line_status(ordered: int, current: int, fulfilled: int) -> str:
@@ -206,19 +234,30 @@ def order(order: OrderRow, lines: Sequence[OrderLineRow], merchant: MerchantRow)
         "line_items": [],
         "fulfillments": order.fulfillments,
         "adjustments": [],
-        "totals": [total("subtotal", "Subtotal", order.items_amount),
-                   total("fulfillment", "Shipping", order.fulfillment_amount),
-                   total("tax", "Tax", order.tax_amount),
-                   total("total", "Total", order.total_amount)],
-        "confirmation": {"confirmation_number": order.order_number,
-                         "confirmation_email_sent": False},
+        "totals": [
+            total("subtotal", "Subtotal", order.items_amount),
+            total("fulfillment", "Shipping", order.fulfillment_amount),
+            total("tax", "Tax", order.tax_amount),
+            total("total", "Total", order.total_amount),
+        ],
+        "confirmation": {
+            "confirmation_number": order.order_number,
+            "confirmation_email_sent": False,
+        },
     }
     for line in lines:
         fulfilled = min(shipped.get(line.id, 0), line.quantity)
         item: dict[str, Any] = {
-            "id": line.id, "title": line.title, "product_id": line.product_id,
-            "quantity": {"ordered": line.quantity, "current": line.quantity, "fulfilled": fulfilled},
-            "unit_price": line.unit_amount, "subtotal": line.subtotal,
+            "id": line.id,
+            "title": line.title,
+            "product_id": line.product_id,
+            "quantity": {
+                "ordered": line.quantity,
+                "current": line.quantity,
+                "fulfilled": fulfilled,
+            },
+            "unit_price": line.unit_amount,
+            "subtotal": line.subtotal,
             "status": line_status(line.quantity, line.quantity, fulfilled),
         }
         if line.image_url:
@@ -227,8 +266,10 @@ def order(order: OrderRow, lines: Sequence[OrderLineRow], merchant: MerchantRow)
             item["url"] = line.url
         body["line_items"].append(item)
     if order.estimated_earliest and order.estimated_latest:
-        body["estimated_delivery"] = {"earliest": iso(order.estimated_earliest),
-                                      "latest": iso(order.estimated_latest)}
+        body["estimated_delivery"] = {
+            "earliest": iso(order.estimated_earliest),
+            "latest": iso(order.estimated_latest),
+        }
     if merchant.support_email:
         body["support"] = {"email": merchant.support_email}
     return body

@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
-Str256 = Field(min_length=1, max_length=256)
+# Amounts are stored as 32-bit integers of minor units; larger values are refused up front.
+MAX_AMOUNT = 2_147_483_647
 
 
 class Strict(BaseModel):
@@ -16,7 +17,7 @@ class Strict(BaseModel):
 class Item(Strict):
     id: str = Field(min_length=1, max_length=256)
     name: str | None = None
-    unit_amount: int | None = None
+    unit_amount: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     # Deviation (ACP issue #264): the 2026-04-17 Item has no quantity; we accept one, default 1.
     quantity: int = Field(default=1, ge=1, le=99)
 
@@ -125,9 +126,18 @@ class PaymentData(Strict):
 
 
 class AuthenticationResult(BaseModel):
-    outcome: Literal["abandoned", "attempt_acknowledged", "authenticated", "canceled", "denied",
-                     "informational", "internal_error", "not_supported", "processing_error",
-                     "rejected"]
+    outcome: Literal[
+        "abandoned",
+        "attempt_acknowledged",
+        "authenticated",
+        "canceled",
+        "denied",
+        "informational",
+        "internal_error",
+        "not_supported",
+        "processing_error",
+        "rejected",
+    ]
     # Partial details are accepted for non-success outcomes (the spec's own example sends them).
     outcome_details: dict[str, Any] | None = None
 
@@ -180,7 +190,7 @@ class PaymentMethodCard(Strict):
 
 class DelegateAllowance(Strict):
     reason: Literal["one_time"]
-    max_amount: int = Field(ge=1)
+    max_amount: int = Field(ge=1, le=MAX_AMOUNT)
     currency: str = Field(pattern=r"^[a-z]{3}$")
     checkout_session_id: str = Field(min_length=1, max_length=256)
     merchant_id: str = Field(min_length=1, max_length=256)

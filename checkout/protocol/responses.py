@@ -20,8 +20,20 @@ class Error(Shape):
 
 
 class Total(Shape):
-    type: Literal["items_base_amount", "items_discount", "subtotal", "discount", "fulfillment",
-                  "tax", "fee", "gift_wrap", "tip", "store_credit", "total", "amount_refunded"]
+    type: Literal[
+        "items_base_amount",
+        "items_discount",
+        "subtotal",
+        "discount",
+        "fulfillment",
+        "tax",
+        "fee",
+        "gift_wrap",
+        "tip",
+        "store_credit",
+        "total",
+        "amount_refunded",
+    ]
     display_text: str
     amount: int
     description: str | None = None
@@ -52,7 +64,9 @@ class LineItem(Shape):
     variant_id: str | None = None
     sku: str | None = None
     category: str | None = None
-    availability_status: Literal["in_stock", "low_stock", "out_of_stock", "backorder", "pre_order"] | None = None
+    availability_status: (
+        Literal["in_stock", "low_stock", "out_of_stock", "backorder", "pre_order"] | None
+    ) = None
     available_quantity: int | None = None
     variant_options: list[VariantOption] | None = None
     marketplace_seller_details: SellerDetails | None = None
@@ -83,7 +97,9 @@ class Message(Shape):
     content: str
     param: str | None = None
     severity: str | None = None
-    resolution: Literal["recoverable", "requires_buyer_input", "requires_buyer_review"] | None = None
+    resolution: Literal["recoverable", "requires_buyer_input", "requires_buyer_review"] | None = (
+        None
+    )
 
 
 class Link(Shape):
@@ -133,9 +149,19 @@ class CheckoutSession(Shape):
     id: str
     protocol: dict[str, str] | None = None
     capabilities: Capabilities
-    status: Literal["incomplete", "not_ready_for_payment", "requires_escalation",
-                    "authentication_required", "ready_for_payment", "pending_approval",
-                    "complete_in_progress", "completed", "canceled", "in_progress", "expired"]
+    status: Literal[
+        "incomplete",
+        "not_ready_for_payment",
+        "requires_escalation",
+        "authentication_required",
+        "ready_for_payment",
+        "pending_approval",
+        "complete_in_progress",
+        "completed",
+        "canceled",
+        "in_progress",
+        "expired",
+    ]
     currency: str
     buyer: dict[str, Any] | None = None
     line_items: list[LineItem]
@@ -156,7 +182,7 @@ class CheckoutSession(Shape):
 
 
 class CheckoutSessionWithOrder(CheckoutSession):
-    order: OrderReference  # type: ignore[assignment]
+    order: OrderReference
 
 
 class DelegatePaymentResponse(Shape):

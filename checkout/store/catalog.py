@@ -15,10 +15,16 @@ from checkout.store.rows import MerchantRow, ProductRow, VariantRow
 def shipping_rules(merchant: MerchantRow) -> ShippingRules:
     raw = merchant.shipping
     rates = tuple(
-        ShippingRate(id=f"ship_{name}", title=name.title(), amount=int(rate["amount"]),
-                     carrier=rate["carrier"], min_days=int(rate["min_days"]),
-                     max_days=int(rate["max_days"]))
-        for name, rate in raw.items() if isinstance(rate, dict)
+        ShippingRate(
+            id=f"ship_{name}",
+            title=name.title(),
+            amount=int(rate["amount"]),
+            carrier=rate["carrier"],
+            min_days=int(rate["min_days"]),
+            max_days=int(rate["max_days"]),
+        )
+        for name, rate in raw.items()
+        if isinstance(rate, dict)
     )
     return ShippingRules(rates=rates, free_shipping_threshold=raw.get("free_shipping_threshold"))
 
@@ -26,10 +32,19 @@ def shipping_rules(merchant: MerchantRow) -> ShippingRules:
 def offer_of(variant: VariantRow, product: ProductRow) -> Offer:
     name = product.title if not variant.options else f"{product.title} ({variant.title})"
     return Offer(
-        variant_id=variant.id, product_id=product.id, merchant_id=variant.merchant_id, name=name,
-        description=product.description, unit_amount=variant.price, currency=variant.currency,
-        available_quantity=variant.inventory, digital=product.digital, images=tuple(product.images),
-        url=product.url, sku=variant.sku, category=product.category,
+        variant_id=variant.id,
+        product_id=product.id,
+        merchant_id=variant.merchant_id,
+        name=name,
+        description=product.description,
+        unit_amount=variant.price,
+        currency=variant.currency,
+        available_quantity=variant.inventory,
+        digital=product.digital,
+        images=tuple(product.images),
+        url=product.url,
+        sku=variant.sku,
+        category=product.category,
         options=tuple(variant.options.items()),
     )
 
@@ -77,8 +92,9 @@ class Catalog:
                 short.append(variant_id)
         return short
 
-    def page(self, *, query: str | None, merchant_id: str | None, after: str | None,
-             limit: int) -> list[tuple[ProductRow, list[VariantRow]]]:
+    def page(
+        self, *, query: str | None, merchant_id: str | None, after: str | None, limit: int
+    ) -> list[tuple[ProductRow, list[VariantRow]]]:
         statement = select(ProductRow).order_by(col(ProductRow.id)).limit(limit)
         if merchant_id:
             statement = statement.where(col(ProductRow.merchant_id) == merchant_id)
@@ -86,16 +102,19 @@ class Catalog:
             statement = statement.where(col(ProductRow.id) > after)
         for term in (query or "").lower().split():
             pattern = f"%{term}%"
-            statement = statement.where(or_(
-                func.lower(col(ProductRow.title)).like(pattern),
-                func.lower(col(ProductRow.description)).like(pattern),
-                func.lower(col(ProductRow.category)).like(pattern),
-            ))
+            statement = statement.where(
+                or_(
+                    func.lower(col(ProductRow.title)).like(pattern),
+                    func.lower(col(ProductRow.description)).like(pattern),
+                    func.lower(col(ProductRow.category)).like(pattern),
+                )
+            )
         products = self.db.exec(statement).all()
         variants: dict[str, list[VariantRow]] = {p.id: [] for p in products}
         if products:
             rows = self.db.exec(
-                select(VariantRow).where(col(VariantRow.product_id).in_(list(variants)))
+                select(VariantRow)
+                .where(col(VariantRow.product_id).in_(list(variants)))
                 .order_by(col(VariantRow.id))
             ).all()
             for variant in rows:

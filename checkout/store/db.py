@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,8 +37,12 @@ def _sqlite_begin(connection: Any) -> None:
 
 def create_database_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
-                               pool_size=pool_size, max_overflow=20)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 15},
+            pool_size=pool_size,
+            max_overflow=20,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -71,13 +76,13 @@ def prepare_schema(database: Database) -> Iterator[None]:
         yield
         return
     with database.engine.connect() as connection:
-        connection.exec_driver_sql("SELECT pg_advisory_lock(74_2026)")
+        connection.exec_driver_sql("SELECT pg_advisory_lock(742026)")
         connection.commit()
         try:
             upgrade_schema(url)
             yield
         finally:
-            connection.exec_driver_sql("SELECT pg_advisory_unlock(74_2026)")
+            connection.exec_driver_sql("SELECT pg_advisory_unlock(742026)")
             connection.commit()
 
 
@@ -87,6 +92,12 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(writer=True)
+        # SQLite admits one writer at a time and makes the others poll with growing sleeps; a
+        # lock in the process queues this process's writers fairly instead (other processes
+        # still meet the busy timeout). PostgreSQL needs no such thing.
+        self._write_lock: threading.Lock | None = (
+            threading.Lock() if engine.dialect.name == "sqlite" else None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,7 +105,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        if self._write_lock is None:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                yield session
+            return
+        with (
+            self._write_lock,
+            Session(self._writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager

@@ -50,10 +50,17 @@ class IdempotencyRecords:
         dialect = sqlite if self.database.is_sqlite else postgresql
         statement = (
             dialect.insert(IdempotencyRecordRow)
-            .values(identity=scope.identity, path=scope.path, key=scope.key, fingerprint=fingerprint,
-                    state="in_flight", locked_until=now + self.lease, created_at=now)
+            .values(
+                identity=scope.identity,
+                path=scope.path,
+                key=scope.key,
+                fingerprint=fingerprint,
+                state="in_flight",
+                locked_until=now + self.lease,
+                created_at=now,
+            )
             .on_conflict_do_nothing(index_elements=["identity", "path", "key"])
-            .returning(IdempotencyRecordRow.id)  # type: ignore[arg-type]
+            .returning(IdempotencyRecordRow.id)
         )
         return db.execute(statement).scalar_one_or_none()
 
@@ -63,19 +70,25 @@ class IdempotencyRecords:
             record_id = self._insert(db, scope, fingerprint, now)
             if record_id is not None:
                 return Claimed(record_id)
-            record = db.exec(select(IdempotencyRecordRow).where(
-                col(IdempotencyRecordRow.identity) == scope.identity,
-                col(IdempotencyRecordRow.path) == scope.path,
-                col(IdempotencyRecordRow.key) == scope.key)).one()
+            record = db.exec(
+                select(IdempotencyRecordRow).where(
+                    col(IdempotencyRecordRow.identity) == scope.identity,
+                    col(IdempotencyRecordRow.path) == scope.path,
+                    col(IdempotencyRecordRow.key) == scope.key,
+                )
+            ).one()
             if record.created_at <= now - self.retention:
                 # Past retention the key is free again: reuse is a new request, not an error.
-                db.execute(delete(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == record.id))
+                db.execute(
+                    delete(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == record.id)
+                )
                 record_id = self._insert(db, scope, fingerprint, now)
                 assert record_id is not None
                 return Claimed(record_id)
             if record.fingerprint != fingerprint:
                 raise IdempotencyConflict(
-                    "This Idempotency-Key was already used with a different request body.")
+                    "This Idempotency-Key was already used with a different request body."
+                )
             if record.state == "done":
                 assert record.response_status is not None and record.response_body is not None
                 return StoredResponse(record.response_status, record.response_body)
@@ -83,32 +96,47 @@ class IdempotencyRecords:
                 wait = max(1, ceil((record.locked_until - now).total_seconds()))
                 raise IdempotencyInFlight(
                     "A request with this Idempotency-Key is currently being processed.",
-                    retry_after=min(wait, 5))
+                    retry_after=min(wait, 5),
+                )
             taken = db.execute(
                 update(IdempotencyRecordRow)
-                .where(col(IdempotencyRecordRow.id) == record.id,
-                       col(IdempotencyRecordRow.state) == "in_flight",
-                       col(IdempotencyRecordRow.locked_until) == record.locked_until)
+                .where(
+                    col(IdempotencyRecordRow.id) == record.id,
+                    col(IdempotencyRecordRow.state) == "in_flight",
+                    col(IdempotencyRecordRow.locked_until) == record.locked_until,
+                )
                 .values(locked_until=now + self.lease)
             )
             if taken.rowcount != 1:  # type: ignore[attr-defined]
                 raise IdempotencyInFlight(
-                    "A request with this Idempotency-Key is currently being processed.", retry_after=1)
+                    "A request with this Idempotency-Key is currently being processed.",
+                    retry_after=1,
+                )
             assert record.id is not None
             return Claimed(record.id)
 
     @staticmethod
     def finish(db: Session, claimed: Claimed, response: StoredResponse) -> None:
         """Store the response in the caller's transaction (the one that made the business change)."""
-        db.execute(update(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == claimed.record_id)
-                   .values(state="done", response_status=response.status, response_body=response.body))
+        db.execute(
+            update(IdempotencyRecordRow)
+            .where(col(IdempotencyRecordRow.id) == claimed.record_id)
+            .values(state="done", response_status=response.status, response_body=response.body)
+        )
 
     def abandon(self, claimed: Claimed) -> None:
         with self.database.write() as db:
-            db.execute(delete(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == claimed.record_id))
+            db.execute(
+                delete(IdempotencyRecordRow).where(
+                    col(IdempotencyRecordRow.id) == claimed.record_id
+                )
+            )
 
     def purge(self, now: datetime) -> int:
         with self.database.write() as db:
-            result = db.execute(delete(IdempotencyRecordRow).where(
-                col(IdempotencyRecordRow.created_at) <= now - self.retention))
+            result = db.execute(
+                delete(IdempotencyRecordRow).where(
+                    col(IdempotencyRecordRow.created_at) <= now - self.retention
+                )
+            )
             return int(result.rowcount)  # type: ignore[attr-defined]

@@ -27,11 +27,16 @@ class Orders:
         return self.db.exec(statement).first()
 
     def for_session(self, session_id: str) -> OrderRow | None:
-        return self.db.exec(select(OrderRow).where(col(OrderRow.checkout_session_id) == session_id)).first()
+        return self.db.exec(
+            select(OrderRow).where(col(OrderRow.checkout_session_id) == session_id)
+        ).first()
 
     def lines(self, order_id: str) -> Sequence[OrderLineRow]:
-        return self.db.exec(select(OrderLineRow).where(col(OrderLineRow.order_id) == order_id)
-                            .order_by(col(OrderLineRow.position))).all()
+        return self.db.exec(
+            select(OrderLineRow)
+            .where(col(OrderLineRow.order_id) == order_id)
+            .order_by(col(OrderLineRow.position))
+        ).all()
 
     def count(self) -> int:
         return int(self.db.exec(select(func.count()).select_from(OrderRow)).one())

@@ -16,9 +16,17 @@ class Outbox:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def enqueue(self, event_type: str, order_id: str, payload: str, now: datetime) -> OutboxEventRow:
-        event = OutboxEventRow(id=new_id("evt"), event_type=event_type, order_id=order_id,
-                               payload=payload, next_attempt_at=now, created_at=now)
+    def enqueue(
+        self, event_type: str, order_id: str, payload: str, now: datetime
+    ) -> OutboxEventRow:
+        event = OutboxEventRow(
+            id=new_id("evt"),
+            event_type=event_type,
+            order_id=order_id,
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
         self.db.add(event)
         self.db.flush()
         return event
@@ -27,18 +35,29 @@ class Outbox:
         """Take due events for this worker; a claim is a lease, so a crashed worker's events return."""
         due = self.db.exec(
             select(OutboxEventRow)
-            .where(col(OutboxEventRow.delivered_at).is_(None), col(OutboxEventRow.failed_at).is_(None),
-                   col(OutboxEventRow.next_attempt_at) <= now,
-                   or_(col(OutboxEventRow.locked_until).is_(None), col(OutboxEventRow.locked_until) < now))
-            .order_by(col(OutboxEventRow.created_at)).limit(limit)
+            .where(
+                col(OutboxEventRow.delivered_at).is_(None),
+                col(OutboxEventRow.failed_at).is_(None),
+                col(OutboxEventRow.next_attempt_at) <= now,
+                or_(
+                    col(OutboxEventRow.locked_until).is_(None),
+                    col(OutboxEventRow.locked_until) < now,
+                ),
+            )
+            .order_by(col(OutboxEventRow.created_at))
+            .limit(limit)
         ).all()
         claimed = []
         for event in due:
             result = self.db.execute(
                 update(OutboxEventRow)
-                .where(col(OutboxEventRow.id) == event.id,
-                       or_(col(OutboxEventRow.locked_until).is_(None),
-                           col(OutboxEventRow.locked_until) < now))
+                .where(
+                    col(OutboxEventRow.id) == event.id,
+                    or_(
+                        col(OutboxEventRow.locked_until).is_(None),
+                        col(OutboxEventRow.locked_until) < now,
+                    ),
+                )
                 .values(locked_until=now + lease)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -46,15 +65,37 @@ class Outbox:
         return claimed
 
     def delivered(self, event_id: str, now: datetime, attempts: int) -> None:
-        self.db.execute(update(OutboxEventRow).where(col(OutboxEventRow.id) == event_id)
-                        .values(delivered_at=now, attempts=attempts, locked_until=None, last_error=None))
+        self.db.execute(
+            update(OutboxEventRow)
+            .where(col(OutboxEventRow.id) == event_id)
+            .values(delivered_at=now, attempts=attempts, locked_until=None, last_error=None)
+        )
 
-    def retry_later(self, event_id: str, *, attempts: int, next_attempt_at: datetime, error: str,
-                    give_up: bool, now: datetime) -> None:
-        self.db.execute(update(OutboxEventRow).where(col(OutboxEventRow.id) == event_id).values(
-            attempts=attempts, next_attempt_at=next_attempt_at, last_error=error[:500],
-            locked_until=None, failed_at=now if give_up else None))
+    def retry_later(
+        self,
+        event_id: str,
+        *,
+        attempts: int,
+        next_attempt_at: datetime,
+        error: str,
+        give_up: bool,
+        now: datetime,
+    ) -> None:
+        self.db.execute(
+            update(OutboxEventRow)
+            .where(col(OutboxEventRow.id) == event_id)
+            .values(
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+                last_error=error[:500],
+                locked_until=None,
+                failed_at=now if give_up else None,
+            )
+        )
 
     def for_order(self, order_id: str) -> Sequence[OutboxEventRow]:
-        return self.db.exec(select(OutboxEventRow).where(col(OutboxEventRow.order_id) == order_id)
-                            .order_by(col(OutboxEventRow.created_at))).all()
+        return self.db.exec(
+            select(OutboxEventRow)
+            .where(col(OutboxEventRow.order_id) == order_id)
+            .order_by(col(OutboxEventRow.created_at))
+        ).all()

@@ -13,9 +13,13 @@ from checkout.store.rows import PaymentRow, PaymentTokenRow
 
 def token_state(row: PaymentTokenRow) -> TokenState:
     return TokenState(
-        allowance=Allowance(max_amount=row.max_amount, currency=row.currency,
-                            checkout_session_id=row.checkout_session_id,
-                            merchant_id=row.merchant_id, expires_at=row.expires_at),
+        allowance=Allowance(
+            max_amount=row.max_amount,
+            currency=row.currency,
+            checkout_session_id=row.checkout_session_id,
+            merchant_id=row.merchant_id,
+            expires_at=row.expires_at,
+        ),
         used=row.used_at is not None,
         held_by_session=row.held_by_session,
     )
@@ -42,8 +46,11 @@ class PaymentTokens:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def hold(self, token_id: str, session_id: str) -> None:
-        self.db.execute(update(PaymentTokenRow).where(col(PaymentTokenRow.id) == token_id)
-                        .values(held_by_session=session_id))
+        self.db.execute(
+            update(PaymentTokenRow)
+            .where(col(PaymentTokenRow.id) == token_id)
+            .values(held_by_session=session_id)
+        )
 
 
 class Payments:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from datetime import UTC
 
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.engine import Dialect
@@ -104,15 +102,22 @@ class CheckoutSessionRow(SQLModel, table=True):
     timezone: str | None = None
     buyer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     fulfillment_details: dict[str, Any] | None = Field(
-        default=None, sa_column=Column(JSON, nullable=True))
-    selections: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    selections: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     interventions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    notices: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    notices: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     authentication_metadata: dict[str, Any] | None = Field(
-        default=None, sa_column=Column(JSON, nullable=True))
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
     order_notes: str | None = None
     metadata_: dict[str, Any] | None = Field(
-        default=None, sa_column=Column("metadata", JSON, nullable=True))
+        default=None, sa_column=Column("metadata", JSON, nullable=True)
+    )
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
     expires_at: datetime = utc_column(index=True)
@@ -144,7 +149,9 @@ class PaymentTokenRow(SQLModel, table=True):
     checkout_session_id: str = Field(index=True, max_length=256)
     merchant_id: str = Field(max_length=256)
     expires_at: datetime = utc_column()
-    metadata_: dict[str, str] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    metadata_: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
     created_at: datetime = utc_column()
     used_at: datetime | None = utc_column(nullable=True)
     held_by_session: str | None = Field(default=None, max_length=64)
@@ -182,7 +189,9 @@ class OrderRow(SQLModel, table=True):
     email: str | None = None
     estimated_earliest: datetime | None = utc_column(nullable=True)
     estimated_latest: datetime | None = utc_column(nullable=True)
-    fulfillments: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fulfillments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
 
@@ -207,7 +216,9 @@ class IntentTraceRow(SQLModel, table=True):
     session_id: str = Field(foreign_key="checkout_sessions.id", primary_key=True, max_length=64)
     reason_code: str
     trace_summary: str | None = None
-    metadata_: dict[str, Any] | None = Field(default=None, sa_column=Column("metadata", JSON, nullable=True))
+    metadata_: dict[str, Any] | None = Field(
+        default=None, sa_column=Column("metadata", JSON, nullable=True)
+    )
     created_at: datetime = utc_column()
 
 

@@ -15,28 +15,55 @@ from checkout.store.rows import MerchantRow, ProductRow, VariantRow
 def catalog_rows(document: dict[str, Any], *, commission_bps: int, now: datetime) -> list[Any]:
     merchant = document["merchant"]
     currency = merchant["currency"].lower()
-    rows: list[Any] = [MerchantRow(
-        id=merchant["id"], name=merchant["name"], platform=merchant["platform"],
-        shop_ref=merchant["shop_ref"], currency=currency, country=merchant["country"],
-        support_email=merchant.get("support_email"), links=merchant.get("links", {}),
-        shipping=merchant["shipping"], commission_bps=commission_bps, created_at=now,
-    )]
+    rows: list[Any] = [
+        MerchantRow(
+            id=merchant["id"],
+            name=merchant["name"],
+            platform=merchant["platform"],
+            shop_ref=merchant["shop_ref"],
+            currency=currency,
+            country=merchant["country"],
+            support_email=merchant.get("support_email"),
+            links=merchant.get("links", {}),
+            shipping=merchant["shipping"],
+            commission_bps=commission_bps,
+            created_at=now,
+        )
+    ]
     for product in document["products"]:
-        rows.append(ProductRow(
-            id=product["id"], merchant_id=merchant["id"], title=product["title"],
-            description=product["description"], category=product.get("category"),
-            tags=product.get("tags", []), material=product.get("material"),
-            rating=product.get("rating"), review_count=product.get("review_count", 0),
-            digital=bool(product.get("digital")), url=product.get("url"),
-            images=product.get("images", []), updated_at=now,
-        ))
+        rows.append(
+            ProductRow(
+                id=product["id"],
+                merchant_id=merchant["id"],
+                title=product["title"],
+                description=product["description"],
+                category=product.get("category"),
+                tags=product.get("tags", []),
+                material=product.get("material"),
+                rating=product.get("rating"),
+                review_count=product.get("review_count", 0),
+                digital=bool(product.get("digital")),
+                url=product.get("url"),
+                images=product.get("images", []),
+                updated_at=now,
+            )
+        )
         for variant in product["variants"]:
-            rows.append(VariantRow(
-                id=variant["id"], product_id=product["id"], merchant_id=merchant["id"],
-                sku=variant.get("sku"), title=variant["title"], options=variant.get("options", {}),
-                price=int(variant["price"]), list_price=variant.get("list_price"),
-                currency=currency, inventory=int(variant["inventory"]), updated_at=now,
-            ))
+            rows.append(
+                VariantRow(
+                    id=variant["id"],
+                    product_id=product["id"],
+                    merchant_id=merchant["id"],
+                    sku=variant.get("sku"),
+                    title=variant["title"],
+                    options=variant.get("options", {}),
+                    price=int(variant["price"]),
+                    list_price=variant.get("list_price"),
+                    currency=currency,
+                    inventory=int(variant["inventory"]),
+                    updated_at=now,
+                )
+            )
     return rows
 
 

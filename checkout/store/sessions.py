@@ -15,17 +15,21 @@ class CheckoutSessions:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def get(self, session_id: str, *, agent_id: str, for_update: bool = False) -> CheckoutSessionRow | None:
+    def get(
+        self, session_id: str, *, agent_id: str, for_update: bool = False
+    ) -> CheckoutSessionRow | None:
         """A session visible to this agent; `for_update` holds its row until the transaction ends."""
         statement = select(CheckoutSessionRow).where(
-            col(CheckoutSessionRow.id) == session_id, col(CheckoutSessionRow.agent_id) == agent_id)
+            col(CheckoutSessionRow.id) == session_id, col(CheckoutSessionRow.agent_id) == agent_id
+        )
         if for_update:
             statement = statement.with_for_update()
         return self.db.exec(statement).first()
 
     def lines(self, session_id: str) -> Sequence[CheckoutLineRow]:
         return self.db.exec(
-            select(CheckoutLineRow).where(col(CheckoutLineRow.session_id) == session_id)
+            select(CheckoutLineRow)
+            .where(col(CheckoutLineRow.session_id) == session_id)
             .order_by(col(CheckoutLineRow.position))
         ).all()
 
@@ -36,7 +40,9 @@ class CheckoutSessions:
         self.db.flush()
 
     def replace_lines(self, session_id: str, lines: Sequence[CheckoutLineRow]) -> None:
-        self.db.execute(delete(CheckoutLineRow).where(col(CheckoutLineRow.session_id) == session_id))
+        self.db.execute(
+            delete(CheckoutLineRow).where(col(CheckoutLineRow.session_id) == session_id)
+        )
         self.db.add_all(lines)
         self.db.flush()
 
@@ -52,18 +58,22 @@ class CheckoutSessions:
     def expire_due(self, now: datetime, *, limit: int = 500) -> int:
         """Mark open sessions past their expiry as expired; returns how many changed."""
         due = self.db.exec(
-            select(CheckoutSessionRow.id).where(
+            select(CheckoutSessionRow.id)
+            .where(
                 col(CheckoutSessionRow.expires_at) <= now,
                 col(CheckoutSessionRow.status).in_(
-                    ["not_ready_for_payment", "ready_for_payment", "authentication_required"]),
-            ).limit(limit)
+                    ["not_ready_for_payment", "ready_for_payment", "authentication_required"]
+                ),
+            )
+            .limit(limit)
         ).all()
         if not due:
             return 0
         result = self.db.execute(
             update(CheckoutSessionRow)
-            .where(col(CheckoutSessionRow.id).in_(due),
-                   col(CheckoutSessionRow.status) != "completed")
+            .where(
+                col(CheckoutSessionRow.id).in_(due), col(CheckoutSessionRow.status) != "completed"
+            )
             .values(status="expired", updated_at=now)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

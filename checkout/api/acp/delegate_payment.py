@@ -20,14 +20,36 @@ router = APIRouter(tags=["delegate_payment"])
 PATH = "/agentic_commerce/delegate_payment"
 
 
-@router.post(PATH, status_code=201, operation_id="delegatePayment",
-             responses={201: {"model": DelegatePaymentResponse, "description": "The vault token."},
-                        **ERRORS})
-def delegate_payment_token(body: DelegatePaymentRequest, agent: AgentDep, _version: ApiVersionDep,
-                           key: IdempotencyKeyDep, raw: RawBodyDep, services: ServicesDep) -> Response:
+@router.post(
+    PATH,
+    status_code=201,
+    operation_id="delegatePayment",
+    responses={
+        201: {"model": DelegatePaymentResponse, "description": "The vault token."},
+        **ERRORS,
+    },
+)
+def delegate_payment_token(
+    body: DelegatePaymentRequest,
+    agent: AgentDep,
+    _version: ApiVersionDep,
+    key: IdempotencyKeyDep,
+    raw: RawBodyDep,
+    services: ServicesDep,
+) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        token = delegate_payment(db, body, agent_id=agent, idempotency_key=key,
-                                 provider=services.provider, now=services.clock())
-        return 201, {"id": token.id, "created": render.iso(token.created), "metadata": token.metadata}
+        token = delegate_payment(
+            db,
+            body,
+            agent_id=agent,
+            idempotency_key=key,
+            provider=services.provider,
+            now=services.clock(),
+        )
+        return 201, {
+            "id": token.id,
+            "created": render.iso(token.created),
+            "metadata": token.metadata,
+        }
 
     return run_idempotently(services, agent_id=agent, path=PATH, key=key, raw=raw, work=work)

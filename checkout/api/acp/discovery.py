@@ -16,9 +16,12 @@ router = APIRouter(tags=["discovery"])
 @router.get("/.well-known/acp.json", operation_id="getDiscovery")
 def discovery(services: ServicesDep) -> Response:
     body = {
-        "protocol": {"name": "acp", "version": CURRENT_VERSION,
-                     "supported_versions": SUPPORTED_VERSIONS,
-                     "documentation_url": "https://agenticcommerce.dev"},
+        "protocol": {
+            "name": "acp",
+            "version": CURRENT_VERSION,
+            "supported_versions": SUPPORTED_VERSIONS,
+            "documentation_url": "https://agenticcommerce.dev",
+        },
         "api_base_url": services.settings.public_base_url,
         "transports": ["rest"],
         "capabilities": {
@@ -28,5 +31,8 @@ def discovery(services: ServicesDep) -> Response:
             "supported_locales": ["en-US"],
         },
     }
-    return Response(orjson.dumps(body), media_type="application/json",
-                    headers={"Cache-Control": "public, max-age=3600"})
+    return Response(
+        orjson.dumps(body),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )

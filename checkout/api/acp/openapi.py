@@ -7,21 +7,35 @@ from typing import Any
 from checkout.protocol.responses import CheckoutSession, CheckoutSessionWithOrder, Error
 
 _error = {"model": Error, "description": "The flat ACP error envelope."}
-_retry = {"Retry-After": {"schema": {"type": "integer"}, "required": True,
-                          "description": "Seconds to wait before retrying."}}
+_retry = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "required": True,
+        "description": "Seconds to wait before retrying.",
+    }
+}
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {**_error, "description": "Invalid request (including a missing or unsupported API-Version)."},
+    400: {
+        **_error,
+        "description": "Invalid request (including a missing or unsupported API-Version).",
+    },
     401: {**_error, "description": "Missing or invalid API key."},
     404: {**_error, "description": "No such checkout session."},
-    409: {**_error, "description": "A request with this Idempotency-Key is in flight.", "headers": _retry},
+    409: {
+        **_error,
+        "description": "A request with this Idempotency-Key is in flight.",
+        "headers": _retry,
+    },
     422: {**_error, "description": "This Idempotency-Key was used with a different body."},
     500: {**_error, "description": "Unexpected failure; safe to retry with the same key."},
 }
-GET_ERRORS = {status: ERRORS[status] for status in (400, 401, 404)}
+GET_ERRORS: dict[int | str, dict[str, Any]] = {status: ERRORS[status] for status in (400, 401, 404)}
 
 
 def session_responses(success: int, *, with_order: bool = False) -> dict[int | str, dict[str, Any]]:
     model = CheckoutSessionWithOrder if with_order else CheckoutSession
-    return {success: {"model": model, "description": "The full authoritative checkout session."},
-            **ERRORS}
+    return {
+        success: {"model": model, "description": "The full authoritative checkout session."},
+        **ERRORS,
+    }

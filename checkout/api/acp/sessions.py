@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
 from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBodyDep, ServicesDep
 from checkout.api.idempotency import run_idempotently
 from checkout.api.problems import error_body, json_response, status_for
-from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
 from checkout.flows import checkout_sessions as sessions
 from checkout.flows.complete_checkout import complete_checkout
 from checkout.protocol import render
@@ -27,57 +27,105 @@ from checkout.protocol.requests import (
 router = APIRouter(tags=["checkout"])
 
 
-@router.post("/checkout_sessions", status_code=201, responses=session_responses(201),
-             operation_id="createCheckoutSession")
-def create_checkout_session(body: CheckoutSessionCreateRequest, agent: AgentDep,
-                            _version: ApiVersionDep, key: IdempotencyKeyDep, raw: RawBodyDep,
-                            services: ServicesDep) -> Response:
+@router.post(
+    "/checkout_sessions",
+    status_code=201,
+    responses=session_responses(201),
+    operation_id="createCheckoutSession",
+)
+def create_checkout_session(
+    body: CheckoutSessionCreateRequest,
+    agent: AgentDep,
+    _version: ApiVersionDep,
+    key: IdempotencyKeyDep,
+    raw: RawBodyDep,
+    services: ServicesDep,
+) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.create_session(
-            db, body, agent_id=agent, now=services.clock(),
-            ttl=timedelta(minutes=services.settings.session_ttl_minutes))
+            db,
+            body,
+            agent_id=agent,
+            now=services.clock(),
+            ttl=timedelta(minutes=services.settings.session_ttl_minutes),
+        )
         return 201, render.session(state, services.presentation)
 
-    return run_idempotently(services, agent_id=agent, path="/checkout_sessions", key=key, raw=raw,
-                            work=work)
+    return run_idempotently(
+        services, agent_id=agent, path="/checkout_sessions", key=key, raw=raw, work=work
+    )
 
 
-@router.post("/checkout_sessions/{checkout_session_id}", responses=session_responses(200),
-             operation_id="updateCheckoutSession")
-def update_checkout_session(checkout_session_id: str, body: CheckoutSessionUpdateRequest,
-                            agent: AgentDep, _version: ApiVersionDep, key: IdempotencyKeyDep,
-                            raw: RawBodyDep, services: ServicesDep) -> Response:
+@router.post(
+    "/checkout_sessions/{checkout_session_id}",
+    responses=session_responses(200),
+    operation_id="updateCheckoutSession",
+)
+def update_checkout_session(
+    checkout_session_id: str,
+    body: CheckoutSessionUpdateRequest,
+    agent: AgentDep,
+    _version: ApiVersionDep,
+    key: IdempotencyKeyDep,
+    raw: RawBodyDep,
+    services: ServicesDep,
+) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        state = sessions.update_session(db, checkout_session_id, body, agent_id=agent,
-                                        now=services.clock())
+        state = sessions.update_session(
+            db, checkout_session_id, body, agent_id=agent, now=services.clock()
+        )
         return 200, render.session(state, services.presentation)
 
-    return run_idempotently(services, agent_id=agent, path=f"/checkout_sessions/{checkout_session_id}",
-                            key=key, raw=raw, work=work)
+    return run_idempotently(
+        services,
+        agent_id=agent,
+        path=f"/checkout_sessions/{checkout_session_id}",
+        key=key,
+        raw=raw,
+        work=work,
+    )
 
 
-@router.get("/checkout_sessions/{checkout_session_id}", responses=GET_ERRORS | session_responses(200),
-            operation_id="getCheckoutSession")
-def get_checkout_session(checkout_session_id: str, agent: AgentDep, _version: ApiVersionDep,
-                         services: ServicesDep) -> Response:
+@router.get(
+    "/checkout_sessions/{checkout_session_id}",
+    responses=GET_ERRORS | session_responses(200),
+    operation_id="getCheckoutSession",
+)
+def get_checkout_session(
+    checkout_session_id: str, agent: AgentDep, _version: ApiVersionDep, services: ServicesDep
+) -> Response:
     with services.database.read() as db:
         state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=services.clock())
         body = render.session(state, services.presentation)
     return json_response(200, orjson.dumps(body))
 
 
-@router.post("/checkout_sessions/{checkout_session_id}/complete",
-             responses=session_responses(200, with_order=True) | {402: ERRORS[400]},
-             operation_id="completeCheckoutSession")
-def complete_checkout_session(checkout_session_id: str, body: CheckoutSessionCompleteRequest,
-                              agent: AgentDep, _version: ApiVersionDep, key: IdempotencyKeyDep,
-                              raw: RawBodyDep, services: ServicesDep) -> Response:
+@router.post(
+    "/checkout_sessions/{checkout_session_id}/complete",
+    responses=session_responses(200, with_order=True) | {402: ERRORS[400]},
+    operation_id="completeCheckoutSession",
+)
+def complete_checkout_session(
+    checkout_session_id: str,
+    body: CheckoutSessionCompleteRequest,
+    agent: AgentDep,
+    _version: ApiVersionDep,
+    key: IdempotencyKeyDep,
+    raw: RawBodyDep,
+    services: ServicesDep,
+) -> Response:
     path = f"/checkout_sessions/{checkout_session_id}/complete"
 
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        outcome = complete_checkout(db, checkout_session_id, body, agent_id=agent,
-                                    provider=services.provider,
-                                    base_url=services.settings.public_base_url, now=services.clock())
+        outcome = complete_checkout(
+            db,
+            checkout_session_id,
+            body,
+            agent_id=agent,
+            provider=services.provider,
+            base_url=services.settings.public_base_url,
+            now=services.clock(),
+        )
         if outcome.refusal is not None:
             return status_for(outcome.refusal), error_body(outcome.refusal, path)
         return 200, render.session(outcome.state, services.presentation)
@@ -85,17 +133,31 @@ def complete_checkout_session(checkout_session_id: str, body: CheckoutSessionCom
     return run_idempotently(services, agent_id=agent, path=path, key=key, raw=raw, work=work)
 
 
-@router.post("/checkout_sessions/{checkout_session_id}/cancel",
-             responses=session_responses(200) | {405: ERRORS[400]},
-             operation_id="cancelCheckoutSession")
-def cancel_checkout_session(checkout_session_id: str, agent: AgentDep, _version: ApiVersionDep,
-                            key: IdempotencyKeyDep, raw: RawBodyDep, services: ServicesDep,
-                            body: CancelSessionRequest | None = Body(default=None)) -> Response:
+@router.post(
+    "/checkout_sessions/{checkout_session_id}/cancel",
+    responses=session_responses(200) | {405: ERRORS[400]},
+    operation_id="cancelCheckoutSession",
+)
+def cancel_checkout_session(
+    checkout_session_id: str,
+    agent: AgentDep,
+    _version: ApiVersionDep,
+    key: IdempotencyKeyDep,
+    raw: RawBodyDep,
+    services: ServicesDep,
+    body: CancelSessionRequest | None = Body(default=None),
+) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        state = sessions.cancel_session(db, checkout_session_id, body, agent_id=agent,
-                                        now=services.clock())
+        state = sessions.cancel_session(
+            db, checkout_session_id, body, agent_id=agent, now=services.clock()
+        )
         return 200, render.session(state, services.presentation)
 
-    return run_idempotently(services, agent_id=agent,
-                            path=f"/checkout_sessions/{checkout_session_id}/cancel",
-                            key=key, raw=raw, work=work)
+    return run_idempotently(
+        services,
+        agent_id=agent,
+        path=f"/checkout_sessions/{checkout_session_id}/cancel",
+        key=key,
+        raw=raw,
+        work=work,
+    )

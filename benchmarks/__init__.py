@@ -1,0 +1,1 @@
+"""Load and latency benchmarks; run with `./dev bench` (never timed assertions inside pytest)."""

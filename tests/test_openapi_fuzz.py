@@ -1,0 +1,314 @@
+"""Schemathesis against the service's own OpenAPI document (`app.openapi()`).
+
+For every operation, Hypothesis-generated requests (schema-valid and schema-violating ones) are sent
+with real credentials, and each response must pass these schemathesis checks:
+
+- `not_a_server_error`: no 5xx, whatever the input;
+- `response_schema_conformance`: the body matches the schema documented for that status;
+- `content_type_conformance`: the Content-Type is the documented one;
+- `response_headers_conformance`: documented required headers are present (a 409 needs Retry-After).
+
+- `status_code_conformance`: the status is one the operation documents. The ACP routes document
+  their errors (400/401/404/409/422/500, plus 402 on complete and 405 on cancel); the catalog and
+  order routes do not (they document only success and FastAPI's default 422, but answer 400/401/404
+  with the ACP Error envelope), so this check is off for them in the fuzz, and
+  `test_error_statuses_are_documented` pins that app bug with strict xfails.
+
+Inputs with integers beyond 64 bits are kept out of the fuzz (`known_bug`); the 500 they cause is
+pinned by `test_integers_beyond_64_bits_are_not_a_server_error`.
+
+Deterministic and fast: `derandomize=True` (a fixed seed per test), no example database, a fixed
+number of examples per operation and generation mode.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from schemathesis.python.asgi import get_client
+
+from checkout.app import create_app
+from tests.conftest import SEEDS, make_settings
+from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, Agent, fulfillment
+
+MAX_EXAMPLES = 30  # per operation and generation mode
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    status_code_conformance,
+]
+# Operations whose OpenAPI entry omits the error statuses they answer with (see the module docstring).
+UNDOCUMENTED_ERRORS = {"getOrder", "listCatalogProducts", "shipOrder"}
+OPERATOR_OPERATIONS = {"shipOrder"}
+BASE_URL = "http://testserver"
+
+
+def _operations() -> list[tuple[str, bool]]:
+    """(operationId, whether it has a body or query string that can be made schema-invalid)."""
+    # Collected from the app itself, so a new route is fuzzed without touching this file. Building
+    # the app connects to nothing (the database is touched in its lifespan, which does not run).
+    with tempfile.TemporaryDirectory() as directory:
+        document = create_app(make_settings(f"sqlite:///{directory}/unused.db")).openapi()
+    found = []
+    for path in document["paths"].values():
+        for op in path.values():
+            query = any(p["in"] == "query" for p in op.get("parameters", []))
+            found.append((op["operationId"], "requestBody" in op or query))
+    return sorted(found)
+
+
+# Negative mode needs something to break: path parameters and headers are plain strings here
+# (and the headers are replaced by real credentials), so operations without a body or a query
+# string have no schema-invalid input and are fuzzed in positive mode only.
+CASES = [pytest.param(op, GenerationMode.POSITIVE, id=f"{op}-positive") for op, _ in _operations()]
+CASES += [
+    pytest.param(op, GenerationMode.NEGATIVE, id=f"{op}-negative")
+    for op, negatable in _operations()
+    if negatable
+]
+
+
+def _in_stock_variants() -> list[str]:
+    variants = []
+    for path in sorted(SEEDS.glob("*.json")):
+        for product in json.loads(path.read_text(encoding="utf-8"))["products"]:
+            if product.get("digital"):
+                continue
+            variants += [v["id"] for v in product["variants"] if int(v["inventory"]) >= 5]
+    assert variants, f"no physical seeded variant with inventory >= 5 in {SEEDS}"
+    return variants
+
+
+INT64 = range(-(2**63), 2**63)
+
+
+def _beyond_int64(value: Any) -> bool:
+    """An integer outside the signed 64-bit range, anywhere in a JSON document."""
+    if isinstance(value, dict):
+        return any(_beyond_int64(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_beyond_int64(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and value not in INT64
+
+
+def known_bug(case: schemathesis.Case) -> bool:
+    """Inputs that hit an app bug pinned by an xfail test below; skipped so the fuzz finds others."""
+    return _beyond_int64(case.body)
+
+
+class Harness:
+    """The running app, an agent for setting up real resources, and how to call one operation."""
+
+    def __init__(self, app: FastAPI, client: TestClient) -> None:
+        self.app = app
+        self.agent = Agent(client)
+        self.variants = _in_stock_variants()
+        self.keys = itertools.count()
+        # Requests go through schemathesis' in-process ASGI client. It is never entered as a
+        # context manager, so it does not start a second lifespan: the TestClient around the run
+        # owns the one lifespan (migrate, seed, register the agent key) and shuts it down.
+        self.http = get_client(app)
+
+    def headers(self, operation_id: str) -> dict[str, str]:
+        key = OPERATOR_KEY if operation_id in OPERATOR_OPERATIONS else AGENT_KEY
+        # A fresh Idempotency-Key per request: a shared one would turn every POST after the first
+        # into a 422 idempotency_conflict and fuzz nothing else.
+        return {
+            "Authorization": f"Bearer {key}",
+            "API-Version": API_VERSION,
+            "Idempotency-Key": f"fuzz-{next(self.keys)}",
+        }
+
+    def session_id(self) -> str:
+        created = self.agent.create(self.variants[0], fulfillment_details=fulfillment())
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
+    def order_id(self) -> str:
+        completed = self.agent.buy(self.variants[1])
+        assert completed.status_code == 200, completed.text
+        return str(completed.json()["order"]["id"])
+
+    def aim_at_real_resources(self, case: schemathesis.Case) -> None:
+        """Point the case at a real session or order and real items, so success paths get fuzzed too."""
+        path = case.path_parameters or {}
+        if "checkout_session_id" in path:
+            path["checkout_session_id"] = self.session_id()
+        if "order_id" in path:
+            path["order_id"] = self.order_id()
+        body = case.body
+        if isinstance(body, dict) and isinstance(body.get("line_items"), list):
+            for index, item in enumerate(body["line_items"]):
+                if isinstance(item, dict):
+                    item["id"] = self.variants[index % len(self.variants)]
+            if isinstance(body.get("currency"), str):
+                body["currency"] = "usd"
+
+    def call(self, case: schemathesis.Case, checks: list[Callable[..., Any]]) -> None:
+        case.call_and_validate(
+            base_url=BASE_URL,
+            session=self.http,
+            headers=self.headers(case.operation.definition.raw["operationId"]),
+            checks=checks,
+        )
+
+
+@pytest.fixture
+def harness(database_url: str) -> Iterator[Harness]:
+    app = create_app(make_settings(database_url))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Harness(app, client)
+
+
+def operation(harness: Harness, operation_id: str) -> schemathesis.APIOperation:
+    schema = schemathesis.openapi.from_dict(harness.app.openapi())
+    found = [
+        result.ok()
+        for result in schema.get_all_operations()
+        if result.ok().definition.raw.get("operationId") == operation_id
+    ]
+    assert len(found) == 1, operation_id
+    return found[0]
+
+
+def fuzz(
+    harness: Harness,
+    op: schemathesis.APIOperation,
+    mode: GenerationMode,
+    checks: list[Callable[..., Any]],
+) -> None:
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
+    @given(case=op.as_strategy(generation_mode=mode), real=st.booleans())
+    def run(case: schemathesis.Case, real: bool) -> None:
+        assume(not known_bug(case))
+        if real:
+            harness.aim_at_real_resources(case)
+        harness.call(case, checks)
+
+    run()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("operation_id", "mode"), CASES)
+def test_fuzz_operation(harness: Harness, operation_id: str, mode: GenerationMode) -> None:
+    checks = CHECKS
+    if operation_id in UNDOCUMENTED_ERRORS:
+        checks = [check for check in CHECKS if check is not status_code_conformance]
+    fuzz(harness, operation(harness, operation_id), mode, checks)
+
+
+def documented_statuses(app: FastAPI, method: str, path: str) -> set[str]:
+    return set(app.openapi()["paths"][path][method.lower()]["responses"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "url", "key", "body"),
+    [
+        pytest.param(
+            "GET", "/orders/{order_id}", "/orders/ord_missing", AGENT_KEY, None, id="getOrder-404"
+        ),
+        pytest.param(
+            "GET",
+            "/catalog/products",
+            "/catalog/products?cursor=!!",
+            AGENT_KEY,
+            None,
+            id="listCatalogProducts-400",
+        ),
+        pytest.param(
+            "POST",
+            "/orders/{order_id}/fulfillments",
+            "/orders/ord_missing/fulfillments",
+            OPERATOR_KEY,
+            {"carrier": "UPS", "tracking_number": "1Z999"},
+            id="shipOrder-404",
+        ),
+    ],
+)
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "app bug: GET /orders/{order_id}, GET /catalog/products and POST /orders/{order_id}/fulfillments "
+        "document only their success status and FastAPI's default 422 (HTTPValidationError), but answer "
+        "400/401/404 with the ACP Error envelope and never 422"
+    ),
+)
+def test_error_statuses_are_documented(
+    harness: Harness, method: str, path: str, url: str, key: str, body: Any
+) -> None:
+    response = harness.agent.client.request(
+        method,
+        url,
+        json=body,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "API-Version": API_VERSION,
+            "Idempotency-Key": "documented-statuses",
+        },
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()) >= {"type", "code", "message"}
+    assert str(response.status_code) in documented_statuses(harness.app, method, path)
+
+
+@pytest.mark.parametrize("request_kind", ["create-metadata", "update-buyer-loyalty"])
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "app bug: a JSON integer beyond 64 bits in a field the session echoes (create `metadata`, "
+        "`buyer.loyalty`/`buyer.company`) makes the response fail to serialise (orjson: 'Integer "
+        "exceeds 64-bit range') and the request answers 500 processing_error/internal_error"
+    ),
+)
+def test_integers_beyond_64_bits_are_not_a_server_error(
+    harness: Harness, request_kind: str
+) -> None:
+    huge = 2**64
+    agent = harness.agent
+    if request_kind == "create-metadata":
+        response = agent.create(harness.variants[0], metadata={"n": huge})
+    else:
+        response = agent.update(
+            harness.session_id(), buyer={"email": "ada@example.com", "loyalty": {"points": huge}}
+        )
+    assert response.status_code < 500, response.text
+    if response.status_code < 300:
+        echoed = response.json()
+        assert huge in (
+            echoed.get("metadata", {}).get("n"),
+            echoed.get("buyer", {}).get("loyalty", {}).get("points"),
+        )
+    else:
+        assert response.json()["type"] == "invalid_request"
