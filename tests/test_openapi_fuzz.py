@@ -6,8 +6,7 @@ with real credentials, and each response must pass these schemathesis checks:
 - `not_a_server_error`: no 5xx, whatever the input;
 - `response_schema_conformance`: the body matches the schema documented for that status;
 - `content_type_conformance`: the Content-Type is the documented one;
-- `response_headers_conformance`: documented required headers are present (a 409 needs Retry-After).
-
+- `response_headers_conformance`: documented required headers are present (a 409 needs Retry-After);
 - `status_code_conformance`: the status is one the operation documents. The ACP routes document
   their errors (400/401/404/409/422/500, plus 402 on complete and 405 on cancel); the catalog and
   order routes do not (they document only success and FastAPI's default 422, but answer 400/401/404
@@ -165,6 +164,8 @@ class Harness:
                 body["currency"] = "usd"
 
     def call(self, case: schemathesis.Case, checks: list[Callable[..., Any]]) -> None:
+        # An unhandled exception in the app surfaces here as that exception (Starlette re-raises
+        # after sending its 500), so it fails the test like a `not_a_server_error` finding.
         case.call_and_validate(
             base_url=BASE_URL,
             session=self.http,
@@ -242,7 +243,7 @@ def documented_statuses(app: FastAPI, method: str, path: str) -> set[str]:
         pytest.param(
             "GET",
             "/catalog/products",
-            "/catalog/products?cursor=!!",
+            "/catalog/products?limit=0",
             AGENT_KEY,
             None,
             id="listCatalogProducts-400",
@@ -260,9 +261,10 @@ def documented_statuses(app: FastAPI, method: str, path: str) -> set[str]:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "app bug: GET /orders/{order_id}, GET /catalog/products and POST /orders/{order_id}/fulfillments "
-        "document only their success status and FastAPI's default 422 (HTTPValidationError), but answer "
-        "400/401/404 with the ACP Error envelope and never 422"
+        "app bug: GET /orders/{order_id}, GET /catalog/products and "
+        "POST /orders/{order_id}/fulfillments document only their success status and FastAPI's "
+        "default 422 (HTTPValidationError), but answer 400/401/404 with the ACP Error envelope "
+        "and never 422"
     ),
 )
 def test_error_statuses_are_documented(
@@ -278,7 +280,7 @@ def test_error_statuses_are_documented(
             "Idempotency-Key": "documented-statuses",
         },
     )
-    assert 400 <= response.status_code < 500, response.text
+    assert 400 <= response.status_code < 500, response.text[:300]
     assert set(response.json()) >= {"type", "code", "message"}
     assert str(response.status_code) in documented_statuses(harness.app, method, path)
 

@@ -1,0 +1,20 @@
+"""The migrations and the models describe the same schema, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+import checkout.store.rows  # noqa: F401  (registers the tables)
+from tests.support import both_backends
+
+
+@both_backends
+def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
