@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from checkout.api.deps import AgentDep, OperatorDep, ServicesDep
 from checkout.errors import NotFound
-from checkout.flows.fulfill_order import order_document, ship_order
+from checkout.flows.fulfill_order import ship_order
+from checkout.flows.order_events import order_document
 from checkout.store.orders import Orders
 from checkout.store.sessions import CheckoutSessions
 

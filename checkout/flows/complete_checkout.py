@@ -13,7 +13,6 @@ rather than raised, so the caller commits the change together with the refusal i
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from checkout.errors import (
     PaymentTokenRejected,
     PriceChanged,
 )
+from checkout.flows.order_events import queue_order_event
 from checkout.flows.session_state import SessionState, load_session, notice_dict, require_open
 from checkout.payments.provider import (
     AuthorizationStatus,
@@ -45,12 +45,13 @@ from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
 from checkout.store.orders import Orders
-from checkout.store.outbox import Outbox
 from checkout.store.payments import Payments, PaymentTokens, token_state
 from checkout.store.rows import OrderLineRow, OrderRow, PaymentRow, PaymentTokenRow
 from checkout.store.sessions import CheckoutSessions
 
 HANDLER_ID = "card_tokenized"
+# 3-D Secure outcomes that let the payment go ahead; every other outcome declines.
+SECURE_OUTCOMES = frozenset({"authenticated", "attempt_acknowledged", "informational"})
 
 
 @dataclass(slots=True)
@@ -149,7 +150,7 @@ def complete_checkout(
         funding=token.funding,
         outcome=CardOutcome(token.card_outcome),
     )
-    authenticated = result is not None and result.outcome in render.SECURE_OUTCOMES
+    authenticated = result is not None and result.outcome in SECURE_OUTCOMES
     payments = Payments(db)
 
     if result is not None and not authenticated and card.outcome is CardOutcome.REQUIRES_3DS:
@@ -268,18 +269,7 @@ def complete_checkout(
     row.updated_at = now
     CheckoutSessions(db).save(row)
     completed = load_session(db, session_id, agent_id=agent_id, now=now)
-    Outbox(db).enqueue(
-        "order_create",
-        order.id,
-        json.dumps(
-            {
-                "type": "order_create",
-                "data": render.order(order, Orders(db).lines(order.id), state.merchant),
-            },
-            separators=(",", ":"),
-        ),
-        now,
-    )
+    queue_order_event(db, "order_create", order, now)
     return CompleteOutcome(completed)
 
 

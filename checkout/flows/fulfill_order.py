@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from checkout.errors import InvalidRequest, NotFound
+from checkout.flows.order_events import queue_order_event
 from checkout.protocol import render
-from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
 from checkout.store.orders import Orders
-from checkout.store.outbox import Outbox
 from checkout.store.rows import OrderRow
-
-
-def order_document(db: Session, order: OrderRow) -> dict[str, Any]:
-    merchant = Catalog(db).merchant(order.merchant_id)
-    assert merchant is not None
-    return render.order(order, Orders(db).lines(order.id), merchant)
 
 
 def ship_order(
@@ -59,12 +51,5 @@ def ship_order(
     order.status = "shipped"
     order.updated_at = now
     orders.save(order)
-    Outbox(db).enqueue(
-        "order_update",
-        order.id,
-        json.dumps(
-            {"type": "order_update", "data": order_document(db, order)}, separators=(",", ":")
-        ),
-        now,
-    )
+    queue_order_event(db, "order_update", order, now)
     return order

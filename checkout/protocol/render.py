@@ -22,7 +22,6 @@ ACP_LINK_TYPES = (
     "faq",
     "support",
 )
-SECURE_OUTCOMES = frozenset({"authenticated", "attempt_acknowledged", "informational"})
 DIRECTORY_SERVERS = {"visa": "visa", "mastercard": "mastercard", "amex": "american_express"}
 
 
