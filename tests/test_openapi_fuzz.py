@@ -7,14 +7,12 @@ with real credentials, and each response must pass these schemathesis checks:
 - `response_schema_conformance`: the body matches the schema documented for that status;
 - `content_type_conformance`: the Content-Type is the documented one;
 - `response_headers_conformance`: documented required headers are present (a 409 needs Retry-After);
-- `status_code_conformance`: the status is one the operation documents. The ACP routes document
-  their errors (400/401/404/409/422/500, plus 402 on complete and 405 on cancel); the catalog and
-  order routes do not (they document only success and FastAPI's default 422, but answer 400/401/404
-  with the ACP Error envelope), so this check is off for them in the fuzz, and
-  `test_error_statuses_are_documented` pins that app bug with strict xfails.
+- `status_code_conformance`: the status is one the operation documents (the ACP routes document
+  400/401/404/409/422/500, plus 402 on complete and 405 on cancel; the catalog and order routes
+  400/401/404). `test_error_statuses_are_documented` checks the latter directly.
 
-Inputs with integers beyond 64 bits are kept out of the fuzz (`known_bug`); the 500 they cause is
-pinned by `test_integers_beyond_64_bits_are_not_a_server_error`.
+Integers beyond 64 bits are fuzzed too: `test_integers_beyond_64_bits_are_not_a_server_error`
+pins that echoing one is not a 5xx.
 
 Deterministic and fast: `derandomize=True` (a fixed seed per test), no example database, a fixed
 number of examples per operation and generation mode.
@@ -32,7 +30,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -56,8 +54,6 @@ CHECKS = [
     response_headers_conformance,
     status_code_conformance,
 ]
-# Operations whose OpenAPI entry omits the error statuses they answer with (see the module docstring).
-UNDOCUMENTED_ERRORS = {"getOrder", "listCatalogProducts", "shipOrder"}
 OPERATOR_OPERATIONS = {"shipOrder"}
 BASE_URL = "http://testserver"
 
@@ -96,23 +92,6 @@ def _in_stock_variants() -> list[str]:
             variants += [v["id"] for v in product["variants"] if int(v["inventory"]) >= 5]
     assert variants, f"no physical seeded variant with inventory >= 5 in {SEEDS}"
     return variants
-
-
-INT64 = range(-(2**63), 2**63)
-
-
-def _beyond_int64(value: Any) -> bool:
-    """An integer outside the signed 64-bit range, anywhere in a JSON document."""
-    if isinstance(value, dict):
-        return any(_beyond_int64(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_beyond_int64(v) for v in value)
-    return isinstance(value, int) and not isinstance(value, bool) and value not in INT64
-
-
-def known_bug(case: schemathesis.Case) -> bool:
-    """Inputs that hit an app bug pinned by an xfail test below; skipped so the fuzz finds others."""
-    return _beyond_int64(case.body)
 
 
 class Harness:
@@ -213,7 +192,6 @@ def fuzz(
     )
     @given(case=op.as_strategy(generation_mode=mode), real=st.booleans())
     def run(case: schemathesis.Case, real: bool) -> None:
-        assume(not known_bug(case))
         if real:
             harness.aim_at_real_resources(case)
         harness.call(case, checks)
@@ -224,10 +202,7 @@ def fuzz(
 @pytest.mark.slow
 @pytest.mark.parametrize(("operation_id", "mode"), CASES)
 def test_fuzz_operation(harness: Harness, operation_id: str, mode: GenerationMode) -> None:
-    checks = CHECKS
-    if operation_id in UNDOCUMENTED_ERRORS:
-        checks = [check for check in CHECKS if check is not status_code_conformance]
-    fuzz(harness, operation(harness, operation_id), mode, checks)
+    fuzz(harness, operation(harness, operation_id), mode, CHECKS)
 
 
 def documented_statuses(app: FastAPI, method: str, path: str) -> set[str]:
@@ -258,15 +233,6 @@ def documented_statuses(app: FastAPI, method: str, path: str) -> set[str]:
         ),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "app bug: GET /orders/{order_id}, GET /catalog/products and "
-        "POST /orders/{order_id}/fulfillments document only their success status and FastAPI's "
-        "default 422 (HTTPValidationError), but answer 400/401/404 with the ACP Error envelope "
-        "and never 422"
-    ),
-)
 def test_error_statuses_are_documented(
     harness: Harness, method: str, path: str, url: str, key: str, body: Any
 ) -> None:
@@ -286,14 +252,6 @@ def test_error_statuses_are_documented(
 
 
 @pytest.mark.parametrize("request_kind", ["create-metadata", "update-buyer-loyalty"])
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "app bug: a JSON integer beyond 64 bits in a field the session echoes (create `metadata`, "
-        "`buyer.loyalty`/`buyer.company`) makes the response fail to serialise (orjson: 'Integer "
-        "exceeds 64-bit range') and the request answers 500 processing_error/internal_error"
-    ),
-)
 def test_integers_beyond_64_bits_are_not_a_server_error(
     harness: Harness, request_kind: str
 ) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import AgentDep, ServicesDep
 from checkout.errors import InvalidRequest
+from checkout.protocol.render import to_json
+from checkout.protocol.responses import CatalogPage
 from checkout.store.catalog import Catalog
 from checkout.store.rows import MerchantRow, ProductRow, VariantRow
 
@@ -76,7 +78,14 @@ def feed_product(
     return body
 
 
-@router.get("/catalog/products", operation_id="listCatalogProducts")
+@router.get(
+    "/catalog/products",
+    operation_id="listCatalogProducts",
+    responses={
+        200: {"model": CatalogPage, "description": "A page of the catalog."},
+        **CLIENT_ERRORS,
+    },
+)
 def list_products(
     agent: AgentDep,
     services: ServicesDep,
@@ -95,4 +104,4 @@ def list_products(
         "products": [feed_product(p, v, merchants[p.merchant_id]) for p, v in page],
         "next_cursor": _cursor(page[-1][0].id) if more and page else None,
     }
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(to_json(body), media_type="application/json")

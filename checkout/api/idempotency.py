@@ -7,13 +7,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.problems import error_body, error_response, json_response, status_for
 from checkout.api.services import Services
 from checkout.errors import CheckoutError, InvalidRequest
+from checkout.protocol.render import to_json
 from checkout.store.idempotency import IdempotencyRecords, KeyScope, StoredResponse
 
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
@@ -61,7 +61,7 @@ def run_idempotently(
     try:
         with services.database.write() as db:
             status, body = work(db)
-            stored = StoredResponse(status, orjson.dumps(body))
+            stored = StoredResponse(status, to_json(body))
             IdempotencyRecords.finish(db, claim, stored)
     except CheckoutError as exc:
         # The work rolled back; its refusal is the answer this key keeps (unless it is a 5xx).
@@ -69,7 +69,7 @@ def run_idempotently(
         if status >= 500:
             services.idempotency.abandon(claim)
             raise
-        stored = StoredResponse(status, orjson.dumps(error_body(exc, path)))
+        stored = StoredResponse(status, to_json(error_body(exc, path)))
         with services.database.write() as db:
             IdempotencyRecords.finish(db, claim, stored)
     except BaseException:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import AgentDep, OperatorDep, ServicesDep
 from checkout.errors import NotFound
 from checkout.flows.fulfill_order import ship_order
 from checkout.flows.order_events import order_document
+from checkout.protocol.render import to_json
+from checkout.protocol.responses import Order
 from checkout.store.orders import Orders
 from checkout.store.sessions import CheckoutSessions
 
@@ -23,7 +25,11 @@ class ShipmentRequest(BaseModel):
     tracking_url: str | None = Field(default=None, max_length=2048)
 
 
-@router.get("/orders/{order_id}", operation_id="getOrder")
+@router.get(
+    "/orders/{order_id}",
+    operation_id="getOrder",
+    responses={200: {"model": Order, "description": "The full ACP Order."}, **CLIENT_ERRORS},
+)
 def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response:
     with services.database.read() as db:
         order = Orders(db).get(order_id)
@@ -33,10 +39,15 @@ def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response
         ):
             raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
         body = order_document(db, order)
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(to_json(body), media_type="application/json")
 
 
-@router.post("/orders/{order_id}/fulfillments", status_code=201, operation_id="shipOrder")
+@router.post(
+    "/orders/{order_id}/fulfillments",
+    status_code=201,
+    operation_id="shipOrder",
+    responses={201: {"model": Order, "description": "The order, shipped."}, **CLIENT_ERRORS},
+)
 def record_shipment(
     order_id: str, body: ShipmentRequest, _operator: OperatorDep, services: ServicesDep
 ) -> Response:
@@ -50,4 +61,4 @@ def record_shipment(
             now=services.clock(),
         )
         document = order_document(db, order)
-    return Response(orjson.dumps(document), status_code=201, media_type="application/json")
+    return Response(to_json(document), status_code=201, media_type="application/json")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -13,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from checkout import errors
 from checkout.protocol import render
+from checkout.protocol.render import to_json
 
 log = logging.getLogger("checkout.api")
 
@@ -67,7 +67,7 @@ def error_response(
         extra["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthenticated):
         extra["WWW-Authenticate"] = "Bearer"
-    return json_response(status_for(exc), orjson.dumps(error_body(exc, path)), extra)
+    return json_response(status_for(exc), to_json(error_body(exc, path)), extra)
 
 
 def json_path(location: tuple[Any, ...]) -> str:
@@ -112,13 +112,11 @@ def install(app: FastAPI) -> None:
                 f"{request.method} is not allowed on {request.url.path}.", code="method_not_allowed"
             )
             return json_response(
-                405, orjson.dumps(error_body(problem, request.url.path)), dict(exc.headers or {})
+                405, to_json(error_body(problem, request.url.path)), dict(exc.headers or {})
             )
         else:
             problem = errors.InvalidRequest(str(exc.detail), code="invalid_request")
-            return json_response(
-                exc.status_code, orjson.dumps(error_body(problem, request.url.path))
-            )
+            return json_response(exc.status_code, to_json(error_body(problem, request.url.path)))
         return error_response(problem, request.url.path)
 
     @app.exception_handler(Exception)
@@ -128,4 +126,4 @@ def install(app: FastAPI) -> None:
             "An unexpected error occurred; the request can be retried.", code="internal_error"
         )
         problem.type = "processing_error"
-        return json_response(500, orjson.dumps(render.error(problem)))
+        return json_response(500, to_json(render.error(problem)))

@@ -13,6 +13,7 @@ rather than raised, so the caller commits the change together with the refusal i
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,7 @@ from checkout.store.payments import Payments, PaymentTokens, token_state
 from checkout.store.rows import OrderLineRow, OrderRow, PaymentRow, PaymentTokenRow
 from checkout.store.sessions import CheckoutSessions
 
+log = logging.getLogger("checkout.flows")
 HANDLER_ID = "card_tokenized"
 # 3-D Secure outcomes that let the payment go ahead; every other outcome declines.
 SECURE_OUTCOMES = frozenset({"authenticated", "attempt_acknowledged", "informational"})
@@ -270,6 +272,14 @@ def complete_checkout(
     CheckoutSessions(db).save(row)
     completed = load_session(db, session_id, agent_id=agent_id, now=now)
     queue_order_event(db, "order_create", order, now)
+    log.info(
+        "checkout.order_placed session=%s order=%s merchant=%s amount=%d currency=%s",
+        row.id,
+        order.id,
+        row.merchant_id,
+        amount,
+        currency,
+    )
     return CompleteOutcome(completed)
 
 
@@ -285,6 +295,7 @@ def _decline(
     payment_id: str | None = None,
 ) -> CompleteOutcome:
     """A declined card spends its token; the session stays payable with a payment_declined message."""
+    log.info("checkout.payment_declined session=%s reason=%s", state.row.id, code)
     PaymentTokens(db).consume(token.id, now)
     Payments(db).add(
         PaymentRow(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from checkout.domain.checkout import FulfillmentOption, Problem, Status
 from checkout.errors import CheckoutError, UnsupportedApiVersion
@@ -31,6 +34,14 @@ class Presentation:
 
     base_url: str
     psp: str
+
+
+def to_json(body: Any) -> bytes:
+    """Serialise a response body; integers beyond 64 bits (echoed metadata) fall back to json."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def iso(moment: datetime) -> str:

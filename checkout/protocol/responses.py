@@ -189,3 +189,26 @@ class DelegatePaymentResponse(Shape):
     id: str
     created: str
     metadata: dict[str, str]
+
+
+class Order(Shape):
+    type: Literal["order"]
+    id: str
+    checkout_session_id: str
+    permalink_url: str
+    order_number: str | None = None
+    status: str
+    line_items: list[dict[str, Any]]
+    fulfillments: list[dict[str, Any]]
+    adjustments: list[dict[str, Any]]
+    totals: list[Total]
+    confirmation: dict[str, Any] | None = None
+    estimated_delivery: dict[str, str] | None = None
+    support: dict[str, Any] | None = None
+
+
+class CatalogPage(Shape):
+    """ACP feed Products, each with its merchant_id and each variant with available_quantity."""
+
+    products: list[dict[str, Any]]
+    next_cursor: str | None

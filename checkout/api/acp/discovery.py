@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import orjson
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from checkout.api.deps import ServicesDep
 from checkout.domain.money import CURRENCY_EXPONENTS
 from checkout.protocol import CURRENT_VERSION, SUPPORTED_VERSIONS
+from checkout.protocol.render import to_json
 
 router = APIRouter(tags=["discovery"])
 
@@ -32,7 +32,7 @@ def discovery(services: ServicesDep) -> Response:
         },
     }
     return Response(
-        orjson.dumps(body),
+        to_json(body),
         media_type="application/json",
         headers={"Cache-Control": "public, max-age=3600"},
     )

@@ -30,6 +30,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: {**_error, "description": "This Idempotency-Key was used with a different body."},
     500: {**_error, "description": "Unexpected failure; safe to retry with the same key."},
 }
+CLIENT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **{status: ERRORS[status] for status in (400, 401, 404)},
+    422: {"description": "Never sent: request validation errors are 400 (422 is idempotency's)."},
+}
 GET_ERRORS: dict[int | str, dict[str, Any]] = {status: ERRORS[status] for status in (400, 401, 404)}
 
 

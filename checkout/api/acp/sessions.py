@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Body
 from fastapi.responses import Response
 from sqlmodel import Session
@@ -17,6 +16,7 @@ from checkout.api.problems import error_body, json_response, status_for
 from checkout.flows import checkout_sessions as sessions
 from checkout.flows.complete_checkout import complete_checkout
 from checkout.protocol import render
+from checkout.protocol.render import to_json
 from checkout.protocol.requests import (
     CancelSessionRequest,
     CheckoutSessionCompleteRequest,
@@ -97,7 +97,7 @@ def get_checkout_session(
     with services.database.read() as db:
         state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=services.clock())
         body = render.session(state, services.presentation)
-    return json_response(200, orjson.dumps(body))
+    return json_response(200, to_json(body))
 
 
 @router.post(
