@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+import anyio
 import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,15 +17,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from checkout.api import problems
 from checkout.api.acp import delegate_payment, discovery, sessions
 from checkout.api.catalog import router as catalog_router
+from checkout.api.merchants import router as merchants_router
 from checkout.api.orders import router as orders_router
+from checkout.api.platform_webhooks import router as platform_webhooks_router
 from checkout.api.services import DEFAULT_AGENT_ID, Services, utc_now
-from checkout.jobs import maintenance
+from checkout.jobs import maintenance, purchases
 from checkout.jobs.order_webhooks import OrderWebhookSender
 from checkout.payments.provider import PaymentProvider
 from checkout.payments.sandbox import SandboxPaymentProvider
+from checkout.platforms import MerchantPlatforms
+from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
 from checkout.store.db import Database, create_database_engine, prepare_schema
-from checkout.store.seeds import load_seeds
+from checkout.store.vault import CredentialVault
 
 log = logging.getLogger("checkout")
 
@@ -53,15 +58,13 @@ class RequestIdEcho:
         await self.app(scope, receive, send_with_id)
 
 
-def prepare_database(settings: Settings, database: Database, services: Services) -> None:
-    """Migrate, load the demo catalog into an empty database, and register the agent key."""
+def prepare_database(
+    settings: Settings, database: Database, services: Services, sandboxes: Sandboxes | None
+) -> None:
+    """Migrate, make the sandboxes' own tables, and register the agent key."""
     with prepare_schema(database):
-        if settings.load_seeds:
-            loaded = load_seeds(
-                database, settings.seeds_dir, commission_bps=settings.commission_bps
-            )
-            if loaded:
-                log.info("seeds.loaded merchants=%d dir=%s", loaded, settings.seeds_dir)
+        if sandboxes is not None:
+            sandboxes.prepare()
         services.agent_keys.register(
             DEFAULT_AGENT_ID, "Default agent", settings.agent_api_key, services.clock()
         )
@@ -73,15 +76,38 @@ def create_app(
     provider: PaymentProvider | None = None,
     clock: Callable[[], datetime] = utc_now,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
+    platform_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
+    """The checkout platform. Clients are created here and closed by the lifespan; nothing
+    connects anywhere until the app starts."""
     settings = settings or Settings()
     database = Database(create_database_engine(settings.database_url))
-    services = Services.build(settings, database, provider or SandboxPaymentProvider())
+    vault = CredentialVault(settings.credentials_key)
+    platform_http = httpx.AsyncClient(
+        timeout=settings.platform_timeout_seconds, transport=platform_transport
+    )
+    # The emulators share the database but not our transactions; on SQLite every one of their
+    # transactions takes the write lock up front so they wait their turn instead of failing.
+    sandboxes = (
+        Sandboxes.build(database.engine.execution_options(writer=True))
+        if settings.merchant_sandbox
+        else None
+    )
+    platforms = MerchantPlatforms(
+        platform_http,
+        vault,
+        sandbox_http=sandboxes.client() if sandboxes else None,
+        max_retries=settings.platform_max_retries,
+        max_retry_wait=settings.platform_max_retry_wait_seconds,
+    )
+    services = Services.build(settings, database, provider or SandboxPaymentProvider(), platforms)
     services.clock = clock
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prepare_database(settings, database, services)
+        await anyio.to_thread.run_sync(prepare_database, settings, database, services, sandboxes)
+        if sandboxes is not None and settings.load_seeds:
+            await onboard_demo_merchants(services, sandboxes, settings.seeds_dir)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         async with httpx.AsyncClient(
@@ -106,6 +132,7 @@ def create_app(
                         maintenance.run_forever(database, services.idempotency, clock, stop)
                     )
                 )
+                tasks.append(asyncio.create_task(purchases.run_forever(services.completion, stop)))
             try:
                 yield
             finally:
@@ -113,6 +140,9 @@ def create_app(
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                if sandboxes is not None:
+                    await sandboxes.stop()
+                await platform_http.aclose()
         database.dispose()
 
     app = FastAPI(
@@ -123,6 +153,7 @@ def create_app(
         "orders and order webhooks.",
     )
     app.state.services = services
+    app.state.sandboxes = sandboxes
     problems.install(app)
     for router in (
         sessions.router,
@@ -130,8 +161,14 @@ def create_app(
         discovery.router,
         catalog_router,
         orders_router,
+        merchants_router,
+        platform_webhooks_router,
     ):
         app.include_router(router)
+    if sandboxes is not None:
+        # The same emulators the adapters reach in-process, served for people and demos too.
+        app.mount("/sandbox", sandboxes.app)
+        sandboxes.bind(app)
 
     @app.get("/healthz", tags=["health"], operation_id="health")
     def health() -> dict[str, str]:

@@ -13,6 +13,8 @@ REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 DEMO_AGENT_API_KEY = "agent_demo_key"
 DEMO_OPERATOR_API_KEY = "operator_demo_key"
 DEMO_WEBHOOK_SECRET = "whsec_demo_secret"
+# A fixed Fernet key so the demo keeps reading its own stored credentials across restarts.
+DEMO_CREDENTIALS_KEY = "ZGVtby1jcmVkZW50aWFscy1rZXktZG8tbm90LXVzZSE="
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,17 @@ class Settings(BaseSettings):
     )
     order_webhook_secret: str = Field(default=DEMO_WEBHOOK_SECRET, min_length=8)
     commission_bps: int = Field(default=200, ge=0, le=10_000)
+    credentials_key: str = Field(
+        default=DEMO_CREDENTIALS_KEY, description="Fernet key that encrypts merchant credentials."
+    )
+    merchant_sandbox: bool = Field(
+        default=True,
+        description="Serve the Etsy- and Shopify-style sandboxes in-process and onboard the seeded "
+        "demo merchants through them.",
+    )
+    platform_timeout_seconds: float = Field(default=10.0, gt=0)
+    platform_max_retries: int = Field(default=3, ge=0)
+    platform_max_retry_wait_seconds: float = Field(default=10.0, gt=0)
     session_ttl_minutes: int = Field(default=60, ge=1)
     idempotency_retention_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=30, ge=1)
@@ -67,6 +80,8 @@ class Settings(BaseSettings):
             used.append("ORDER_WEBHOOK_SECRET=<demo secret>")
         if self.order_webhook_url is None:
             used.append("ORDER_WEBHOOK_URL unset (order events are kept in the outbox)")
+        if self.credentials_key == DEMO_CREDENTIALS_KEY:
+            used.append("CREDENTIALS_KEY=<demo key> (merchant credentials are not protected)")
         if "payment_provider" not in self.model_fields_set:
             used.append("PAYMENT_PROVIDER=sandbox")
         return used

@@ -52,6 +52,10 @@ class PlatformProduct:
     tags: tuple[str, ...] = ()
     category: str | None = None
     digital: bool = False
+    # Review signals where the platform exposes them (None/0 where it does not).
+    rating: float | None = None
+    review_count: int = 0
+    material: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

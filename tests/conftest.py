@@ -15,9 +15,8 @@ from sqlalchemy import create_engine, text
 
 from checkout.app import create_app
 from checkout.settings import Settings
-from checkout.store.db import Database, create_database_engine, upgrade_schema
-from checkout.store.seeds import load_seeds
-from tests.support import AGENT_KEY, OPERATOR_KEY, Agent
+from checkout.store.db import upgrade_schema
+from tests.support import AGENT_KEY, CATALOG_IDS, OPERATOR_KEY, Agent
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -38,13 +37,16 @@ def _postgres_reachable() -> str | None:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated, seeded SQLite file, copied for each test (migrating per test is slow)."""
+    """A database as a first start leaves it: migrated, the demo shops onboarded through the
+    platform sandboxes and synced. Copied for each test, since building it takes seconds."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     url = f"sqlite:///{path}"
-    upgrade_schema(url)
-    database = Database(create_database_engine(url))
-    load_seeds(database, SEEDS, commission_bps=200)
-    database.dispose()
+    with TestClient(create_app(make_settings(url))):
+        pass
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        CATALOG_IDS.update(dict(connection.execute(text("SELECT sku, id FROM variants")).all()))
+    engine.dispose()
     return path
 
 
@@ -68,21 +70,22 @@ def postgres_database() -> Iterator[str]:
 
 
 def _reset_postgres(url: str) -> None:
+    """Empty every table (migrations stay applied), then start once to onboard the demo shops."""
     engine = create_engine(url)
     with engine.begin() as connection:
         tables = [
             row[0]
             for row in connection.execute(
                 text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'alembic_version'"
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename NOT LIKE '%alembic_version'"
                 )
             )
         ]
         connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
     engine.dispose()
-    database = Database(create_database_engine(url))
-    load_seeds(database, SEEDS, commission_bps=200)
-    database.dispose()
+    with TestClient(create_app(make_settings(url))):
+        pass
 
 
 @pytest.fixture(params=["sqlite"])
@@ -113,6 +116,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "seeds_dir": SEEDS,
         "background_jobs": False,
         "public_base_url": "http://checkout.test",
+        "platform_max_retry_wait_seconds": 1.0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -181,6 +181,16 @@ def seeded_variants() -> list[dict[str, Any]]:
     return variants
 
 
+# Seed SKU -> our catalog variant id. The catalog reaches us through the platform sandboxes, which
+# assign their own ids; conftest fills this from the migrated, onboarded template database.
+CATALOG_IDS: dict[str, str] = {}
+
+
+def catalog_id_for(seed_variant: dict[str, Any]) -> str:
+    assert CATALOG_IDS, "the catalog map is filled by the sqlite_template fixture"
+    return CATALOG_IDS[seed_variant["sku"]]
+
+
 def pick(
     merchant_id: str = CLAY,
     *,
@@ -191,15 +201,23 @@ def pick(
 ) -> str:
     """A seeded variant id of this merchant with the stock asked for (exactly, or at least)."""
     matches = [
-        v["id"]
+        v["sku"]
         for v in seeded_variants()
         if v["merchant_id"] == merchant_id
         and v["digital"] == digital
+        and v["sku"] in CATALOG_IDS  # a listing sold out on Etsy is not in the catalog at all
         and (v["inventory"] == stock if stock is not None else v["inventory"] >= min_stock)
     ]
     assert len(matches) > skip, f"the seeds have no such variant for {merchant_id}"
-    return str(matches[skip])
+    assert CATALOG_IDS, "the catalog map is filled by the sqlite_template fixture"
+    return CATALOG_IDS[matches[skip]]
+
+
+def seed_variant(variant_id: str) -> dict[str, Any]:
+    """The seed entry behind a catalog variant id (or a seed id)."""
+    sku = next((sku for sku, vid in CATALOG_IDS.items() if vid == variant_id), None)
+    return next(v for v in seeded_variants() if v["sku"] == sku or v["id"] == variant_id)
 
 
 def price_of(variant_id: str) -> int:
-    return int(next(v["price"] for v in seeded_variants() if v["id"] == variant_id))
+    return int(seed_variant(variant_id)["price"])

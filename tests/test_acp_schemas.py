@@ -27,7 +27,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.conftest import SEEDS
-from tests.support import DECLINED, THREE_DS, Agent, fulfillment
+from tests.support import DECLINED, THREE_DS, Agent, fulfillment, pick
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ACP = SHARED / "acp"
@@ -158,20 +158,14 @@ def seeded_variants() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def in_stock() -> str:
-    """A physical variant with plenty of stock (several tests buy one)."""
-    found = [v["id"] for v in seeded_variants() if not v["digital"] and int(v["inventory"]) >= 5]
-    if not found:
-        pytest.fail(f"no physical seeded variant with inventory >= 5 in {SEEDS}")
-    return found[0]
+def in_stock(sqlite_template: Path) -> str:
+    """A physical variant with plenty of stock (several tests buy one), by its catalog id."""
+    return pick(min_stock=5)
 
 
 @pytest.fixture(scope="module")
-def sold_out() -> str:
-    found = [v["id"] for v in seeded_variants() if not v["digital"] and int(v["inventory"]) == 0]
-    if not found:
-        pytest.fail(f"no physical seeded variant with inventory 0 in {SEEDS}")
-    return found[0]
+def sold_out(sqlite_template: Path) -> str:
+    return pick(stock=0)
 
 
 @cache

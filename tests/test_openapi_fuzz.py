@@ -44,7 +44,7 @@ from schemathesis.python.asgi import get_client
 
 from checkout.app import create_app
 from tests.conftest import SEEDS, make_settings
-from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, Agent, fulfillment
+from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, Agent, catalog_id_for, fulfillment
 
 MAX_EXAMPLES = 30  # per operation and generation mode
 CHECKS = [
@@ -89,7 +89,7 @@ def _in_stock_variants() -> list[str]:
         for product in json.loads(path.read_text(encoding="utf-8"))["products"]:
             if product.get("digital"):
                 continue
-            variants += [v["id"] for v in product["variants"] if int(v["inventory"]) >= 5]
+            variants += [catalog_id_for(v) for v in product["variants"] if int(v["inventory"]) >= 5]
     assert variants, f"no physical seeded variant with inventory >= 5 in {SEEDS}"
     return variants
 

@@ -13,7 +13,15 @@ from sqlalchemy import create_engine, text
 from checkout.app import create_app
 from tests.conftest import make_settings
 from tests.servers import Delivery, webhook_receiver
-from tests.support import OPERATOR_KEY, Agent, both_backends, fulfillment, pick, total_of
+from tests.support import (
+    OPERATOR_KEY,
+    Agent,
+    both_backends,
+    fulfillment,
+    pick,
+    seed_variant,
+    total_of,
+)
 
 SECRET = "whsec_test_secret"
 
@@ -101,9 +109,7 @@ def test_a_full_purchase_ends_with_a_signed_order_create(database_url: str) -> N
             text("SELECT delivered_at IS NOT NULL FROM outbox_events")
         ).all()
     engine.dispose()
-    from tests.support import seeded_variants
-
-    assert stock == next(v["inventory"] for v in seeded_variants() if v["id"] == variant) - 2
+    assert stock == seed_variant(variant)["inventory"] - 2
     assert orders == 1
     assert outbox == [(True,)]
 

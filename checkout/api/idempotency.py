@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -76,3 +77,61 @@ def run_idempotently(
         services.idempotency.abandon(claim)  # 5xx responses are never cached
         raise
     return json_response(stored.status, stored.body, headers)
+
+
+Keep = Callable[[Session, int, dict[str, Any]], None]
+AsyncWork = Callable[[Keep], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+async def run_idempotently_async(
+    services: Services, *, agent_id: str, path: str, key: str, raw: bytes, work: AsyncWork
+) -> Response:
+    """The same rules for work spread over several transactions and awaited calls (a saga).
+
+    The work calls `keep(db, status, body)` inside the transaction that decides its outcome, so
+    the answer is committed together with that change; a 5xx is never kept.
+    """
+    headers = {"Idempotency-Key": key}
+    scope = KeyScope(identity=agent_id, path=path, key=key)
+    digest = fingerprint(raw)
+    try:
+        claim = await anyio.to_thread.run_sync(
+            lambda: services.idempotency.claim(scope, digest, services.clock())
+        )
+    except CheckoutError as exc:
+        return error_response(exc, path, headers)
+    if isinstance(claim, StoredResponse):
+        return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
+    kept: StoredResponse | None = None
+
+    def keep(db: Session, status: int, body: dict[str, Any]) -> None:
+        nonlocal kept
+        if status < 500:
+            kept = StoredResponse(status, to_json(body))
+            IdempotencyRecords.finish(db, claim, kept)
+
+    def keep_alone(response: StoredResponse) -> None:
+        with services.database.write() as db:
+            IdempotencyRecords.finish(db, claim, response)
+
+    try:
+        status, body = await work(keep)
+    except CheckoutError as exc:
+        status = status_for(exc)
+        if status >= 500:
+            await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+            raise
+        response = StoredResponse(status, to_json(error_body(exc, path)))
+        await anyio.to_thread.run_sync(keep_alone, response)
+        return json_response(response.status, response.body, headers)
+    except BaseException:
+        await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+        raise
+    if kept is None:
+        response = StoredResponse(status, to_json(body))
+        if status >= 500:
+            await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+        else:
+            await anyio.to_thread.run_sync(keep_alone, response)
+        return json_response(response.status, response.body, headers)
+    return json_response(kept.status, kept.body, headers)

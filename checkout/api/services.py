@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
+from checkout.flows.complete_checkout import Completion
 from checkout.payments.provider import PaymentProvider
+from checkout.platforms import MerchantPlatforms
 from checkout.protocol.render import Presentation
 from checkout.settings import Settings
 from checkout.store.db import Database
@@ -77,14 +79,31 @@ class Services:
     provider: PaymentProvider
     idempotency: IdempotencyRecords
     agent_keys: AgentKeys
+    platforms: MerchantPlatforms
     clock: Callable[[], datetime] = utc_now
+
+    @property
+    def completion(self) -> Completion:
+        return Completion(
+            database=self.database,
+            provider=self.provider,
+            platforms=self.platforms,
+            base_url=self.settings.public_base_url,
+            clock=self.clock,
+        )
 
     @property
     def presentation(self) -> Presentation:
         return Presentation(base_url=self.settings.public_base_url, psp=self.provider.name)
 
     @classmethod
-    def build(cls, settings: Settings, database: Database, provider: PaymentProvider) -> Services:
+    def build(
+        cls,
+        settings: Settings,
+        database: Database,
+        provider: PaymentProvider,
+        platforms: MerchantPlatforms,
+    ) -> Services:
         return cls(
             settings=settings,
             database=database,
@@ -95,4 +114,5 @@ class Services:
                 lease=timedelta(seconds=settings.idempotency_lease_seconds),
             ),
             agent_keys=AgentKeys(database),
+            platforms=platforms,
         )

@@ -16,6 +16,7 @@ class Status(StrEnum):
     NOT_READY_FOR_PAYMENT = "not_ready_for_payment"
     READY_FOR_PAYMENT = "ready_for_payment"
     AUTHENTICATION_REQUIRED = "authentication_required"
+    COMPLETE_IN_PROGRESS = "complete_in_progress"
     COMPLETED = "completed"
     CANCELED = "canceled"
     EXPIRED = "expired"
@@ -419,6 +420,9 @@ def build_quote(data: QuoteInput) -> Quote:
 
 def status_of(stored: Status, quote: Quote) -> Status:
     """A final or authentication state is kept; otherwise the quote decides readiness."""
-    if stored in FINAL_STATUSES or stored is Status.AUTHENTICATION_REQUIRED:
+    if stored in FINAL_STATUSES or stored in (
+        Status.AUTHENTICATION_REQUIRED,
+        Status.COMPLETE_IN_PROGRESS,
+    ):
         return stored
     return Status.READY_FOR_PAYMENT if quote.payable else Status.NOT_READY_FOR_PAYMENT

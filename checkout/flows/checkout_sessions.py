@@ -193,6 +193,8 @@ def cancel_session(
     now: datetime,
 ) -> SessionState:
     state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
+    if state.status is Status.COMPLETE_IN_PROGRESS:
+        require_open(state, "canceled")
     if state.status in (Status.COMPLETED, Status.CANCELED, Status.EXPIRED):
         raise CancelNotAllowed(
             f"This checkout session is {state.status.value} and cannot be canceled.",

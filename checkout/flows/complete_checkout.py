@@ -1,379 +1,432 @@
-"""Completing a checkout: check the token against the session, authorise, reserve stock, place the order.
+"""Completing a checkout as a saga: authorise, place the merchant's order on its platform, capture.
 
-The steps run in the caller's transaction, in this order:
-  1. lock the session; refuse unless open, payable and priced as last shown;
-  2. check the delegated token's allowance against the session total;
-  3. authorise the payment (a hold); a decline or a 3-D Secure challenge is recorded and
-     returned as a refusal, with the session left payable;
-  4. reserve stock with conditional updates; if a concurrent buyer took it, void the hold;
-  5. spend the token, capture, write the order and its `order_create` event to the outbox.
-A refusal that changed state (a decline, a challenge, stock gone, a price change) is returned
-rather than raised, so the caller commits the change together with the refusal it answers with.
+    refresh stock      read current price and stock from the platform (nothing changes yet)
+    begin_purchase     one transaction: checks, authorisation hold, our stock, the token
+    place the order    on the merchant's platform, idempotent on the checkout session id
+    finish_purchase    one transaction: capture, our order, order_create
+ or unwind_purchase    one transaction: void the hold, give back stock and token, say why
+
+No charge without an order: capture happens only after the platform accepted the order. No
+order without a charge: when the platform's answer is unknown (it failed and cannot be asked),
+the purchase stays `authorized` and is finished or unwound later, by a retried complete or by
+recover_purchases, never guessed.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session
+import anyio
+from sqlmodel import Session, col, select
 
-from checkout.domain.allowance import TOKEN_PARAM, check_spend
-from checkout.domain.checkout import Problem, Status, price_problems
-from checkout.errors import (
-    AuthenticationRequired,
-    CheckoutError,
-    InvalidRequest,
-    NotReadyForPayment,
-    OutOfStock,
-    PaymentDeclined,
-    PaymentTokenRejected,
-    PriceChanged,
+from checkout.domain.checkout import Problem, Status
+from checkout.errors import InvalidRequest, NotFound, OutOfStock, ServiceUnavailable
+from checkout.flows.purchase_steps import (
+    CompleteOutcome,
+    begin_purchase,
+    finish_purchase,
+    unwind_purchase,
 )
-from checkout.flows.order_events import queue_order_event
-from checkout.flows.session_state import SessionState, load_session, notice_dict, require_open
-from checkout.payments.provider import (
-    AuthorizationStatus,
-    AuthorizeRequest,
-    Card,
-    CardOutcome,
-    PaymentProvider,
-)
-from checkout.protocol import render
+from checkout.flows.session_state import load_session
+from checkout.payments.provider import PaymentProvider
+from checkout.platforms import MerchantPlatforms
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
-from checkout.store.catalog import Catalog
-from checkout.store.ids import new_id
-from checkout.store.orders import Orders
-from checkout.store.payments import Payments, PaymentTokens, token_state
-from checkout.store.rows import OrderLineRow, OrderRow, PaymentRow, PaymentTokenRow
+from checkout.store.catalog import CatalogWriter
+from checkout.store.db import Database
+from checkout.store.rows import CheckoutSessionRow, MerchantRow, ProductRow, PurchaseRow, VariantRow
 from checkout.store.sessions import CheckoutSessions
+from merchant_adapters import (
+    CredentialsRevoked,
+    ExternalSale,
+    MerchantAdapter,
+    MerchantPlatformError,
+    PlacedOrder,
+    PlatformUnavailable,
+    RateLimited,
+    SaleLine,
+    ShippingAddress,
+    VariantRef,
+)
+from merchant_adapters import OutOfStock as PlatformOutOfStock
 
 log = logging.getLogger("checkout.flows")
-HANDLER_ID = "card_tokenized"
-# 3-D Secure outcomes that let the payment go ahead; every other outcome declines.
-SECURE_OUTCOMES = frozenset({"authenticated", "attempt_acknowledged", "informational"})
+
+# Called inside the transaction that decides the outcome, so an answer kept for an
+# Idempotency-Key commits together with the change it reports.
+Respond = Callable[[Session, CompleteOutcome], None]
 
 
-@dataclass(slots=True)
-class CompleteOutcome:
-    state: SessionState
-    refusal: CheckoutError | None = None
+@dataclass(frozen=True, slots=True)
+class Completion:
+    database: Database
+    provider: PaymentProvider
+    platforms: MerchantPlatforms
+    base_url: str
+    clock: Callable[[], datetime]
 
 
-def _token(db: Session, request: CheckoutSessionCompleteRequest, agent_id: str) -> PaymentTokenRow:
-    payment = request.payment_data
-    if payment.instrument is None:
-        raise InvalidRequest(
-            "Only delegated card payments are accepted (payment_data.instrument).",
-            param="$.payment_data.instrument",
-            code="unsupported",
-        )
-    if payment.handler_id != HANDLER_ID:
-        raise InvalidRequest(
-            f"Unknown payment handler '{payment.handler_id}'; use '{HANDLER_ID}'.",
-            param="$.payment_data.handler_id",
-            code="invalid",
-        )
-    token = PaymentTokens(db).get(payment.instrument.credential.token)
-    if token is None or token.agent_id != agent_id:
-        raise PaymentTokenRejected(
-            "This payment token does not exist.", param=TOKEN_PARAM, code="payment_token_not_found"
-        )
-    return token
+def _no_response(db: Session, outcome: CompleteOutcome) -> None:
+    """Background recovery has no request to answer."""
 
 
-def _remember(state: SessionState, db: Session, problem: Problem, now: datetime) -> None:
-    state.row.notices = [notice_dict(problem)]
-    state.row.updated_at = now
-    CheckoutSessions(db).save(state.row)
+def _adapter(ctx: Completion, merchant: MerchantRow) -> MerchantAdapter | None:
+    """None for merchants on no platform (feed merchants): their orders live only here."""
+    if merchant.platform not in ("etsy", "shopify") or merchant.credentials is None:
+        return None
+    return ctx.platforms.for_merchant(merchant)
 
 
-def complete_checkout(
-    db: Session,
+async def complete_checkout(
+    ctx: Completion,
     session_id: str,
     request: CheckoutSessionCompleteRequest,
     *,
     agent_id: str,
-    provider: PaymentProvider,
-    base_url: str,
-    now: datetime,
+    respond: Respond,
 ) -> CompleteOutcome:
-    state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
-    require_open(state, "completed")
-    row = state.row
-    if request.buyer is not None:
-        row.buyer = request.buyer.model_dump(mode="json", exclude_none=True)
+    def load() -> tuple[CheckoutSessionRow, MerchantRow, PurchaseRow | None]:
+        with ctx.database.read() as db:
+            session = CheckoutSessions(db).get(session_id, agent_id=agent_id)
+            if session is None:
+                raise NotFound(
+                    f"Checkout session '{session_id}' does not exist.",
+                    code="checkout_session_not_found",
+                )
+            merchant = db.get(MerchantRow, session.merchant_id)
+            purchase = db.exec(
+                select(PurchaseRow).where(
+                    col(PurchaseRow.session_id) == session_id,
+                    col(PurchaseRow.state).in_(["authorized", "placed"]),
+                )
+            ).first()
+        assert merchant is not None
+        return session, merchant, purchase
 
-    changed = price_problems(state.lines)
-    if changed:
-        for line in CheckoutSessions(db).lines(row.id):
-            line.unit_amount = next(s.offer.unit_amount for s in state.lines if s.id == line.id)
-            db.add(line)
-        _remember(state, db, changed[0], now)
-        return CompleteOutcome(
-            load_session(db, session_id, agent_id=agent_id, now=now),
-            PriceChanged(
-                "Prices changed since the session was last shown; "
-                "review the new total and complete again.",
-                param=changed[0].param,
-            ),
-        )
-    blocking = state.quote.blocking
-    if blocking and blocking[0].code in ("out_of_stock", "quantity_exceeded"):
-        raise OutOfStock(blocking[0].content, param=blocking[0].param, code=blocking[0].code)
-    if blocking:
-        raise NotReadyForPayment(
-            f"The session is not ready for payment: {blocking[0].content}", param=blocking[0].param
-        )
+    session, merchant, purchase = await anyio.to_thread.run_sync(load)
+    if purchase is None or session.status != Status.COMPLETE_IN_PROGRESS.value:
+        adapter = _adapter(ctx, merchant)
+        if adapter is not None and session.status not in ("completed", "canceled", "expired"):
+            await _refresh_stock(ctx, adapter, session_id, merchant)
 
-    token = _token(db, request, agent_id)
-    amount, currency = state.quote.totals.total, row.currency
-    check_spend(
-        token_state(token),
-        session_id=row.id,
-        merchant_id=row.merchant_id,
-        amount=amount,
-        currency=currency,
-        now=now,
-    )
+        def begin() -> CompleteOutcome | PurchaseRow:
+            with ctx.database.write() as db:
+                begun = begin_purchase(
+                    db,
+                    session_id,
+                    request,
+                    agent_id=agent_id,
+                    provider=ctx.provider,
+                    now=ctx.clock(),
+                )
+                if isinstance(begun, CompleteOutcome):
+                    respond(db, begun)
+                return begun
 
-    result = request.authentication_result
-    if state.status is Status.AUTHENTICATION_REQUIRED and result is None:
-        raise AuthenticationRequired(
-            "This checkout session requires issuer authentication. The request must include "
-            "'authentication_result' as provided by the issuer authentication flow.",
-            param="$.authentication_result",
-        )
-    card = Card(
-        brand=token.card_brand,
-        last4=token.card_last4,
-        funding=token.funding,
-        outcome=CardOutcome(token.card_outcome),
-    )
-    authenticated = result is not None and result.outcome in SECURE_OUTCOMES
-    payments = Payments(db)
+        begun = await anyio.to_thread.run_sync(begin)
+        if isinstance(begun, CompleteOutcome):
+            return begun
+        purchase = begun
+    return await carry_on(ctx, purchase, merchant, respond)
 
-    if result is not None and not authenticated and card.outcome is CardOutcome.REQUIRES_3DS:
-        return _decline(
-            db,
-            state,
-            token,
-            amount,
-            provider.name,
-            now,
-            "authentication_failed",
-            "Card authentication was not completed "
-            f"({result.outcome}). Try again or use a different card.",
-        )
 
-    authorization = provider.authorize(
-        AuthorizeRequest(
-            idempotency_key=f"{row.id}:authorize:{token.id}",
-            amount=amount,
-            currency=currency,
-            merchant_id=row.merchant_id,
-            card=card,
-            authenticated=authenticated,
-            description=f"Checkout session {row.id}",
-        )
-    )
+async def _refresh_stock(
+    ctx: Completion, adapter: MerchantAdapter, session_id: str, merchant: MerchantRow
+) -> None:
+    """Re-read the session's variants from the platform so the checks below use its numbers."""
 
-    if authorization.status is AuthorizationStatus.REQUIRES_ACTION:
-        if "3ds" not in row.interventions:
-            return _decline(
-                db,
-                state,
-                token,
-                amount,
-                provider.name,
-                now,
-                "authentication_required",
-                "This card needs 3-D Secure authentication, which this agent "
-                "did not declare it supports. Use a different card.",
+    def refs() -> dict[VariantRef, str]:
+        with ctx.database.read() as db:
+            lines = CheckoutSessions(db).lines(session_id)
+            rows = db.exec(
+                select(VariantRow).where(
+                    col(VariantRow.id).in_([line.variant_id for line in lines])
+                )
+            ).all()
+            products = {row.product_id for row in rows}
+            platform_products = dict(
+                db.exec(
+                    select(ProductRow.id, ProductRow.platform_product_id).where(
+                        col(ProductRow.id).in_(products)
+                    )
+                ).all()
             )
-        PaymentTokens(db).hold(token.id, row.id)
-        row.status = Status.AUTHENTICATION_REQUIRED.value
-        row.authentication_metadata = render.authentication_metadata(state.merchant, card.brand)
-        row.notices = []
-        row.updated_at = now
-        CheckoutSessions(db).save(row)
-        return CompleteOutcome(
-            load_session(db, session_id, agent_id=agent_id, now=now),
-            AuthenticationRequired(
-                "The card issuer requires 3-D Secure authentication. "
-                "Authenticate with the session's authentication_metadata "
-                "and complete again with 'authentication_result'.",
-                param="$.authentication_result",
-            ),
-        )
-    if authorization.status is AuthorizationStatus.DECLINED:
-        return _decline(
-            db,
-            state,
-            token,
-            amount,
-            provider.name,
-            now,
-            authorization.decline_code or "card_declined",
-            authorization.message or "Your card was declined.",
-            payment_id=authorization.payment_id,
-        )
+        return {
+            VariantRef(str(platform_products[row.product_id]), str(row.platform_variant_id)): row.id
+            for row in rows
+            if row.platform_variant_id and platform_products.get(row.product_id)
+        }
 
-    payment = PaymentRow(
-        id=authorization.payment_id,
-        session_id=row.id,
-        token_id=token.id,
-        provider=provider.name,
-        amount=amount,
-        currency=currency,
-        status="requires_capture",
-        created_at=now,
-        updated_at=now,
+    wanted = await anyio.to_thread.run_sync(refs)
+    if not wanted:
+        return
+    try:
+        stock = await adapter.read_stock(list(wanted))
+    except (PlatformUnavailable, RateLimited) as exc:
+        raise ServiceUnavailable(
+            f"{merchant.name}'s store is not answering right now; nothing was "
+            "charged. Try again shortly."
+        ) from exc
+    except CredentialsRevoked as exc:
+        raise InvalidRequest(
+            f"{merchant.name} cannot take orders right now; nothing was charged.",
+            code="merchant_unavailable",
+        ) from exc
+    except MerchantPlatformError as exc:
+        raise ServiceUnavailable(f"{merchant.name}'s store could not confirm stock: {exc}") from exc
+    fresh = {
+        variant_id: (stock[ref].price, stock[ref].available if stock[ref].purchasable else 0)
+        for ref, variant_id in wanted.items()
+        if ref in stock
+    }
+    missing = {variant_id: (0, 0) for ref, variant_id in wanted.items() if ref not in stock}
+
+    def write() -> None:
+        with ctx.database.write() as db:
+            writer = CatalogWriter(db)
+            writer.set_stock(fresh, ctx.clock())
+            # Variants the platform no longer knows keep their price and lose their stock.
+            if missing:
+                db.execute(
+                    VariantRow.__table__.update()  # type: ignore[attr-defined]
+                    .where(VariantRow.__table__.c.id.in_(list(missing)))  # type: ignore[attr-defined]
+                    .values(inventory=0)
+                )
+
+    await anyio.to_thread.run_sync(write)
+
+
+def external_sale(purchase: PurchaseRow) -> ExternalSale:
+    sale = purchase.sale
+    address = sale.get("address")
+    return ExternalSale(
+        reference=purchase.session_id,
+        lines=tuple(
+            SaleLine(
+                ref=VariantRef(line["platform_product_id"], line["platform_variant_id"]),
+                quantity=line["quantity"],
+                unit_price=line["unit_amount"],
+                title=line["title"],
+            )
+            for line in sale["lines"]
+        ),
+        currency=sale["currency"],
+        buyer_email=sale.get("email"),
+        buyer_name=sale.get("buyer_name"),
+        shipping_address=ShippingAddress(
+            name=address["name"],
+            line_one=address["line_one"],
+            line_two=address.get("line_two"),
+            city=address["city"],
+            state=address["state"],
+            country=address["country"],
+            postal_code=address["postal_code"],
+        )
+        if address
+        else None,
+        shipping_title=sale.get("shipping_title"),
+        shipping_amount=sale["fulfillment_amount"],
+        tax_amount=sale["tax_amount"],
+        total_amount=sale["total_amount"],
     )
-    payments.add(payment)
-
-    short = Catalog(db).reserve({line.offer.variant_id: line.quantity for line in state.lines})
-    if short:
-        provider.void(payment.id)
-        payment.status, payment.updated_at = "canceled", now
-        payments.add(payment)
-        names = [line.offer.name for line in state.lines if line.offer.variant_id in short]
-        index = next(i for i, line in enumerate(state.lines) if line.offer.variant_id in short)
-        problem = Problem(
-            "error",
-            "out_of_stock",
-            f"'{names[0]}' sold out before payment completed; the payment hold was released.",
-            f"$.line_items[{index}]",
-            "requires_buyer_input",
-        )
-        _remember(state, db, problem, now)
-        return CompleteOutcome(
-            load_session(db, session_id, agent_id=agent_id, now=now),
-            OutOfStock(problem.content, param=problem.param),
-        )
-
-    if not PaymentTokens(db).consume(token.id, now):
-        raise PaymentTokenRejected(
-            "This payment token has already been used.",
-            param=TOKEN_PARAM,
-            code="payment_token_used",
-        )
-    provider.capture(payment.id, amount)
-    payment.status, payment.updated_at = "succeeded", now
-    payments.add(payment)
-
-    order = _place_order(db, state, payment.id, base_url, now)
-    row.status = Status.COMPLETED.value
-    row.notices = []
-    row.authentication_metadata = None
-    row.updated_at = now
-    CheckoutSessions(db).save(row)
-    completed = load_session(db, session_id, agent_id=agent_id, now=now)
-    queue_order_event(db, "order_create", order, now)
-    log.info(
-        "checkout.order_placed session=%s order=%s merchant=%s amount=%d currency=%s",
-        row.id,
-        order.id,
-        row.merchant_id,
-        amount,
-        currency,
-    )
-    return CompleteOutcome(completed)
 
 
-def _decline(
-    db: Session,
-    state: SessionState,
-    token: PaymentTokenRow,
-    amount: int,
-    provider: str,
-    now: datetime,
-    code: str,
-    text: str,
-    payment_id: str | None = None,
+async def carry_on(
+    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond = _no_response
 ) -> CompleteOutcome:
-    """A declined card spends its token; the session stays payable with a payment_declined message."""
-    log.info("checkout.payment_declined session=%s reason=%s", state.row.id, code)
-    PaymentTokens(db).consume(token.id, now)
-    Payments(db).add(
-        PaymentRow(
-            id=payment_id or new_id("pi_sbx"),
-            session_id=state.row.id,
-            token_id=token.id,
-            provider=provider,
-            amount=amount,
-            currency=state.row.currency,
-            status="declined",
-            decline_code=code,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    if state.row.status == Status.AUTHENTICATION_REQUIRED.value:
-        state.row.status = Status.READY_FOR_PAYMENT.value
-        state.row.authentication_metadata = None
+    """Place the merchant order and finish, or unwind; live requests and recovery share this path."""
+    adapter = _adapter(ctx, merchant)
+    placed: PlacedOrder | None = None
+    if adapter is not None:
+        try:
+            placed = await adapter.place_order(external_sale(purchase))
+        except PlatformOutOfStock as exc:
+            index = _line_index(purchase, exc)
+            problem = Problem(
+                "error",
+                "out_of_stock",
+                f"{merchant.name} sold out of an item before the order could be "
+                "placed; the payment hold was released and nothing was charged.",
+                f"$.line_items[{index}]",
+                "requires_buyer_input",
+            )
+            return await _unwind(
+                ctx, purchase, problem, OutOfStock(problem.content, param=problem.param), respond
+            )
+        except (PlatformUnavailable, RateLimited) as exc:
+            placed = await _resolve_unknown(ctx, adapter, purchase, merchant, exc, respond)
+            if placed is None:
+                # _resolve_unknown unwound the purchase (or raised): nothing more to do.
+                return await _outcome_after_unwind(ctx, purchase)
+        except MerchantPlatformError as exc:
+            problem = Problem(
+                "error",
+                "unsupported",
+                f"{merchant.name}'s store refused the order ({exc}); the payment "
+                "hold was released and nothing was charged.",
+                None,
+                "requires_buyer_review",
+            )
+            return await _unwind(
+                ctx,
+                purchase,
+                problem,
+                InvalidRequest(problem.content, code="merchant_order_failed"),
+                respond,
+            )
+
+    def finish() -> CompleteOutcome:
+        with ctx.database.write() as db:
+            current = _locked(db, purchase.id)
+            if current.state in ("completed", "unwound"):
+                return _settled(db, current, ctx)
+            outcome = finish_purchase(
+                db,
+                current,
+                placed=placed,
+                provider=ctx.provider,
+                base_url=ctx.base_url,
+                now=ctx.clock(),
+            )
+            respond(db, outcome)
+            return outcome
+
+    return await anyio.to_thread.run_sync(finish)
+
+
+async def _resolve_unknown(
+    ctx: Completion,
+    adapter: MerchantAdapter,
+    purchase: PurchaseRow,
+    merchant: MerchantRow,
+    failure: MerchantPlatformError,
+    respond: Respond,
+) -> PlacedOrder | None:
+    """The platform failed while placing: ask it whether the order exists before deciding."""
+    try:
+        found = await adapter.find_order(purchase.session_id)
+    except MerchantPlatformError as exc:
+        error = f"{failure}; find_order: {exc}"[:500]
+
+        def note() -> None:
+            with ctx.database.write() as db:
+                current = _locked(db, purchase.id)
+                current.attempts += 1
+                current.last_error = error
+                current.updated_at = ctx.clock()
+                db.add(current)
+
+        await anyio.to_thread.run_sync(note)
+        log.warning("checkout.purchase_unknown session=%s error=%s", purchase.session_id, failure)
+        raise ServiceUnavailable(
+            f"{merchant.name}'s store is not answering; the order is being confirmed. Nothing "
+            "is charged unless it is placed. Retry this request shortly."
+        ) from exc
+    if found is not None:
+        return found
     problem = Problem(
         "error",
-        "payment_declined",
-        f"{text} Nothing was charged.",
-        "$.payment_data",
-        "requires_buyer_input",
+        "unsupported",
+        f"{merchant.name}'s store is not answering right now; the payment hold was "
+        "released and nothing was charged. Try again shortly.",
+        None,
+        "recoverable",
     )
-    _remember(state, db, problem, now)
+    await _unwind(ctx, purchase, problem, ServiceUnavailable(problem.content), respond)
+    raise ServiceUnavailable(problem.content) from failure
+
+
+async def _unwind(
+    ctx: Completion,
+    purchase: PurchaseRow,
+    problem: Problem,
+    refusal: InvalidRequest | ServiceUnavailable,
+    respond: Respond,
+) -> CompleteOutcome:
+    def unwind() -> CompleteOutcome:
+        with ctx.database.write() as db:
+            current = _locked(db, purchase.id)
+            if current.state in ("completed", "unwound"):
+                return _settled(db, current, ctx)
+            outcome = unwind_purchase(
+                db,
+                current,
+                problem=problem,
+                refusal=refusal,
+                provider=ctx.provider,
+                now=ctx.clock(),
+            )
+            respond(db, outcome)
+            return outcome
+
+    return await anyio.to_thread.run_sync(unwind)
+
+
+async def _outcome_after_unwind(ctx: Completion, purchase: PurchaseRow) -> CompleteOutcome:
+    def read() -> CompleteOutcome:
+        with ctx.database.read() as db:
+            return _settled(db, _locked(db, purchase.id, lock=False), ctx)
+
+    return await anyio.to_thread.run_sync(read)
+
+
+def _locked(db: Session, purchase_id: str, *, lock: bool = True) -> PurchaseRow:
+    statement = select(PurchaseRow).where(col(PurchaseRow.id) == purchase_id)
+    if lock:
+        statement = statement.with_for_update()
+    purchase = db.exec(statement).one()
+    return purchase
+
+
+def _settled(db: Session, purchase: PurchaseRow, ctx: Completion) -> CompleteOutcome:
+    """Someone else (a retry, the recovery job) already finished or unwound this purchase."""
+    session = CheckoutSessions(db).get_any(purchase.session_id)
+    assert session is not None
+    state = load_session(db, session.id, agent_id=session.agent_id, now=ctx.clock())
+    if purchase.state == "completed":
+        return CompleteOutcome(state)
     return CompleteOutcome(
-        load_session(db, state.row.id, agent_id=state.row.agent_id, now=now),
-        PaymentDeclined(problem.content, param="$.payment_data", code="payment_declined"),
+        state, ServiceUnavailable(purchase.last_error or "The purchase was unwound.")
     )
 
 
-def _place_order(
-    db: Session, state: SessionState, payment_id: str, base_url: str, now: datetime
-) -> OrderRow:
-    row, quote = state.row, state.quote
-    order_id = new_id("ord")
-    shipping = [
-        o
-        for o in quote.options
-        if o.type == "shipping" and any(s.option_id == o.id for s in quote.selections)
-    ]
-    order = OrderRow(
-        id=order_id,
-        checkout_session_id=row.id,
-        merchant_id=row.merchant_id,
-        payment_id=payment_id,
-        order_number=f"AC-{secrets.token_hex(4).upper()}",
-        permalink_url=f"{base_url}/orders/{order_id}",
-        status="confirmed",
-        currency=row.currency,
-        items_amount=quote.totals.subtotal,
-        fulfillment_amount=quote.totals.fulfillment or 0,
-        tax_amount=quote.totals.tax,
-        total_amount=quote.totals.total,
-        destination=(row.fulfillment_details or {}).get("address"),
-        email=(row.buyer or {}).get("email") or (row.fulfillment_details or {}).get("email"),
-        estimated_earliest=shipping[0].earliest if shipping else None,
-        estimated_latest=shipping[0].latest if shipping else None,
-        fulfillments=[],
-        created_at=now,
-        updated_at=now,
-    )
-    lines = [
-        OrderLineRow(
-            id=new_id("oli"),
-            order_id=order_id,
-            position=position,
-            variant_id=lt.line.offer.variant_id,
-            product_id=lt.line.offer.product_id,
-            title=lt.line.offer.name,
-            quantity=lt.line.quantity,
-            unit_amount=lt.line.offer.unit_amount,
-            subtotal=lt.subtotal,
-            image_url=lt.line.offer.images[0] if lt.line.offer.images else None,
-            url=lt.line.offer.url,
+def _line_index(purchase: PurchaseRow, exc: PlatformOutOfStock) -> int:
+    refs = {(ref.platform_product_id, ref.platform_variant_id) for ref in exc.refs}
+    for index, line in enumerate(purchase.sale["lines"]):
+        if (line["platform_product_id"], line["platform_variant_id"]) in refs:
+            return index
+    return 0
+
+
+async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[str, int]:
+    """Finish or unwind purchases a crashed or abandoned request left half-done."""
+
+    def stale() -> list[tuple[PurchaseRow, MerchantRow]]:
+        cutoff = ctx.clock() - older_than
+        with ctx.database.read() as db:
+            rows = db.exec(
+                select(PurchaseRow, MerchantRow)
+                .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
+                .where(
+                    col(PurchaseRow.state).in_(["authorized", "placed"]),
+                    col(PurchaseRow.updated_at) <= cutoff,
+                )
+            ).all()
+        return [(purchase, merchant) for purchase, merchant in rows]
+
+    report = {"completed": 0, "unwound": 0, "pending": 0}
+    for purchase, merchant in await anyio.to_thread.run_sync(stale):
+        try:
+            outcome = await carry_on(ctx, purchase, merchant)
+        except ServiceUnavailable:
+            report["pending"] += 1
+            continue
+        report["unwound" if outcome.refusal else "completed"] += 1
+        log.info(
+            "checkout.purchase_recovered session=%s result=%s",
+            purchase.session_id,
+            "unwound" if outcome.refusal else "completed",
         )
-        for position, lt in enumerate(quote.lines)
-    ]
-    Orders(db).add(order, lines)
-    return order
+    return report

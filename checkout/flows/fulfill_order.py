@@ -53,3 +53,23 @@ def ship_order(
     orders.save(order)
     queue_order_event(db, "order_update", order, now)
     return order
+
+
+def cancel_order(db: Session, order_id: str, *, reason: str, now: datetime) -> OrderRow:
+    """The merchant canceled the order on its platform: record it and queue `order_update`.
+
+    Returning the money (a refund with the commission given back pro rata) is the payments
+    flow's job; this records what the merchant did and tells the agent.
+    """
+    orders = Orders(db)
+    order = orders.get(order_id, for_update=True)
+    if order is None:
+        raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
+    if order.status == "canceled":
+        return order
+    order.status = "canceled"
+    order.fulfillments = [*order.fulfillments]
+    order.updated_at = now
+    orders.save(order)
+    queue_order_event(db, "order_update", order, now)
+    return order

@@ -134,6 +134,11 @@ def load_session(
 
 
 def require_open(state: SessionState, action: str) -> None:
+    if state.status is Status.COMPLETE_IN_PROGRESS and action != "completed":
+        raise SessionNotOpen(
+            f"This checkout session is being completed and cannot be {action}.",
+            code="checkout_session_complete_in_progress",
+        )
     if state.status in FINAL_STATUSES:
         raise SessionNotOpen(
             f"This checkout session is {state.status.value} and cannot be {action}.",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, true, update
 from sqlmodel import Session, col, select
 
 from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
-from checkout.store.rows import MerchantRow, ProductRow, VariantRow
+from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
 
 
 def shipping_rules(merchant: MerchantRow) -> ShippingRules:
@@ -39,7 +40,7 @@ def offer_of(variant: VariantRow, product: ProductRow) -> Offer:
         description=product.description,
         unit_amount=variant.price,
         currency=variant.currency,
-        available_quantity=variant.inventory,
+        available_quantity=variant.inventory if variant.active and product.active else 0,
         digital=product.digital,
         images=tuple(product.images),
         url=product.url,
@@ -92,10 +93,35 @@ class Catalog:
                 short.append(variant_id)
         return short
 
+    def release(self, quantities: dict[str, int]) -> None:
+        """Give back stock a reservation took (an unwound purchase)."""
+        for variant_id in sorted(quantities):
+            self.db.execute(
+                update(VariantRow)
+                .where(col(VariantRow.id) == variant_id)
+                .values(inventory=col(VariantRow.inventory) + quantities[variant_id])
+            )
+
+    def platform_refs(self, variant_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """(platform product id, platform variant id) per variant, where it came from a platform."""
+        rows = self.db.exec(
+            select(VariantRow.id, ProductRow.platform_product_id, VariantRow.platform_variant_id)
+            .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
+            .where(col(VariantRow.id).in_(list(variant_ids)))
+        ).all()
+        return {
+            variant_id: (product_ref, variant_ref) for variant_id, product_ref, variant_ref in rows
+        }
+
     def page(
         self, *, query: str | None, merchant_id: str | None, after: str | None, limit: int
     ) -> list[tuple[ProductRow, list[VariantRow]]]:
-        statement = select(ProductRow).order_by(col(ProductRow.id)).limit(limit)
+        statement = (
+            select(ProductRow)
+            .where(col(ProductRow.active).is_(True))
+            .order_by(col(ProductRow.id))
+            .limit(limit)
+        )
         if merchant_id:
             statement = statement.where(col(ProductRow.merchant_id) == merchant_id)
         if after:
@@ -114,7 +140,9 @@ class Catalog:
         if products:
             rows = self.db.exec(
                 select(VariantRow)
-                .where(col(VariantRow.product_id).in_(list(variants)))
+                .where(
+                    col(VariantRow.product_id).in_(list(variants)), col(VariantRow.active).is_(True)
+                )
                 .order_by(col(VariantRow.id))
             ).all()
             for variant in rows:
@@ -124,3 +152,122 @@ class Catalog:
     def add(self, rows: Iterable[Any]) -> None:
         for row in rows:
             self.db.add(row)
+
+
+class CatalogWriter:
+    """Bulk upserts from a platform sync: a page of products and variants in a few statements."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def in_flight(self) -> dict[str, int]:
+        """Units our purchases hold that the platform does not know about yet (not yet placed).
+
+        The platform's stock figure does not include them, so the mirror must subtract them,
+        or a sync in the middle of a purchase would hand the same unit to the next buyer.
+        """
+        held: dict[str, int] = {}
+        sales = self.db.exec(select(PurchaseRow.sale).where(col(PurchaseRow.state) == "authorized"))
+        for sale in sales:
+            for line in sale["lines"]:
+                held[line["variant_id"]] = held.get(line["variant_id"], 0) + int(line["quantity"])
+        return held
+
+    def upsert(
+        self, products: list[dict[str, Any]], variants: list[dict[str, Any]]
+    ) -> tuple[int, int]:
+        """Insert new rows and update known ones; returns (products created, products updated)."""
+        if not products:
+            return 0, 0
+        held = self.in_flight()
+        if held:
+            variants = [
+                {**v, "inventory": max(v["inventory"] - held.get(v["id"], 0), 0)} for v in variants
+            ]
+        known_products = set(
+            self.db.exec(
+                select(ProductRow.id).where(col(ProductRow.id).in_([p["id"] for p in products]))
+            ).all()
+        )
+        known_variants = (
+            set(
+                self.db.exec(
+                    select(VariantRow.id).where(col(VariantRow.id).in_([v["id"] for v in variants]))
+                ).all()
+            )
+            if variants
+            else set()
+        )
+        new_products = [p for p in products if p["id"] not in known_products]
+        old_products = [p for p in products if p["id"] in known_products]
+        if new_products:
+            self.db.execute(insert(ProductRow), new_products)
+        if old_products:
+            self.db.execute(update(ProductRow), old_products)
+        new_variants = [v for v in variants if v["id"] not in known_variants]
+        old_variants = [v for v in variants if v["id"] in known_variants]
+        if new_variants:
+            self.db.execute(insert(VariantRow), new_variants)
+        if old_variants:
+            self.db.execute(update(VariantRow), old_variants)
+        # Variants a product no longer has are no longer sold.
+        self.db.execute(
+            update(VariantRow)
+            .where(
+                col(VariantRow.product_id).in_([p["id"] for p in products]),
+                col(VariantRow.id).not_in([v["id"] for v in variants]) if variants else true(),
+            )
+            .values(active=False)
+        )
+        return len(new_products), len(old_products)
+
+    def deactivate_except(self, merchant_id: str, keep: set[str], now: datetime) -> int:
+        """Mark the merchant's products not in `keep` as no longer sold; returns how many changed."""
+        active = set(
+            self.db.exec(
+                select(ProductRow.id).where(
+                    col(ProductRow.merchant_id) == merchant_id, col(ProductRow.active).is_(True)
+                )
+            ).all()
+        )
+        gone = sorted(active - keep)
+        for start in range(0, len(gone), 500):
+            self.deactivate(gone[start : start + 500], now)
+        return len(gone)
+
+    def deactivate(self, product_ids: list[str], now: datetime) -> None:
+        self.db.execute(
+            update(ProductRow)
+            .where(col(ProductRow.id).in_(product_ids))
+            .values(active=False, updated_at=now)
+        )
+        self.db.execute(
+            update(VariantRow)
+            .where(col(VariantRow.product_id).in_(product_ids))
+            .values(active=False, updated_at=now)
+        )
+
+    def retire_variants(self, variant_ids: list[str], now: datetime) -> None:
+        if variant_ids:
+            self.db.execute(
+                update(VariantRow)
+                .where(col(VariantRow.id).in_(variant_ids))
+                .values(active=False, inventory=0, updated_at=now)
+            )
+
+    def set_stock(self, stock: dict[str, tuple[int, int]], now: datetime) -> None:
+        """Record fresh (price, available) per variant id, as just read from the platform."""
+        if stock:
+            held = self.in_flight()
+            self.db.execute(
+                update(VariantRow),
+                [
+                    {
+                        "id": variant_id,
+                        "price": price,
+                        "inventory": max(available - held.get(variant_id, 0), 0),
+                        "updated_at": now,
+                    }
+                    for variant_id, (price, available) in stock.items()
+                ],
+            )

@@ -44,3 +44,26 @@ class Orders:
     def save(self, order: OrderRow) -> None:
         self.db.add(order)
         self.db.flush()
+
+
+def order_for_platform(
+    db: Session, merchant_id: str, platform_order_id: str | None, reference: str | None
+) -> OrderRow | None:
+    """Our order for a platform order id, or for the checkout session the platform echoes back."""
+    if platform_order_id:
+        found = db.exec(
+            select(OrderRow).where(
+                col(OrderRow.merchant_id) == merchant_id,
+                col(OrderRow.platform_order_id) == platform_order_id,
+            )
+        ).first()
+        if found is not None:
+            return found
+    if reference:
+        return db.exec(
+            select(OrderRow).where(
+                col(OrderRow.merchant_id) == merchant_id,
+                col(OrderRow.checkout_session_id) == reference,
+            )
+        ).first()
+    return None

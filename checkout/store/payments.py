@@ -45,6 +45,12 @@ class PaymentTokens:
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    def release(self, token_id: str) -> None:
+        """Make a spent token usable again: its payment was voided before anything was charged."""
+        self.db.execute(
+            update(PaymentTokenRow).where(col(PaymentTokenRow.id) == token_id).values(used_at=None)
+        )
+
     def hold(self, token_id: str, session_id: str) -> None:
         self.db.execute(
             update(PaymentTokenRow)

@@ -46,11 +46,26 @@ class MerchantRow(SQLModel, table=True):
     links: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     shipping: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     commission_bps: int
+    commission_category_bps: dict[str, int] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    commission_minimum: int | None = None
+    # Where and how the platform is reached; credentials are Fernet-encrypted JSON, never returned.
+    platform_shop_id: str | None = Field(default=None, max_length=255)
+    api_base_url: str | None = None
+    credentials: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(default="active", max_length=16)  # active | paused | revoked
+    status_reason: str | None = None
+    catalog_watermark: str | None = None
+    last_synced_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = utc_column()
 
 
 class ProductRow(SQLModel, table=True):
     __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "platform_product_id", name="uq_products_platform_id"),
+    )
     id: str = Field(primary_key=True, max_length=64)
     merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
     title: str
@@ -63,6 +78,8 @@ class ProductRow(SQLModel, table=True):
     digital: bool = False
     url: str | None = None
     images: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    platform_product_id: str | None = Field(default=None, max_length=255)
+    active: bool = True  # False once the platform no longer sells it
     updated_at: datetime = utc_column()
 
 
@@ -79,6 +96,8 @@ class VariantRow(SQLModel, table=True):
     list_price: int | None = None
     currency: str = Field(max_length=3)
     inventory: int
+    platform_variant_id: str | None = Field(default=None, max_length=255)
+    active: bool = True
     updated_at: datetime = utc_column()
 
 
@@ -179,6 +198,8 @@ class OrderRow(SQLModel, table=True):
     payment_id: str = Field(foreign_key="payments.id", max_length=64)
     order_number: str = Field(unique=True, max_length=32)
     permalink_url: str
+    platform_order_id: str | None = Field(default=None, max_length=255, index=True)
+    platform_order_name: str | None = None
     status: str = Field(max_length=32)
     currency: str = Field(max_length=3)
     items_amount: int
@@ -255,3 +276,40 @@ class OutboxEventRow(SQLModel, table=True):
     failed_at: datetime | None = utc_column(nullable=True)
     last_error: str | None = None
     created_at: datetime = utc_column()
+
+
+class PurchaseRow(SQLModel, table=True):
+    """The completion saga of one session: authorised -> placed on the platform -> captured."""
+
+    __tablename__ = "purchases"
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str = Field(foreign_key="checkout_sessions.id", unique=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
+    payment_id: str = Field(foreign_key="payments.id", max_length=64)
+    token_id: str = Field(max_length=64)
+    # authorized | placed | completed | unwound
+    state: str = Field(max_length=16, index=True)
+    sale: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    platform_order_id: str | None = Field(default=None, max_length=255)
+    platform_order_name: str | None = None
+    recorded: str | None = Field(default=None, max_length=32)
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class PlatformEventRow(SQLModel, table=True):
+    """An inbox of verified merchant-platform webhooks: one row per delivery id, processed once."""
+
+    __tablename__ = "platform_events"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "event_id", name="uq_platform_events_delivery"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=64)
+    event_id: str = Field(max_length=255)
+    kind: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    received_at: datetime = utc_column()
+    processed_at: datetime | None = utc_column(nullable=True)

@@ -26,6 +26,13 @@ class CheckoutSessions:
             statement = statement.with_for_update()
         return self.db.exec(statement).first()
 
+    def get_any(self, session_id: str, *, for_update: bool = False) -> CheckoutSessionRow | None:
+        """A session whoever owns it: for background work that acts on the platform's behalf."""
+        statement = select(CheckoutSessionRow).where(col(CheckoutSessionRow.id) == session_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return self.db.exec(statement).first()
+
     def lines(self, session_id: str) -> Sequence[CheckoutLineRow]:
         return self.db.exec(
             select(CheckoutLineRow)

@@ -11,10 +11,11 @@ from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
 from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBodyDep, ServicesDep
-from checkout.api.idempotency import run_idempotently
+from checkout.api.idempotency import Keep, run_idempotently, run_idempotently_async
 from checkout.api.problems import error_body, json_response, status_for
 from checkout.flows import checkout_sessions as sessions
 from checkout.flows.complete_checkout import complete_checkout
+from checkout.flows.purchase_steps import CompleteOutcome
 from checkout.protocol import render
 from checkout.protocol.render import to_json
 from checkout.protocol.requests import (
@@ -102,10 +103,10 @@ def get_checkout_session(
 
 @router.post(
     "/checkout_sessions/{checkout_session_id}/complete",
-    responses=session_responses(200, with_order=True) | {402: ERRORS[400]},
+    responses=session_responses(200, with_order=True) | {402: ERRORS[400], 503: ERRORS[500]},
     operation_id="completeCheckoutSession",
 )
-def complete_checkout_session(
+async def complete_checkout_session(
     checkout_session_id: str,
     body: CheckoutSessionCompleteRequest,
     agent: AgentDep,
@@ -116,21 +117,24 @@ def complete_checkout_session(
 ) -> Response:
     path = f"/checkout_sessions/{checkout_session_id}/complete"
 
-    def work(db: Session) -> tuple[int, dict[str, Any]]:
-        outcome = complete_checkout(
-            db,
-            checkout_session_id,
-            body,
-            agent_id=agent,
-            provider=services.provider,
-            base_url=services.settings.public_base_url,
-            now=services.clock(),
-        )
+    def reply(outcome: CompleteOutcome) -> tuple[int, dict[str, Any]]:
         if outcome.refusal is not None:
             return status_for(outcome.refusal), error_body(outcome.refusal, path)
         return 200, render.session(outcome.state, services.presentation)
 
-    return run_idempotently(services, agent_id=agent, path=path, key=key, raw=raw, work=work)
+    async def work(keep: Keep) -> tuple[int, dict[str, Any]]:
+        outcome = await complete_checkout(
+            services.completion,
+            checkout_session_id,
+            body,
+            agent_id=agent,
+            respond=lambda db, decided: keep(db, *reply(decided)),
+        )
+        return reply(outcome)
+
+    return await run_idempotently_async(
+        services, agent_id=agent, path=path, key=key, raw=raw, work=work
+    )
 
 
 @router.post(

@@ -1,0 +1,1 @@
+"""The assistant's HTTP API (the only package here that imports FastAPI)."""

@@ -1,0 +1,41 @@
+"""Optional dense embeddings (EMBEDDINGS=true) from a model that ships inside a package.
+
+WordLlama's wheel carries its weights (`l2_supercat_256`), so nothing is downloaded at run time.
+Without the package installed the assistant logs that and ranks with BM25 and quality alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import numpy as np
+
+log = logging.getLogger("assistant.catalog")
+
+
+class Encoder(Protocol):
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors, one row per text."""
+        ...
+
+
+class WordLlamaEncoder:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(self.model.embed(texts), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        normalised: np.ndarray = vectors / np.where(norms == 0, 1.0, norms)
+        return normalised
+
+
+def load_encoder() -> Encoder | None:
+    """The packaged WordLlama model, or None (with a log line) when it is not installed."""
+    try:
+        from wordllama import WordLlama  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        log.warning("embeddings.unavailable reason=wordllama_not_installed")
+        return None
+    return WordLlamaEncoder(WordLlama.load())

@@ -1,0 +1,242 @@
+"""The product index: BM25 (bm25s) over the catalog's text, structured filters, quality-aware ranking.
+
+    score = relevance (BM25, normalised to the best match) + quality (rating, availability)
+            [+ dense similarity when embeddings are on]
+
+Commission terms and instant-checkout status are not inputs: `Product` does not carry them.
+`plain_bm25()` is the baseline the benchmark compares with: the same tokens, no field weights,
+no synonyms, no filters, no quality.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from assistant.catalog.embeddings import Encoder
+from assistant.catalog.filters import choose_variant
+from assistant.catalog.products import Product, Variant
+from assistant.catalog.query import SearchQuery
+from assistant.catalog.reasons import reasons_for
+from assistant.catalog.text import expand, tokens, words
+
+# Field weights: a title word counts three times a description word.
+TITLE, CATEGORY, TAGS, OPTIONS, DESCRIPTION = 3, 2, 2, 1, 1
+SYNONYM_WEIGHT = 0.4
+DENSE_WEIGHT = 0.3
+OUT_OF_STOCK_PENALTY = 0.35
+IN_STOCK_BONUS = 0.05
+RATING_WEIGHT = 0.2
+RATING_PRIOR_REVIEWS = 25
+CHEAP_WEIGHT = 0.15
+COVERAGE_FLOOR = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    product: Product
+    variant: Variant
+    score: float
+    relevance: float
+    reasons: tuple[str, ...]
+
+
+def weighted_document(product: Product) -> list[str]:
+    options = " ".join(value for v in product.variants for _, value in v.options)
+    category = product.category.replace(">", " ")
+    return (
+        tokens(product.title) * TITLE
+        + tokens(category) * CATEGORY
+        + tokens(" ".join(product.tags) + " " + (product.material or "")) * TAGS
+        + tokens(options) * OPTIONS
+        + tokens(product.description) * DESCRIPTION
+        + tokens(product.merchant_name)
+    )
+
+
+def plain_document(product: Product) -> list[str]:
+    options = " ".join(value for v in product.variants for _, value in v.options)
+    text = " ".join(
+        (
+            product.title,
+            product.category,
+            " ".join(product.tags),
+            product.material or "",
+            options,
+            product.description,
+            product.merchant_name,
+        )
+    )
+    return tokens(text)
+
+
+def rating_term(product: Product) -> float:
+    """A rating's pull on the rank, shrunk towards neutral when it rests on few reviews."""
+    if product.rating is None:
+        return 0.0
+    reviews = product.review_count or 0
+    confidence = reviews / (reviews + RATING_PRIOR_REVIEWS)
+    return (product.rating - 4.5) * RATING_WEIGHT * confidence
+
+
+class _Bm25:
+    def __init__(self, documents: list[list[str]]) -> None:
+        self.size = len(documents)
+        self.model = bm25s.BM25()
+        self.model.index([doc or [""] for doc in documents], show_progress=False)
+
+    def has(self, token: str) -> bool:
+        return token in self.model.vocab_dict
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        known = [t for t in query_tokens if t in self.model.vocab_dict and t]
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.model.get_scores(known), dtype=np.float32)
+
+
+class ProductIndex:
+    """Built once per catalog snapshot (a refresh builds a new one and swaps it in)."""
+
+    def __init__(self, products: Sequence[Product], *, encoder: Encoder | None = None) -> None:
+        self.products = list(products)
+        self._by_id = {p.id: i for i, p in enumerate(self.products)}
+        self._variants = {v.id: (p, v) for p in self.products for v in p.variants}
+        self._bm25 = _Bm25([weighted_document(p) for p in self.products])
+        self._plain: _Bm25 | None = None
+        self._quality = np.array([rating_term(p) for p in self.products], dtype=np.float32)
+        self._in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
+        self._min_price = np.array([p.min_price for p in self.products], dtype=np.int64)
+        self._max_price = np.array(
+            [max(v.price for v in p.variants) for p in self.products], dtype=np.int64
+        )
+        self.encoder = encoder
+        self._vectors = (
+            encoder.encode([dense_text(p) for p in self.products])
+            if encoder and self.products
+            else None
+        )
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def product(self, product_id: str) -> Product | None:
+        index = self._by_id.get(product_id)
+        return None if index is None else self.products[index]
+
+    def variant(self, variant_id: str) -> tuple[Product, Variant] | None:
+        return self._variants.get(variant_id)
+
+    def knows(self, word: str) -> bool:
+        """Whether a query word occurs anywhere in the catalog (directly or through a synonym)."""
+        return any(self._bm25.has(t) for t in tokens(word) + expand([word]))
+
+    def relevance(self, text: str) -> np.ndarray:
+        """BM25 of the query's words (plus synonyms at a lower weight), scaled by coverage:
+        a product matching every word of "ceramic mug" beats one matching only "ceramic"."""
+        query_words = [w for w in words(text) if tokens(w)]
+        main_tokens = list(dict.fromkeys(tokens(text)))
+        main = self._bm25.scores(main_tokens)
+        synonyms = expand(query_words)
+        if synonyms:
+            main = main + SYNONYM_WEIGHT * self._bm25.scores(synonyms)
+        groups = [g for g in (tokens(w) + expand([w]) for w in query_words) if g]
+        groups = [g for g in groups if any(self._bm25.has(t) for t in g)]
+        if len(groups) > 1:
+            covered = sum((self._bm25.scores(g) > 0).astype(np.float32) for g in groups)
+            main = main * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * covered / len(groups))
+        return main
+
+    def search(self, query: SearchQuery, limit: int = 5) -> list[Match]:
+        if not self.products:
+            return []
+        relevance = self.relevance(query.text)
+        has_text = bool(query.text.strip()) and float(relevance.max(initial=0.0)) > 0
+        top = float(relevance.max(initial=0.0)) or 1.0
+        normalised = relevance / top
+        dense = self._dense(query.text) if has_text else None
+        prior = normalised + self._quality + np.where(self._in_stock, 0.0, -OUT_OF_STOCK_PENALTY)
+        if dense is not None:
+            prior = prior + DENSE_WEIGHT * dense
+        mask = relevance > 0 if has_text else np.ones(len(self.products), dtype=bool)
+        if query.text.strip() and not has_text:
+            return []
+        if query.max_price is not None:
+            mask &= self._min_price <= query.max_price
+        if query.min_price is not None:
+            mask &= self._max_price >= query.min_price
+        if query.in_stock_only:
+            mask &= self._in_stock
+        candidates = np.flatnonzero(mask)
+        order = candidates[np.argsort(-prior[candidates], kind="stable")]
+        wanted = query.offset + limit
+        pool = max(50, 3 * wanted)
+        chosen: list[tuple[int, Variant]] = []
+        for position in order:
+            variant = choose_variant(self.products[position], query)
+            if variant is not None:
+                chosen.append((int(position), variant))
+                if len(chosen) >= pool:
+                    break
+        scored = [self._score(i, v, normalised, dense, query, chosen) for i, v in chosen]
+        scored.sort(key=lambda m: (-m.score, m.variant.price, m.product.id))
+        if query.sort == "price":
+            scored.sort(key=lambda m: (m.variant.price, -m.score))
+        return scored[query.offset : wanted]
+
+    def _score(
+        self,
+        index: int,
+        variant: Variant,
+        normalised: np.ndarray,
+        dense: np.ndarray | None,
+        query: SearchQuery,
+        pool: list[tuple[int, Variant]],
+    ) -> Match:
+        product = self.products[index]
+        relevance = float(normalised[index])
+        score = relevance + float(self._quality[index])
+        score += IN_STOCK_BONUS if variant.in_stock else -OUT_OF_STOCK_PENALTY
+        if dense is not None:
+            score += DENSE_WEIGHT * float(dense[index])
+        if query.prefer_cheap and pool:
+            prices = sorted(v.price for _, v in pool)
+            rank = prices.index(variant.price) / max(len(prices) - 1, 1)
+            score += CHEAP_WEIGHT * (1 - rank)
+        return Match(product, variant, score, relevance, reasons_for(product, variant, query))
+
+    def _dense(self, text: str) -> np.ndarray | None:
+        if self.encoder is None or self._vectors is None:
+            return None
+        vector = self.encoder.encode([text])[0]
+        similarity: np.ndarray = self._vectors @ vector
+        return similarity
+
+    def plain_bm25(self, text: str, limit: int = 10) -> list[str]:
+        """Baseline ranking: BM25 over the unweighted text with the raw query's tokens."""
+        if self._plain is None:
+            self._plain = _Bm25([plain_document(p) for p in self.products])
+        scores = self._plain.scores(tokens(text))
+        order = np.argsort(-scores, kind="stable")[:limit]
+        return [self.products[i].id for i in order if scores[i] > 0]
+
+
+def dense_text(product: Product) -> str:
+    return f"{product.title}. {product.category}. {' '.join(product.tags)}. {product.description}"
+
+
+def ndcg_at(ranked: Sequence[str], judged: dict[str, int], k: int) -> float:
+    """Normalised discounted cumulative gain with graded gains (2^g - 1)."""
+    gain = sum((2 ** judged.get(pid, 0) - 1) / math.log2(i + 2) for i, pid in enumerate(ranked[:k]))
+    ideal = sorted(judged.values(), reverse=True)[:k]
+    best = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return gain / best if best else 0.0
+
+
+def recall_at(ranked: Sequence[str], judged: dict[str, int], k: int) -> float:
+    relevant = {pid for pid, g in judged.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0

@@ -1,0 +1,1 @@
+"""Offline understanding of shopping language and the deterministic agent built on it."""

@@ -1,0 +1,432 @@
+"""Deterministic understanding of a shopper's message: what they want done, and with what.
+
+`understand(text)` returns an `Understanding`: the acts ("buy", "confirm", "order_status"...),
+the product words left for search, and the entities (budget, colour, size, material, quantity,
+references to shown items, shipping choice, address, email). It knows nothing of the catalog or
+the conversation; `assistant.dialogue.agent` decides what the message means in context.
+Spans are consumed as they are recognised, so "$40" is a budget and never a product word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.catalog.text import COLOURS, FILLER, MATERIALS, STOPWORDS, fold
+from assistant.dialogue.addresses import find_address, find_email, find_name
+from assistant.money import to_minor
+
+NUMBER_WORDS = {
+    "one": 1,
+    "a single": 1,
+    "single": 1,
+    "two": 2,
+    "a couple": 2,
+    "a pair": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+ORDINALS = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "sixth": 6,
+    "6th": 6,
+    "seventh": 7,
+    "7th": 7,
+    "eighth": 8,
+    "8th": 8,
+    "last": -1,
+}
+AMOUNT = r"\$?\s?(\d{1,6}(?:\.\d{1,2})?)(?:\s?(?:dollars?|bucks|usd))?"
+COUNT = r"(\d{1,2}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + ")"
+ORDINAL = "|".join(sorted(ORDINALS, key=len, reverse=True))
+# "blue" is a colour, "gold" and "silver" are metals (materials) first.
+COLOUR_WORDS = sorted((c for c in COLOURS if c not in ("gold", "silver")), key=len, reverse=True)
+COMPOUND_COLOURS = ["sky blue", "cobalt blue", "forest green", "sage green", "heather grey"]
+COMPOUND_COLOURS += ["matte black", "matte white", "blush pink", "navy blue", "light blue"]
+MATERIAL_WORDS = sorted(MATERIALS, key=len, reverse=True)
+SIZE_WORD = r"(?:xxs|xs|s|m|l|xl|xxl|small|medium|large|extra large|queen|king|full|twin|standard)"
+SIZE_NAMES = {"small": "S", "medium": "M", "large": "L", "extra large": "XL"}
+# Words about the conversation itself, never part of a product query.
+CHAT_WORDS = frozenset(
+    [
+        "cart",
+        "basket",
+        "bank",
+        "app",
+        "banking",
+        "phone",
+        "wait",
+        "okay",
+        "ok",
+        "yes",
+        "no",
+        "place",
+        "instead",
+        "also",
+        "again",
+    ]
+)
+
+
+MASKED = re.compile(
+    r"•+\s*\d{4}|\b(?:exp\w*\.?:?\s*)?(?:0?[1-9]|1[0-2])\s*/\s*\d{2,4}\b"
+    r"|\b(?:cvc2?|cvv2?|csc|security code)\s*:?\s*•+",
+    re.IGNORECASE,
+)
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+ACTS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "order_status",
+        _rx(
+            r"\bwhere(?:'s|\s+is|\s+are)\s+my\s+(?:orders?|package|parcel|stuff|things|purchases?)\b"
+            r"|\border\s+status\b|\bstatus\s+of\s+my\s+order\b|\btrack(?:ing)?\s+(?:my\s+)?"
+            r"(?:orders?|package|parcel)\b|\b(?:has|have|did)\s+(?:it|they|my\s+orders?)\s+"
+            r"(?:been\s+)?ship(?:ped)?\b|\bwhen\s+will\s+(?:it|they|my\s+orders?)\s+"
+            r"(?:arrive|ship|come|get\s+here)\b"
+        ),
+    ),
+    (
+        "show_cart",
+        _rx(
+            r"\bwhat'?s\s+in\s+my\s+(?:cart|basket|bag)\b|\bshow\s+(?:me\s+)?my\s+"
+            r"(?:cart|basket)\b|\bview\s+(?:my\s+)?cart\b"
+        ),
+    ),
+    ("cancel", _rx(r"\b(?:cancel|never\s?mind|forget\s+it|abort)\b")),
+    (
+        "approve",
+        _rx(
+            r"\b(?:i\s+)?(?:approved?|authenticated|verified|authori[sz]ed)\b(?:\s+it)?"
+            r"|\bi\s+did\s+it\b|\bdone\s+in\s+(?:my\s+)?(?:bank|app)\b"
+        ),
+    ),
+    (
+        "deny",
+        _rx(r"^\s*(?:no|nope|nah|not\s+yet|wait|hold\s+on|don'?t)\b|\b(?:don'?t|do\s+not)\s+"),
+    ),
+    (
+        "confirm",
+        _rx(
+            r"^\s*(?:yes|yep|yeah|yup|sure|ok(?:ay)?|confirm(?:ed)?|correct|absolutely|please\s+do)"
+            r"\b|\bplace\s+(?:the\s+|my\s+)?order\b|\bgo\s+ahead\b|\bconfirm(?:ed)?\b"
+            r"|\bcomplete\s+(?:the\s+)?(?:purchase|order|payment)\b|\bpay\s+now\b"
+            r"|\bdo\s+it\b|\bsounds\s+good\b|\blet'?s\s+do\s+it\b"
+        ),
+    ),
+    ("checkout", _rx(r"\bcheck\s?out\b|\bproceed\s+to\s+(?:checkout|payment)\b")),
+    (
+        "remove",
+        _rx(r"\b(?:remove|delete|drop|take\s+(?:out|off)|get\s+rid\s+of)\b"),
+    ),
+    ("add", _rx(r"\b(?:add|put|include|throw\s+in)\b|\bto\s+(?:my\s+|the\s+)?(?:cart|basket)\b")),
+    (
+        "buy",
+        _rx(
+            r"\b(?:buy|purchase|order|i'?ll\s+take|take\s+(?:it|them|that|this|both|the)"
+            r"|get\s+(?:me\s+)?(?:it|them|that|this|both|the)|want\s+(?:it|them|that|this|both)"
+            r"|pay\s+for)\b"
+        ),
+    ),
+    (
+        "details",
+        _rx(
+            r"\btell\s+me\s+(?:more\s+)?about\b|\bmore\s+(?:about|details|info)\b|\bdetails\b"
+            r"|\bdescribe\b|\bwhat\s+(?:sizes|colou?rs|options)\b|\bwhich\s+(?:sizes|colou?rs)\b"
+        ),
+    ),
+    (
+        "show_more",
+        _rx(
+            r"\b(?:show|see|give)\s+(?:me\s+)?(?:some\s+)?more\b|\bmore\s+(?:results|options)\b"
+            r"|\bnext\s+(?:page|ones?)\b|\banything\s+else\b|\bother\s+options\b"
+        ),
+    ),
+    ("greet", _rx(r"^\s*(?:hi|hello|hey|howdy|good\s+(?:morning|afternoon|evening))\b")),
+    ("help", _rx(r"\bhelp\b|\bwhat\s+can\s+you\s+do\b|\bhow\s+does\s+this\s+work\b")),
+    ("thanks", _rx(r"\b(?:thanks|thank\s+you|cheers)\b")),
+]
+
+
+@dataclass
+class Understanding:
+    text: str
+    acts: set[str] = field(default_factory=set)
+    product_words: list[str] = field(default_factory=list)
+    min_price: int | None = None
+    max_price: int | None = None
+    prefer_cheap: bool = False
+    cheaper: bool = False
+    cheapest: bool = False
+    colour: str | None = None
+    colour_reference: bool = False
+    size: str | None = None
+    material: str | None = None
+    in_stock_only: bool = False
+    ordinals: list[int] = field(default_factory=list)
+    all_shown: bool = False
+    pronoun: bool = False
+    quantity: int | None = None
+    shipping: str | None = None
+    address: dict[str, Any] | None = None
+    email: str | None = None
+    name: str | None = None
+
+    @property
+    def has_budget(self) -> bool:
+        return self.min_price is not None or self.max_price is not None
+
+    @property
+    def has_refinement(self) -> bool:
+        return bool(
+            self.has_budget
+            or self.cheaper
+            or self.cheapest
+            or self.prefer_cheap
+            or (self.colour and not self.colour_reference)
+            or self.size
+            or self.material
+            or self.in_stock_only
+            or "show_more" in self.acts
+        )
+
+    @property
+    def references(self) -> bool:
+        return bool(self.ordinals or self.all_shown or self.pronoun or self.colour_reference)
+
+
+class _Text:
+    """The folded message, with recognised spans blanked out as they are consumed."""
+
+    def __init__(self, text: str) -> None:
+        self.value = " " + fold(text) + " "
+
+    def take(self, pattern: re.Pattern[str] | str, *, first: bool = True) -> list[re.Match[str]]:
+        """Find the pattern (the first match, or every match) and blank what it matched."""
+        rx = pattern if isinstance(pattern, re.Pattern) else _rx(pattern)
+        matches = []
+        for match in rx.finditer(self.value):
+            matches.append(match)
+            if first:
+                break
+        for match in reversed(matches):
+            start, end = match.span()
+            self.value = self.value[:start] + " " * (end - start) + self.value[end:]
+        return matches
+
+    def has(self, pattern: str) -> bool:
+        return _rx(pattern).search(self.value) is not None
+
+
+def _count(word: str) -> int | None:
+    word = word.strip().lower()
+    if word.isdigit():
+        return int(word)
+    return NUMBER_WORDS.get(word)
+
+
+def _prices(t: _Text, u: Understanding) -> None:
+    both = t.take(
+        rf"\b(?:between|from)\s+{AMOUNT}\s+(?:and|to|-)\s+{AMOUNT}"
+        rf"|\${AMOUNT[3:]}\s*(?:-|to)\s*{AMOUNT}|\b(\d{{1,5}})\s*(?:-|to)\s*(\d{{1,5}})\s*"
+        r"(?:dollars|bucks|usd)\b"
+    )
+    if both:
+        values = [g for g in both[0].groups() if g]
+        low, high = to_minor(values[0]), to_minor(values[1])
+        if low is not None and high is not None:
+            u.min_price, u.max_price = min(low, high), max(low, high)
+    upper = t.take(
+        rf"\b(?:under|below|less\s+than|cheaper\s+than|no\s+more\s+than|not\s+more\s+than"
+        rf"|up\s+to|at\s+most|max(?:imum)?(?:\s+of)?|within)\s+{AMOUNT}|<\s*{AMOUNT}"
+    )
+    if upper:
+        value = next(g for g in upper[0].groups() if g)
+        u.max_price = to_minor(value)
+    lower = t.take(
+        r"\b(?:over|above|more\s+than|at\s+least|starting\s+at)\s+(?:\$\s?(\d{1,6}(?:\.\d{1,2})?)"
+        r"|(\d{1,6}(?:\.\d{1,2})?)\s?(?:dollars|bucks|usd))"
+    )
+    if lower:
+        value = next(g for g in lower[0].groups() if g)
+        u.min_price = to_minor(value)
+    around = t.take(r"\b(?:around|about|roughly|approximately|~)\s*\$\s?(\d{1,6}(?:\.\d{1,2})?)")
+    if around:
+        centre = to_minor(around[0].group(1)) or 0
+        u.min_price, u.max_price = centre * 3 // 4, centre * 5 // 4
+    if t.take(r"\bcheapest\b"):
+        u.cheapest = True
+    if t.take(r"\bcheaper\b|\bless\s+expensive\b|\blower[- ]priced?\b|\bmore\s+affordable\b"):
+        u.cheaper = True
+    if t.take(r"\b(?:cheap|inexpensive|affordable|budget|low[- ]cost|not\s+too\s+expensive)\b"):
+        u.prefer_cheap = True
+
+
+def _shipping(t: _Text, u: Understanding) -> None:
+    if t.take(
+        r"\b(?:with\s+)?(?:express|expedited|overnight|next[- ]day|fastest|faster|quick(?:est)?)"
+        r"(?:\s+(?:shipping|delivery|option))?\b"
+    ):
+        u.shipping = "express"
+    elif t.take(
+        r"\b(?:with\s+)?(?:standard|regular|normal|cheapest|slow(?:er)?|free)\s+"
+        r"(?:shipping|delivery)\b"
+    ):
+        u.shipping = "standard"
+
+
+def _quantity(t: _Text, u: Understanding) -> None:
+    patterns = [
+        rf"\b{COUNT}\s+of\s+(?:them|those|these|it|each|that|this)\b",
+        rf"\b{COUNT}\s+of(?=\s+(?:the|that|this|my)\b)",
+        r"\b(?:qty|quantity)\s*(?:of|:|to)?\s*(\d{1,2})\b",
+        r"\bmake\s+(?:it|that)\s+(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b",
+        r"(?<![\d.])(\d{1,2})\s?x(?!\s?\d)(?!\w)|(?<![\d\s])(?<!\d\s)\bx\s?(\d{1,2})\b",
+        rf"\b{COUNT}\s+(?:pairs?|units?|pieces?|pcs)\b",
+    ]
+    for pattern in patterns:
+        found = t.take(pattern)
+        if found:
+            u.quantity = _count(next(g for g in found[0].groups() if g))
+            return
+    # "buy 2 mugs": the number is a quantity, the verb stays for the acts.
+    verb = _rx(
+        rf"\b(?:buy|get|add|order|take|want|need|purchase)\s+{COUNT}\b"
+        r"(?!\s*(?:oz|in\b|inch|mm|cm|%|dollars|bucks|stars|\$))"
+    ).search(t.value)
+    if verb:
+        start, end = verb.span(1)
+        u.quantity = _count(verb.group(1))
+        t.value = t.value[:start] + " " * (end - start) + t.value[end:]
+
+
+def _references(t: _Text, u: Understanding) -> None:
+    for match in t.take(
+        rf"\b(?:the\s+)?(?:{ORDINAL})(?:\s+(?:one|two|three|item|product|result|option|ones?))?\b",
+        first=False,
+    ):
+        word = next(w for w in match.group(0).split() if w.lower() in ORDINALS)
+        after = match.group(0).split()[-1]
+        position = ORDINALS[word.lower()]
+        if position == 1 and after in ("two", "three"):
+            u.ordinals.extend(range(1, (2 if after == "two" else 3) + 1))
+        elif position not in u.ordinals:
+            u.ordinals.append(position)
+    for match in t.take(r"\b(?:number|no\.|#|option|item|result)\s*(\d{1,2})\b", first=False):
+        u.ordinals.append(int(match.group(1)))
+    if t.take(r"\bboth\b|\ball\s+(?:of\s+)?(?:them|those|these|three|four|five|the\s+above)\b"):
+        u.all_shown = True
+    if t.take(r"\b(?:it|them|that\s+one|this\s+one|those|these|that|this)\b"):
+        u.pronoun = True
+
+
+def _colour(t: _Text, u: Understanding) -> None:
+    names = "|".join(re.escape(c) for c in COMPOUND_COLOURS + COLOUR_WORDS)
+    reference = t.take(rf"\bthe\s+({names})\s+(?:one|ones|version|colou?r|variant)\b")
+    found = reference or t.take(
+        rf"\b(?:in|only|just)?\s*(?:the\s+)?({names})(?:\s+(?:ones?|colou?r(?:ed)?|version))?\b"
+    )
+    if not found:
+        return
+    name = found[0].group(1).lower()
+    u.colour = name if name in COLOURS else name.split()[-1]
+    u.colour_reference = bool(reference)
+
+
+def _size(t: _Text, u: Understanding) -> None:
+    patterns = [
+        (rf"\bsize\s+(?:us\s*)?(\d{{1,2}}(?:\.5)?|{SIZE_WORD})\b", None),
+        (r"\bus\s*(\d{1,2}(?:\.5)?)\b", None),
+        (
+            rf"\bin\s+(?:a\s+|an\s+)?({SIZE_WORD})(?:\s+size)?\b"
+            r"(?!\s+(?!please|thanks|too|instead|one|ones|size)\w)",
+            None,
+        ),
+        (rf"\b({SIZE_WORD})\s+size\b", None),
+        (r"\b(xxs|xs|xl|xxl)\b", None),
+        (r"\b(\d{1,2})\s?(?:oz|ounces?)\b", "{} oz"),
+        (r"\b(a3|a4)\b", None),
+        (r"\b(queen|king)(?:[- ]size)?\b", None),
+        (r"\b(\d{2})\s?x\s?(\d{2})\b", "{} x {}"),
+    ]
+    for pattern, shape in patterns:
+        found = t.take(pattern)
+        if found:
+            groups = [g for g in found[0].groups() if g]
+            value = shape.format(*groups) if shape else groups[0]
+            value = SIZE_NAMES.get(value.lower(), value)
+            u.size = value.upper() if value.isalpha() and len(value) <= 3 else value
+            return
+
+
+def _material(t: _Text, u: Understanding) -> None:
+    for name in MATERIAL_WORDS:
+        if t.has(rf"\b{re.escape(name)}\b"):
+            u.material = "ceramic" if name == "pottery" else name
+            return
+
+
+def _stock(t: _Text, u: Understanding) -> None:
+    if t.take(
+        r"\b(?:only|just)\s+(?:the\s+)?(?:ones\s+)?(?:that\s+are\s+)?(?:in\s+stock|available)\b"
+        r"|\bin[- ]stock(?:\s+only)?\b|\bavailable\s+now\b|\bhide\s+(?:the\s+)?"
+        r"(?:sold\s+out|out\s+of\s+stock)\b"
+    ):
+        u.in_stock_only = True
+
+
+def understand(text: str) -> Understanding:
+    """Read one (already card-masked) shopper message."""
+    u = Understanding(text=text)
+    address, span = find_address(text)
+    remaining = text if span is None else text[: span[0]] + " " + text[span[1] :]
+    u.address = address
+    u.email = find_email(remaining)
+    u.name = find_name(remaining)
+    if u.email:
+        remaining = remaining.replace(u.email, " ")
+    remaining = MASKED.sub(" ", remaining)
+    t = _Text(remaining)
+    t.take(r"\b(?:pay|paying)\s+(?:with|using|by)\b|\b(?:use|using)\s+(?:my\s+)?card\b")
+    t.take(r"\bmy\s+name\s+is\s+[a-z' -]+")
+    _prices(t, u)
+    _shipping(t, u)
+    _size(t, u)
+    _quantity(t, u)
+    for act, pattern in ACTS:
+        if t.take(pattern, first=False):
+            u.acts.add(act)
+    _stock(t, u)
+    _colour(t, u)
+    _references(t, u)
+    _material(t, u)
+    if u.address or u.email:
+        u.acts.add("details_given")
+    words = re.findall(r"[a-z0-9][a-z0-9'-]*", t.value)
+    kept = (w.strip("'-") for w in words)
+    u.product_words = [
+        w
+        for w in kept
+        if len(w) > 1 and not w.isdigit() and w not in FILLER | STOPWORDS | CHAT_WORDS
+    ]
+    return u

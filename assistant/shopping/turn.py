@@ -1,0 +1,33 @@
+"""One turn of a conversation as the operations see it: ids, state, the reply being built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from assistant.dialogue.cards import Card
+from assistant.shopping.replies import ReplyBuilder
+from assistant.shopping.state import ConversationState
+
+
+@dataclass
+class Turn:
+    conversation_id: str
+    turn_id: str
+    text: str
+    state: ConversationState
+    now: datetime
+    reply: ReplyBuilder = field(default_factory=ReplyBuilder)
+    card: Card | None = None
+    confirmed: bool = False
+    placed_orders: list[str] = field(default_factory=list)
+
+    def key(self, step: str, target: str) -> str:
+        """Idempotency key for one call to checkout: the same turn retried sends the same key."""
+        return f"{self.conversation_id}:{self.turn_id}:{step}:{target}"
+
+    @property
+    def totals_confirmable(self) -> bool:
+        """Totals were shown in an earlier turn than this one (a confirmation may follow them)."""
+        shown = self.state.totals_shown
+        return shown is not None and shown.turn < self.state.turn

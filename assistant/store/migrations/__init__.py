@@ -1,0 +1,1 @@
+"""The assistant's Alembic environment (version table `assistant_alembic_version`)."""

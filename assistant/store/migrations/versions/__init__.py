@@ -1,0 +1,1 @@
+"""The assistant's migrations, oldest first."""

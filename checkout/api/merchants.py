@@ -1,0 +1,238 @@
+"""Merchant onboarding and catalog sync: the platform operator's API (its own key)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlmodel import col, func, select
+
+from checkout.api.acp.openapi import CLIENT_ERRORS
+from checkout.api.deps import OperatorDep, ServicesDep
+from checkout.errors import InvalidRequest, NotFound
+from checkout.flows.ingest_feed import ingest_feed
+from checkout.flows.onboard_merchant import (
+    DEFAULT_SHIPPING,
+    MerchantApplication,
+    onboard_merchant,
+    sync_merchant,
+)
+from checkout.protocol.render import iso, to_json
+from checkout.store.db import Database
+from checkout.store.ids import new_id
+from checkout.store.rows import MerchantRow, ProductRow
+
+router = APIRouter(tags=["merchants"])
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommissionTerms(Strict):
+    rate_bps: int = Field(ge=0, le=10_000, description="Commission in basis points (200 = 2%).")
+    category_bps: dict[str, int] = Field(default_factory=dict)
+    minimum: int | None = Field(default=None, ge=0, description="Minimum per order, minor units.")
+
+
+class ShippingRate(Strict):
+    amount: int = Field(ge=0)
+    carrier: str
+    min_days: int = Field(ge=0)
+    max_days: int = Field(ge=0)
+
+
+class ShippingRules(Strict):
+    standard: ShippingRate
+    express: ShippingRate | None = None
+    free_shipping_threshold: int | None = Field(default=None, ge=0)
+
+
+class MerchantCreateRequest(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    platform: Literal["etsy", "shopify", "feed"]
+    shop_id: str | None = Field(default=None, max_length=255, description="Etsy shop id.")
+    shop_domain: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-]*\.myshopify\.com$",
+        description="Shopify shop domain (name.myshopify.com).",
+    )
+    credentials: dict[str, str] = Field(default_factory=dict)
+    commission: CommissionTerms | None = None
+    currency: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{3}$",
+        description="Required for feed merchants; platforms report their own.",
+    )
+    country: str = Field(default="US", min_length=2, max_length=2)
+    support_email: EmailStr | None = None
+    links: dict[str, str] = Field(default_factory=dict)
+    shipping: ShippingRules | None = None
+    api_base_url: str | None = Field(
+        default=None, max_length=500, description="Override the platform's API base URL."
+    )
+
+
+class SyncRequest(Strict):
+    mode: Literal["full", "incremental"] = "incremental"
+
+
+def merchant_view(merchant: MerchantRow, products: int) -> dict[str, Any]:
+    """What the operator sees of a merchant; credentials never leave the vault."""
+    return {
+        "id": merchant.id,
+        "name": merchant.name,
+        "platform": merchant.platform,
+        "shop_id": merchant.platform_shop_id,
+        "shop_name": merchant.shop_ref,
+        "currency": merchant.currency,
+        "country": merchant.country,
+        "status": merchant.status,
+        "status_reason": merchant.status_reason,
+        "commission": {
+            "rate_bps": merchant.commission_bps,
+            "category_bps": merchant.commission_category_bps,
+            "minimum": merchant.commission_minimum,
+        },
+        "links": merchant.links,
+        "shipping": merchant.shipping,
+        "support_email": merchant.support_email,
+        "active_products": products,
+        "last_synced_at": iso(merchant.last_synced_at) if merchant.last_synced_at else None,
+        "created_at": iso(merchant.created_at),
+    }
+
+
+def _product_counts(database: Database) -> dict[str, int]:
+    with database.read() as db:
+        rows = db.exec(
+            select(ProductRow.merchant_id, func.count())
+            .where(col(ProductRow.active).is_(True))
+            .group_by(col(ProductRow.merchant_id))
+        ).all()
+    return {merchant_id: count for merchant_id, count in rows}
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(to_json(body), status_code=status, media_type="application/json")
+
+
+@router.post("/merchants", status_code=201, operation_id="createMerchant", responses=CLIENT_ERRORS)
+async def create_merchant(
+    body: MerchantCreateRequest, _operator: OperatorDep, services: ServicesDep
+) -> Response:
+    terms = body.commission or CommissionTerms(rate_bps=services.settings.commission_bps)
+    shipping = body.shipping.model_dump() if body.shipping else None
+    if body.platform == "feed":
+        if body.currency is None:
+            raise InvalidRequest(
+                "A feed merchant needs its currency.", param="$.currency", code="missing"
+            )
+        merchant = MerchantRow(
+            id=new_id("mch"),
+            name=body.name,
+            platform="feed",
+            shop_ref=body.name,
+            currency=body.currency,
+            country=body.country.upper(),
+            support_email=body.support_email,
+            links=body.links,
+            shipping=shipping or {},
+            commission_bps=terms.rate_bps,
+            commission_category_bps=terms.category_bps,
+            commission_minimum=terms.minimum,
+            status="active",
+            created_at=services.clock(),
+        )
+
+        def save() -> None:
+            with services.database.write() as db:
+                db.add(merchant)
+
+        await anyio.to_thread.run_sync(save)
+        return _json({**merchant_view(merchant, 0), "sync": None}, 201)
+    shop_id = body.shop_domain if body.platform == "shopify" else body.shop_id
+    if not shop_id:
+        field = "shop_domain" if body.platform == "shopify" else "shop_id"
+        raise InvalidRequest(
+            f"A {body.platform} merchant needs its {field}.", param=f"$.{field}", code="missing"
+        )
+    application = MerchantApplication(
+        name=body.name,
+        platform=body.platform,
+        shop_id=shop_id,
+        credentials=body.credentials,
+        commission_bps=terms.rate_bps,
+        commission_category_bps=terms.category_bps,
+        commission_minimum=terms.minimum,
+        country=body.country.upper(),
+        support_email=body.support_email,
+        links=body.links,
+        shipping=shipping or dict(DEFAULT_SHIPPING),
+        api_base_url=body.api_base_url,
+    )
+    merchant, counts = await onboard_merchant(
+        services.database, services.platforms, application, clock=services.clock
+    )
+    active = counts.created + counts.updated
+    return _json({**merchant_view(merchant, active), "sync": counts.as_dict()}, 201)
+
+
+@router.get("/merchants", operation_id="listMerchants", responses=CLIENT_ERRORS)
+def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
+    counts = _product_counts(services.database)
+    with services.database.read() as db:
+        merchants = db.exec(select(MerchantRow).order_by(col(MerchantRow.created_at))).all()
+    return _json({"merchants": [merchant_view(m, counts.get(m.id, 0)) for m in merchants]})
+
+
+@router.get("/merchants/{merchant_id}", operation_id="getMerchant", responses=CLIENT_ERRORS)
+def get_merchant(merchant_id: str, _operator: OperatorDep, services: ServicesDep) -> Response:
+    with services.database.read() as db:
+        merchant = db.get(MerchantRow, merchant_id)
+    if merchant is None:
+        raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+    return _json(merchant_view(merchant, _product_counts(services.database).get(merchant_id, 0)))
+
+
+@router.post("/merchants/{merchant_id}/sync", operation_id="syncMerchant", responses=CLIENT_ERRORS)
+async def sync_merchant_catalog(
+    merchant_id: str, _operator: OperatorDep, services: ServicesDep, body: SyncRequest | None = None
+) -> Response:
+    mode = (body or SyncRequest()).mode
+    counts = await sync_merchant(
+        services.database,
+        services.platforms,
+        merchant_id,
+        full=mode == "full",
+        clock=services.clock,
+    )
+    return _json({"merchant_id": merchant_id, "mode": mode, **counts.as_dict()})
+
+
+@router.post(
+    "/merchants/{merchant_id}/feed",
+    operation_id="ingestFeed",
+    responses=CLIENT_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def ingest_merchant_feed(
+    merchant_id: str, request: Request, _operator: OperatorDep, services: ServicesDep
+) -> Response:
+    body = await request.body()
+    counts = await anyio.to_thread.run_sync(
+        lambda: ingest_feed(services.database, merchant_id, body, clock=services.clock)
+    )
+    return _json({"merchant_id": merchant_id, **counts.as_dict()})

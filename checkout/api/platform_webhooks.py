@@ -1,0 +1,44 @@
+"""Incoming merchant-platform webhooks: verified by the merchant's adapter, then applied once."""
+
+from __future__ import annotations
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from checkout.api.deps import ServicesDep
+from checkout.errors import NotFound, Unauthenticated
+from checkout.flows.platform_events import handle_platform_event
+from checkout.protocol.render import to_json
+from checkout.store.rows import MerchantRow
+from merchant_adapters import WebhookInvalid
+
+router = APIRouter(tags=["webhooks"])
+
+
+@router.post(
+    "/webhooks/platforms/{merchant_id}",
+    operation_id="receivePlatformWebhook",
+    include_in_schema=True,
+)
+async def receive_platform_webhook(
+    merchant_id: str, request: Request, services: ServicesDep
+) -> Response:
+    def load() -> MerchantRow | None:
+        with services.database.read() as db:
+            return db.get(MerchantRow, merchant_id)
+
+    merchant = await anyio.to_thread.run_sync(load)
+    if merchant is None or merchant.credentials is None:
+        raise NotFound(f"No merchant '{merchant_id}' receives platform webhooks.")
+    body = await request.body()
+    try:
+        event = services.platforms.for_merchant(merchant).parse_webhook(request.headers, body)
+    except WebhookInvalid as exc:
+        raise Unauthenticated(
+            f"The webhook signature is not valid: {exc}", code="invalid_signature"
+        ) from exc
+    outcome = await handle_platform_event(
+        services.database, services.platforms, merchant, event, clock=services.clock
+    )
+    return Response(to_json({"received": True, "outcome": outcome}), media_type="application/json")

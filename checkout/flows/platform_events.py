@@ -1,0 +1,140 @@
+"""What a merchant platform tells us by webhook: catalog changes, shipments, cancellations, revocations.
+
+Events land in an inbox keyed by the platform's delivery id, so a redelivery is recognised;
+an event whose processing failed stays unprocessed and is processed again when redelivered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import anyio
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from checkout.flows.fulfill_order import cancel_order, ship_order
+from checkout.flows.sync_catalog import catalog_id, sync_catalog
+from checkout.platforms import MerchantPlatforms
+from checkout.store.catalog import CatalogWriter
+from checkout.store.db import Database
+from checkout.store.orders import order_for_platform
+from checkout.store.rows import MerchantRow, PlatformEventRow
+from merchant_adapters import PlatformEvent
+
+log = logging.getLogger("checkout.platform_events")
+
+
+def _receive(database: Database, merchant_id: str, event: PlatformEvent, now: datetime) -> bool:
+    """Put the event in the inbox; False when it was already processed (a redelivery)."""
+    with database.write() as db:
+        existing = db.exec(
+            select(PlatformEventRow).where(
+                col(PlatformEventRow.merchant_id) == merchant_id,
+                col(PlatformEventRow.event_id) == event.event_id,
+            )
+        ).first()
+        if existing is not None:
+            return existing.processed_at is None
+        db.add(
+            PlatformEventRow(
+                merchant_id=merchant_id,
+                event_id=event.event_id,
+                kind=event.kind,
+                payload=dict(event.raw),
+                received_at=now,
+            )
+        )
+        try:
+            db.flush()
+        except IntegrityError:  # the same delivery arriving twice at once: the other one has it
+            return False
+    return True
+
+
+def _done(database: Database, merchant_id: str, event_id: str, now: datetime) -> None:
+    with database.write() as db:
+        row = db.exec(
+            select(PlatformEventRow).where(
+                col(PlatformEventRow.merchant_id) == merchant_id,
+                col(PlatformEventRow.event_id) == event_id,
+            )
+        ).one()
+        row.processed_at = now
+        db.add(row)
+
+
+async def handle_platform_event(
+    database: Database,
+    platforms: MerchantPlatforms,
+    merchant: MerchantRow,
+    event: PlatformEvent,
+    *,
+    clock: Callable[[], datetime],
+) -> str:
+    """Apply a verified event once; returns what was done, for the log and the response."""
+    fresh = await anyio.to_thread.run_sync(_receive, database, merchant.id, event, clock())
+    if not fresh:
+        return "duplicate"
+    outcome = await _apply(database, platforms, merchant, event, clock)
+    await anyio.to_thread.run_sync(_done, database, merchant.id, event.event_id, clock())
+    log.info(
+        "platform.event merchant=%s kind=%s id=%s outcome=%s",
+        merchant.id,
+        event.kind,
+        event.event_id,
+        outcome,
+    )
+    return outcome
+
+
+async def _apply(
+    database: Database,
+    platforms: MerchantPlatforms,
+    merchant: MerchantRow,
+    event: PlatformEvent,
+    clock: Callable[[], datetime],
+) -> str:
+    if event.kind == "product_updated":
+        counts = await sync_catalog(
+            database, platforms.for_merchant(merchant), merchant, full=False, clock=clock
+        )
+        return f"synced {counts.created + counts.updated} products"
+
+    def in_transaction() -> str:
+        now = clock()
+        with database.write() as db:
+            if event.kind == "product_deleted" and event.platform_product_id:
+                CatalogWriter(db).deactivate(
+                    [catalog_id("prd", merchant.id, event.platform_product_id)], now
+                )
+                return "product retired"
+            if event.kind == "credentials_revoked":
+                row = db.get(MerchantRow, merchant.id)
+                assert row is not None
+                row.status, row.status_reason = "revoked", "the platform revoked our access"
+                db.add(row)
+                return "merchant revoked"
+            if event.kind not in ("order_fulfilled", "order_canceled"):
+                return "ignored"
+            order = order_for_platform(db, merchant.id, event.platform_order_id, event.reference)
+            if order is None:
+                return "no such order"
+            if event.kind == "order_canceled":
+                cancel_order(db, order.id, reason="canceled by the merchant", now=now)
+                return "order canceled"
+            if order.status in ("shipped", "canceled", "completed"):
+                return f"order already {order.status}"
+            tracking = event.tracking
+            ship_order(
+                db,
+                order.id,
+                carrier=tracking.carrier if tracking else "unknown",
+                tracking_number=tracking.tracking_number if tracking else "",
+                tracking_url=tracking.tracking_url if tracking else None,
+                now=now,
+            )
+            return "order shipped"
+
+    return await anyio.to_thread.run_sync(in_transaction)
