@@ -174,12 +174,14 @@ class _TextExtractor(HTMLParser):
         self.hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.hidden += tag in self.HIDDEN
+        if tag in self.HIDDEN:
+            self.hidden += 1
         if tag in self.BLOCKS:
             self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        self.hidden -= tag in self.HIDDEN and self.hidden > 0
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import create_engine, text
 
+from tests.platform_support import seller_edit
 from tests.support import (
     DECLINED,
     INSUFFICIENT_FUNDS,
@@ -229,18 +230,11 @@ def test_a_session_that_is_not_ready_cannot_be_completed(agent: Agent) -> None:
     assert response.json()["param"] == "$.fulfillment_details.address"
 
 
-def test_a_price_rise_before_complete_stops_the_payment_and_shows_the_change(
-    agent: Agent, settings
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_price_rise_before_complete_stops_the_payment_and_shows_the_change(agent: Agent) -> None:
     variant = pick()
     session = agent.ready_session(variant)
     token = agent.delegate(session).json()["id"]
-    engine = create_engine(settings.database_url)
-    with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE variants SET price = price + 100 WHERE id = :v"), {"v": variant}
-        )
-    engine.dispose()
+    seller_edit(agent.client, variant, price=session["line_items"][0]["unit_amount"] + 100)
     response = agent.complete(session["id"], token)
     assert response.status_code == 400
     assert response.json()["code"] == "price_changed"

@@ -108,10 +108,11 @@ def variant_passes(product: Product, variant: Variant, query: SearchQuery) -> bo
 
 
 def choose_variant(product: Product, query: SearchQuery) -> Variant | None:
-    """The variant to show for this query: passing every filter, in stock first, then cheapest."""
+    """The variant to show for this query: passing every filter, in stock first, then cheapest,
+    then not nearly sold out."""
     if query.merchant_id and product.merchant_id != query.merchant_id:
         return None
     passing = [v for v in product.variants if variant_passes(product, v, query)]
     if not passing:
         return None
-    return min(passing, key=lambda v: (not v.in_stock, v.price))
+    return min(passing, key=lambda v: (not v.in_stock, v.price, v.available_quantity <= 2))

@@ -10,7 +10,6 @@ no synonyms, no filters, no quality.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ RATING_WEIGHT = 0.2
 RATING_PRIOR_REVIEWS = 25
 CHEAP_WEIGHT = 0.15
 COVERAGE_FLOOR = 0.4
+TYPE_BONUS = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +86,17 @@ def rating_term(product: Product) -> float:
 class _Bm25:
     def __init__(self, documents: list[list[str]]) -> None:
         self.size = len(documents)
+        self.vocabulary: dict[str, int] = {}
         self.model = bm25s.BM25()
-        self.model.index([doc or [""] for doc in documents], show_progress=False)
+        if documents:  # bm25s cannot index an empty corpus
+            self.model.index([doc or [""] for doc in documents], show_progress=False)
+            self.vocabulary = self.model.vocab_dict
 
     def has(self, token: str) -> bool:
-        return token in self.model.vocab_dict
+        return token in self.vocabulary
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
-        known = [t for t in query_tokens if t in self.model.vocab_dict and t]
+        known = [t for t in query_tokens if t in self.vocabulary and t]
         if not known:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.model.get_scores(known), dtype=np.float32)
@@ -110,6 +113,9 @@ class ProductIndex:
         self._plain: _Bm25 | None = None
         self._quality = np.array([rating_term(p) for p in self.products], dtype=np.float32)
         self._in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
+        # What kind of thing each product is: the last level of its category ("Mugs").
+        self._kinds = [set(tokens(p.category.split(">")[-1])) for p in self.products]
+        self._kind_words = set().union(*self._kinds) if self._kinds else set()
         self._min_price = np.array([p.min_price for p in self.products], dtype=np.int64)
         self._max_price = np.array(
             [max(v.price for v in p.variants) for p in self.products], dtype=np.int64
@@ -159,6 +165,7 @@ class ProductIndex:
         top = float(relevance.max(initial=0.0)) or 1.0
         normalised = relevance / top
         dense = self._dense(query.text) if has_text else None
+        normalised = normalised + self._kind_bonus(query.text, relevance)
         prior = normalised + self._quality + np.where(self._in_stock, 0.0, -OUT_OF_STOCK_PENALTY)
         if dense is not None:
             prior = prior + DENSE_WEIGHT * dense
@@ -209,6 +216,21 @@ class ProductIndex:
             score += CHEAP_WEIGHT * (1 - rank)
         return Match(product, variant, score, relevance, reasons_for(product, variant, query))
 
+    def _kind_bonus(self, text: str, relevance: np.ndarray) -> np.ndarray:
+        """A lift for products of the kind the query names ("jacket" in "warm jacket for winter")."""
+        kinds = {
+            t
+            for w in words(text)
+            for t in tokens(w) + expand([w])
+            if t in self._kind_words
+        }
+        bonus = np.zeros(len(self.products), dtype=np.float32)
+        if kinds:
+            for i, product_kinds in enumerate(self._kinds):
+                if product_kinds & kinds and relevance[i] > 0:
+                    bonus[i] = TYPE_BONUS
+        return bonus
+
     def _dense(self, text: str) -> np.ndarray | None:
         if self.encoder is None or self._vectors is None:
             return None
@@ -227,16 +249,3 @@ class ProductIndex:
 
 def dense_text(product: Product) -> str:
     return f"{product.title}. {product.category}. {' '.join(product.tags)}. {product.description}"
-
-
-def ndcg_at(ranked: Sequence[str], judged: dict[str, int], k: int) -> float:
-    """Normalised discounted cumulative gain with graded gains (2^g - 1)."""
-    gain = sum((2 ** judged.get(pid, 0) - 1) / math.log2(i + 2) for i, pid in enumerate(ranked[:k]))
-    ideal = sorted(judged.values(), reverse=True)[:k]
-    best = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
-    return gain / best if best else 0.0
-
-
-def recall_at(ranked: Sequence[str], judged: dict[str, int], k: int) -> float:
-    relevant = {pid for pid, g in judged.items() if g > 0}
-    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0

@@ -177,6 +177,8 @@ FILLER = frozenset(
         "family",
         "teacher",
         "also",
+        "now",
+        "then",
         "too",
         "just",
         "only",
@@ -325,6 +327,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "printable": ("digital", "download"),
     "digital": ("download", "printable"),
     "socks": ("sock",),
+    "framed": ("frame",),
+    "sofa": ("living", "room"),
+    "couch": ("living", "room"),
     "wool": ("merino", "lambswool"),
 }
 

@@ -16,7 +16,7 @@ from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.text import stem, words
 from assistant.dialogue.addresses import one_line
-from assistant.dialogue.language import Understanding
+from assistant.dialogue.language import Understanding, to_search_query
 from assistant.money import format_money
 from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
@@ -364,17 +364,7 @@ class OfflineAgent:
     def _query_from(self, turn: Turn, u: Understanding, *, fresh: bool) -> SearchQuery:
         previous = turn.state.query or SearchQuery()
         if fresh:
-            return SearchQuery(
-                text=" ".join(u.product_words),
-                min_price=u.min_price,
-                max_price=u.max_price,
-                colour=None if u.colour_reference else u.colour,
-                size=u.size,
-                material=u.material,
-                in_stock_only=u.in_stock_only,
-                prefer_cheap=u.prefer_cheap,
-                sort="price" if u.cheapest else "relevance",
-            )
+            return to_search_query(u)
         changes: dict[str, object] = {"offset": 0}
         if u.min_price is not None:
             changes["min_price"] = u.min_price

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.catalog.query import SearchQuery
 from assistant.catalog.text import COLOURS, FILLER, MATERIALS, STOPWORDS, fold
 from assistant.dialogue.addresses import find_address, find_email, find_name
 from assistant.money import to_minor
@@ -342,7 +343,9 @@ def _references(t: _Text, u: Understanding) -> None:
 
 def _colour(t: _Text, u: Understanding) -> None:
     names = "|".join(re.escape(c) for c in COMPOUND_COLOURS + COLOUR_WORDS)
-    reference = t.take(rf"\bthe\s+({names})\s+(?:one|ones|version|colou?r|variant)\b")
+    reference = None
+    if not t.has(r"\b(?:only|just)\b"):
+        reference = t.take(rf"\bthe\s+({names})\s+(?:one|version|colou?r|variant)\b")
     found = reference or t.take(
         rf"\b(?:in|only|just)?\s*(?:the\s+)?({names})(?:\s+(?:ones?|colou?r(?:ed)?|version))?\b"
     )
@@ -430,3 +433,18 @@ def understand(text: str) -> Understanding:
         if len(w) > 1 and not w.isdigit() and w not in FILLER | STOPWORDS | CHAT_WORDS
     ]
     return u
+
+
+def to_search_query(u: Understanding) -> SearchQuery:
+    """A fresh product search from a message: its product words and the filters it named."""
+    return SearchQuery(
+        text=" ".join(u.product_words),
+        min_price=u.min_price,
+        max_price=u.max_price,
+        colour=None if u.colour_reference else u.colour,
+        size=u.size,
+        material=u.material,
+        in_stock_only=u.in_stock_only,
+        prefer_cheap=u.prefer_cheap,
+        sort="price" if u.cheapest else "relevance",
+    )

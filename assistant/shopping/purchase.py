@@ -249,10 +249,15 @@ class PurchaseDesk:
     def ask_for_payment(self, turn: Turn) -> None:
         card = turn.card or self.vault.get(turn.conversation_id)
         if card is None:
+            express = (
+                ""
+                if turn.state.shipping_choice == "express"
+                else (" You can also ask for express shipping first.")
+            )
             turn.reply.say(
                 "To pay, type a card, for example: pay with 4242 4242 4242 4242 exp 12/30 "
-                "cvc 123 (test cards only; I mask the number straight away and never store it). "
-                "You can also ask for express shipping first."
+                "cvc 123 (test cards only; I mask the number straight away and never store it)."
+                + express
             )
             turn.reply.suggest(
                 "Pay with 4242 4242 4242 4242 exp 12/30 cvc 123", "Use express shipping"
@@ -374,8 +379,9 @@ class PurchaseDesk:
         except errors.PaymentDeclined as problem:
             self.vault.forget(turn.conversation_id)
             await self._save(row, await self.checkout.get_session(sid), turn)
+            reason = problem.message.replace("Nothing was charged.", "").strip()
             turn.reply.say(
-                f"{row.merchant_name}: the {card.label} was declined ({problem.message}). "
+                f"{row.merchant_name}: the {card.label} was declined ({reason}). "
                 "Nothing was charged and your checkout is still open. Try another card, "
                 "e.g. 4242 4242 4242 4242."
             )

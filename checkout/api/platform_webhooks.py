@@ -19,7 +19,7 @@ router = APIRouter(tags=["webhooks"])
 @router.post(
     "/webhooks/platforms/{merchant_id}",
     operation_id="receivePlatformWebhook",
-    include_in_schema=True,
+    responses=CLIENT_ERRORS | {503: ERRORS[500]},
 )
 async def receive_platform_webhook(
     merchant_id: str, request: Request, services: ServicesDep

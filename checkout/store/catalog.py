@@ -179,6 +179,12 @@ class CatalogWriter:
         """Insert new rows and update known ones; returns (products created, products updated)."""
         if not products:
             return 0, 0
+        if variants:
+            self.db.exec(
+                select(VariantRow.id)
+                .where(col(VariantRow.id).in_([v["id"] for v in variants]))
+                .with_for_update()
+            ).all()
         held = self.in_flight()
         if held:
             variants = [
@@ -258,6 +264,11 @@ class CatalogWriter:
     def set_stock(self, stock: dict[str, tuple[int, int]], now: datetime) -> None:
         """Record fresh (price, available) per variant id, as just read from the platform."""
         if stock:
+            # Lock the rows first: a purchase reserving them commits either before (and is
+            # counted in `held`) or after (and reserves from the fresh figure), never in between.
+            self.db.exec(
+                select(VariantRow.id).where(col(VariantRow.id).in_(list(stock))).with_for_update()
+            ).all()
             held = self.in_flight()
             self.db.execute(
                 update(VariantRow),

@@ -299,11 +299,14 @@ class EtsySandbox:
         self._failure: tuple[FailureMode, int | None] | None = None
         self._second = self._this_second = self._today = 0
         metadata.create_all(engine)
-        with engine.begin() as conn:
-            known = set(conn.execute(select(sequences.c.name)).scalars())
-            for name, start in SEQUENCE_STARTS.items():
-                if name not in known:
-                    conn.execute(insert(sequences).values(name=name, next_value=start))
+        for name, start in SEQUENCE_STARTS.items():
+            try:
+                with engine.begin() as conn:
+                    query = select(sequences.c.name).where(sequences.c.name == name)
+                    if conn.execute(query).first() is None:
+                        conn.execute(insert(sequences).values(name=name, next_value=start))
+            except IntegrityError:  # another worker started at the same moment
+                pass
 
     # -- controls ---------------------------------------------------------------------------------
 
@@ -312,6 +315,13 @@ class EtsySandbox:
         merchant = document["merchant"]
         if merchant.get("platform") != "etsy":
             raise ValueError(f"{merchant.get('id')} is not an Etsy merchant")
+        try:
+            return self._load_seed(document)
+        except IntegrityError:  # another worker loaded it at the same moment: take what it made
+            return self._load_seed(document)
+
+    def _load_seed(self, document: Mapping[str, Any]) -> int:
+        merchant = document["merchant"]
         now, name = self._now(), str(merchant["shop_ref"])
         currency = str(merchant.get("currency") or "usd").upper()
         with self._engine.begin() as conn:
