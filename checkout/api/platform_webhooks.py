@@ -6,6 +6,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
 from checkout.api.deps import ServicesDep
 from checkout.errors import NotFound, Unauthenticated
 from checkout.flows.platform_events import handle_platform_event

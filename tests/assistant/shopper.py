@@ -178,3 +178,20 @@ def orders(turn: dict[str, Any]) -> list[dict[str, Any]]:
 
 def dump(turn: dict[str, Any]) -> str:
     return json.dumps(turn["reply"], indent=1)
+
+
+def checkout_rows(database_url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Read checkout's own tables (to prove what happened there, not to drive it)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(sql), params)
+            return [tuple(row) for row in result.all()] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def order_count(database_url: str) -> int:
+    return int(checkout_rows(database_url, "SELECT count(*) FROM orders")[0][0])

@@ -93,8 +93,3 @@ def test_a_typed_card_is_masked_before_anything_else_sees_it() -> None:
     assert card is not None and card.number == "4242424242424242"
     assert (card.exp_month, card.exp_year, card.cvc) == ("12", "30", "123")
     assert card.label == "Visa ending 4242" and card.luhn_valid
-
-
-def test_a_message_it_cannot_place_has_no_acts_and_no_product_words() -> None:
-    u = understand("hmm, well")
-    assert not u.acts and u.product_words == ["hmm", "well"] or not u.product_words
