@@ -197,10 +197,18 @@ async def test_a_price_change_is_shown_and_needs_a_new_confirmation(
     assert "changed" in text_of(changed) and "$32.00 to $37.00" in text_of(changed)
     assert order_count(stack.database_url) == 0
 
-    placed = await shopper.say("yes, place the order")
-    [order] = orders(placed)
-    at_checkout = await stack.order(order["order_id"])
-    assert at_checkout["line_items"][0]["unit_price"] == 3700
+    shown_total = part(changed, "checkout")["grand_total"]["amount"]  # type: ignore[index]
+    # Checkout may move the price again (its catalog syncs from the merchant's platform); each
+    # time the assistant shows the new total and charges only a total the shopper has seen.
+    for _attempt in range(3):
+        answer = await shopper.say("yes, place the order")
+        if orders(answer):
+            break
+        assert "Nothing was charged" in text_of(answer)
+        shown_total = part(answer, "checkout")["grand_total"]["amount"]  # type: ignore[index]
+    [order] = orders(answer)
+    assert order["total"]["amount"] == shown_total
+    assert order_count(stack.database_url) == 1
 
 
 async def test_stock_gone_before_payment_is_explained_and_nothing_is_charged(
@@ -221,11 +229,12 @@ async def test_stock_gone_before_payment_is_explained_and_nothing_is_charged(
 async def test_a_typed_card_number_is_never_stored_or_echoed(
     stack: Platform, shopper: Shopper
 ) -> None:
-    ready = await buy_a_blue_mug_up_to_payment(shopper)
-    await shopper.say("yes, place the order")
-    assert "4242 4242" not in str(ready)
+    await buy_a_blue_mug_up_to_payment(shopper)
+    typed = await shopper.say("use 5555 5555 5555 4444 exp 11/31 cvc 987 instead")
+    assert "Mastercard ending 4444" in text_of(typed)
+    assert len(orders(await shopper.say("yes, place the order"))) == 1
     history = await shopper.history()
-    assert any("•••• 4242" in m["text"] for m in history["messages"])
+    assert any("•••• 4444" in m["text"] for m in history["messages"])
     dumped = " ".join(
         str(row)
         for table in (
@@ -236,9 +245,8 @@ async def test_a_typed_card_number_is_never_stored_or_echoed(
         )
         for row in checkout_rows(stack.database_url, f"SELECT * FROM {table}")
     )
-    for secret in ("4242424242424242", "4242 4242 4242 4242"):
+    for secret in ("5555555555554444", "5555 5555 5555 4444", "987"):
         assert secret not in dumped, dumped[max(dumped.find(secret) - 300, 0) :][:600]
-    assert "cvc 123" not in dumped
 
 
 async def test_the_structured_address_form_is_accepted(stack: Platform, shopper: Shopper) -> None:
