@@ -32,9 +32,11 @@ def rating_phrase(product: Product) -> str | None:
 def _material(product: Product, query: SearchQuery) -> str | None:
     if not query.material:
         return None
+    family = material_words(query.material)
+    if product.material and any(w in fold(product.material) for w in family):
+        return product.material
     haystack = material_text(product)
-    found = next((w for w in material_words(query.material) if w in haystack), None)
-    return found or query.material
+    return next((w for w in family if w in haystack), None) or query.material
 
 
 def _matched_terms(product: Product, query: SearchQuery, skip: set[str]) -> list[str]:

@@ -257,9 +257,6 @@ async def carry_on(
             )
         except (PlatformUnavailable, RateLimited) as exc:
             placed = await _resolve_unknown(ctx, adapter, purchase, merchant, exc, respond)
-            if placed is None:
-                # _resolve_unknown unwound the purchase (or raised): nothing more to do.
-                return await _outcome_after_unwind(ctx, purchase)
         except MerchantPlatformError as exc:
             problem = Problem(
                 "error",
@@ -303,8 +300,13 @@ async def _resolve_unknown(
     merchant: MerchantRow,
     failure: MerchantPlatformError,
     respond: Respond,
-) -> PlacedOrder | None:
-    """The platform failed while placing: ask it whether the order exists before deciding."""
+) -> PlacedOrder:
+    """The platform failed while placing: ask it whether the order exists before deciding.
+
+    Found: carry on as placed. Not found: unwind and answer 503 (retry later). The platform
+    cannot be asked either: leave the purchase authorised and answer 503, for a retry or the
+    recovery job to settle.
+    """
     try:
         found = await adapter.find_order(purchase.session_id)
     except MerchantPlatformError as exc:
@@ -362,14 +364,6 @@ async def _unwind(
             return outcome
 
     return await anyio.to_thread.run_sync(unwind)
-
-
-async def _outcome_after_unwind(ctx: Completion, purchase: PurchaseRow) -> CompleteOutcome:
-    def read() -> CompleteOutcome:
-        with ctx.database.read() as db:
-            return _settled(db, _locked(db, purchase.id, lock=False), ctx)
-
-    return await anyio.to_thread.run_sync(read)
 
 
 def _locked(db: Session, purchase_id: str, *, lock: bool = True) -> PurchaseRow:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from checkout.domain.allowance import TOKEN_PARAM, check_spend
 from checkout.domain.checkout import Problem, Status, price_problems
@@ -87,6 +87,18 @@ def _token(db: Session, request: CheckoutSessionCompleteRequest, agent_id: str) 
     return token
 
 
+def _paid_with(db: Session, session_id: str, request: CheckoutSessionCompleteRequest) -> bool:
+    instrument = request.payment_data.instrument
+    if instrument is None:
+        return False
+    purchase = db.exec(select(PurchaseRow).where(col(PurchaseRow.session_id) == session_id)).first()
+    return (
+        purchase is not None
+        and purchase.state == "completed"
+        and (purchase.token_id == instrument.credential.token)
+    )
+
+
 def _remember(state: SessionState, db: Session, problem: Problem, now: datetime) -> None:
     state.row.notices = [notice_dict(problem)]
     state.row.updated_at = now
@@ -108,6 +120,9 @@ def begin_purchase(
     (a decline, a 3-D Secure challenge, stock gone, a price change) with that state saved.
     """
     state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
+    if state.status is Status.COMPLETED and _paid_with(db, session_id, request):
+        # The same payment again (a retry after a lost answer, or after recovery finished it).
+        return CompleteOutcome(state)
     require_open(state, "completed")
     row = state.row
     if request.buyer is not None:
