@@ -274,23 +274,19 @@ async def carry_on(
                 respond,
             )
 
-    def finish() -> CompleteOutcome:
-        with ctx.database.write() as db:
-            current = _locked(db, purchase.id)
-            if current.state in ("completed", "unwound"):
-                return _settled(db, current, ctx)
-            outcome = finish_purchase(
-                db,
-                current,
-                placed=placed,
-                provider=ctx.provider,
-                base_url=ctx.base_url,
-                now=ctx.clock(),
-            )
-            respond(db, outcome)
-            return outcome
-
-    return await anyio.to_thread.run_sync(finish)
+    return await _settle(
+        ctx,
+        purchase,
+        lambda db, current: finish_purchase(
+            db,
+            current,
+            placed=placed,
+            provider=ctx.provider,
+            base_url=ctx.base_url,
+            now=ctx.clock(),
+        ),
+        respond,
+    )
 
 
 async def _resolve_unknown(
@@ -347,23 +343,35 @@ async def _unwind(
     refusal: InvalidRequest | ServiceUnavailable,
     respond: Respond,
 ) -> CompleteOutcome:
-    def unwind() -> CompleteOutcome:
+    return await _settle(
+        ctx,
+        purchase,
+        lambda db, current: unwind_purchase(
+            db, current, problem=problem, refusal=refusal, provider=ctx.provider, now=ctx.clock()
+        ),
+        respond,
+    )
+
+
+async def _settle(
+    ctx: Completion,
+    purchase: PurchaseRow,
+    step: Callable[[Session, PurchaseRow], CompleteOutcome],
+    respond: Respond,
+) -> CompleteOutcome:
+    """Run the last step once, under the purchase's lock; a purchase that a retry or the
+    recovery job already settled is reported as it stands."""
+
+    def run() -> CompleteOutcome:
         with ctx.database.write() as db:
             current = _locked(db, purchase.id)
             if current.state in ("completed", "unwound"):
                 return _settled(db, current, ctx)
-            outcome = unwind_purchase(
-                db,
-                current,
-                problem=problem,
-                refusal=refusal,
-                provider=ctx.provider,
-                now=ctx.clock(),
-            )
+            outcome = step(db, current)
             respond(db, outcome)
             return outcome
 
-    return await anyio.to_thread.run_sync(unwind)
+    return await anyio.to_thread.run_sync(run)
 
 
 def _locked(db: Session, purchase_id: str, *, lock: bool = True) -> PurchaseRow:

@@ -49,7 +49,14 @@ from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
 from checkout.store.orders import Orders
 from checkout.store.payments import Payments, PaymentTokens, token_state
-from checkout.store.rows import OrderLineRow, OrderRow, PaymentRow, PaymentTokenRow, PurchaseRow
+from checkout.store.rows import (
+    CheckoutSessionRow,
+    OrderLineRow,
+    OrderRow,
+    PaymentRow,
+    PaymentTokenRow,
+    PurchaseRow,
+)
 from checkout.store.sessions import CheckoutSessions
 from merchant_adapters import PlacedOrder
 
@@ -398,6 +405,15 @@ def sale_document(db: Session, state: SessionState) -> dict[str, Any]:
     }
 
 
+def _session_and_payment(
+    db: Session, purchase: PurchaseRow
+) -> tuple[CheckoutSessionRow, PaymentRow]:
+    session = CheckoutSessions(db).get_any(purchase.session_id, for_update=True)
+    payment = db.get(PaymentRow, purchase.payment_id)
+    assert session is not None and payment is not None, "purchases reference both by key"
+    return session, payment
+
+
 def finish_purchase(
     db: Session,
     purchase: PurchaseRow,
@@ -408,10 +424,7 @@ def finish_purchase(
     now: datetime,
 ) -> CompleteOutcome:
     """Last step, one transaction: capture, write our order, complete the session, queue order_create."""
-    session = CheckoutSessions(db).get_any(purchase.session_id, for_update=True)
-    assert session is not None
-    payment = db.get(PaymentRow, purchase.payment_id)
-    assert payment is not None
+    session, payment = _session_and_payment(db, purchase)
     provider.capture(payment.id, payment.amount)
     payment.status, payment.updated_at = "succeeded", now
     Payments(db).add(payment)
@@ -447,10 +460,7 @@ def unwind_purchase(
     now: datetime,
 ) -> CompleteOutcome:
     """Compensation, one transaction: release the hold, give back our stock and the token."""
-    session = CheckoutSessions(db).get_any(purchase.session_id, for_update=True)
-    assert session is not None
-    payment = db.get(PaymentRow, purchase.payment_id)
-    assert payment is not None
+    session, payment = _session_and_payment(db, purchase)
     provider.void(payment.id)
     payment.status, payment.updated_at = "canceled", now
     Payments(db).add(payment)

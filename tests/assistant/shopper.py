@@ -104,10 +104,9 @@ async def platform(
         webhook_transport=to_platform,
     )
     to_platform.app = checkout_app
-    service = service or AssistantService(
-        assistant_settings(database_url, **settings),
-        checkout_transport=httpx.ASGITransport(app=checkout_app),
-    )
+    service = service or AssistantService(assistant_settings(database_url, **settings))
+    if service.checkout_transport is None:
+        service.checkout_transport = httpx.ASGITransport(app=checkout_app)
     checkout_app.mount("/assistant", create_assistant_app(service))
     async with (
         checkout_app.router.lifespan_context(checkout_app),
