@@ -107,3 +107,16 @@ def _order(order: dict[str, Any]) -> DemoOrder:
         total=int(order["total"]["amount"]),
         currency=order["total"]["currency"],
     )
+
+
+def main() -> None:
+    """`python -m assistant.demo [BASE_URL]` against a stack that is already running."""
+    import asyncio
+    import sys
+
+    base_url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+    asyncio.run(run_demo(base_url))
+
+
+if __name__ == "__main__":
+    main()

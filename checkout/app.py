@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Protocol
 
 import anyio
 import httpx
@@ -32,6 +33,14 @@ from checkout.store.db import Database, create_database_engine, prepare_schema
 from checkout.store.vault import CredentialVault
 
 log = logging.getLogger("checkout")
+
+
+class Companion(Protocol):
+    """Something served in the same process that starts after checkout is ready to answer."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class RequestIdEcho:
@@ -77,6 +86,7 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     platform_transport: httpx.AsyncBaseTransport | None = None,
+    companions: Sequence[Companion] = (),
 ) -> FastAPI:
     """The checkout platform. Clients are created here and closed by the lifespan; nothing
     connects anywhere until the app starts."""
@@ -108,6 +118,8 @@ def create_app(
         await anyio.to_thread.run_sync(prepare_database, settings, database, services, sandboxes)
         if sandboxes is not None and settings.load_seeds:
             await onboard_demo_merchants(services, sandboxes, settings.seeds_dir)
+        for companion in companions:  # e.g. the assistant: started once checkout can answer
+            await companion.start()
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         async with httpx.AsyncClient(
@@ -140,6 +152,8 @@ def create_app(
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                for companion in reversed(companions):
+                    await companion.stop()
                 if sandboxes is not None:
                     await sandboxes.stop()
                 await platform_http.aclose()

@@ -1,15 +1,25 @@
-"""The `agentic-checkout` command: serve the platform, and manage its database."""
+"""The `agentic-checkout` command: serve the platform, play the demo, manage the database."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
+import anyio
+import httpx
 import typer
 import uvicorn
+from fastapi import FastAPI
 
+from assistant.demo import DemoResult, run_demo
+from checkout.composition import create_platform_app
+from checkout.domain.money import apply_bps, format_amount
 from checkout.settings import Settings
 from checkout.store.db import upgrade_schema
+from checkout.store.rows import MerchantRow, OrderRow
 
 cli = typer.Typer(help="Agentic commerce checkout platform (ACP 2026-04-17).", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -40,7 +50,7 @@ def serve(
         )
     log.info("serve.listening url=http://%s:%d docs=http://%s:%d/docs", host, port, host, port)
     uvicorn.run(
-        "checkout.app:create_app",
+        "checkout.composition:create_platform_app",
         factory=True,
         host=host,
         port=port,
@@ -48,6 +58,63 @@ def serve(
         log_level="info",
         access_log=False,
     )
+
+
+@cli.command()
+def demo(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Run against a stack already serving here (default: start one in-process)."
+        ),
+    ] = None,
+) -> None:
+    """Play a whole shopping conversation: a search, a refinement, a purchase from each demo
+    merchant, a declined card and a retry; print the transcript, the orders and the commission."""
+    logging.basicConfig(level=logging.WARNING)
+    result = asyncio.run(_run_demo(url))
+    if result.commission:
+        typer.echo(
+            f"commission earned by the platform: {result.commission['display']} "
+            f"({result.commission['basis']})"
+        )
+
+
+async def _run_demo(url: str | None) -> DemoResult:
+    if url is not None:
+        result = await run_demo(url)
+        return result
+    with tempfile.TemporaryDirectory(prefix="agentic-checkout-demo-") as workdir:
+        settings = Settings(database_url=f"sqlite:///{Path(workdir) / 'demo.db'}")
+        app = create_platform_app(settings)
+        async with app.router.lifespan_context(app):
+            result = await run_demo(
+                "http://platform.internal", transport=httpx.ASGITransport(app=app)
+            )
+            result.commission = await anyio.to_thread.run_sync(_commission, app, result)
+        return result
+
+
+def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
+    """Each order's commission at its merchant's rate, on items plus shipping (tax excluded)."""
+    services = app.state.services
+    total, currency = 0, "usd"
+    with services.database.read() as db:
+        for placed in result.orders:
+            order = db.get(OrderRow, placed.order_id)
+            merchant = db.get(MerchantRow, order.merchant_id) if order else None
+            if order is None or merchant is None:
+                continue
+            total += apply_bps(
+                order.items_amount + order.fulfillment_amount, merchant.commission_bps
+            )
+            currency = order.currency
+    return {
+        "amount": total,
+        "currency": currency,
+        "display": format_amount(total, currency),
+        "basis": "each merchant's rate on items and shipping, before tax",
+    }
 
 
 @db_cli.command("upgrade")

@@ -85,3 +85,13 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert {"checkout_sessions", "orders", "idempotency_records", "outbox_events"} <= tables
+
+
+def test_demo_plays_a_whole_conversation_on_the_embedded_default(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [CLI, "demo"], cwd=tmp_path, env=CLEAN_ENV, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("placed with") >= 2  # one order from each demo merchant
+    assert "declined" in result.stdout
+    assert "commission earned by the platform: $" in result.stdout

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -252,9 +252,20 @@ def test_a_crash_after_the_platform_took_the_order_finishes_without_a_second_ord
 
 
 def test_a_retried_complete_resumes_the_purchase_instead_of_paying_again(
-    agent: Agent, settings
-) -> None:  # type: ignore[no-untyped-def]
+    agent: Agent,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
     session, purchase = _begin(agent, pick(CLAY))
+    at_once = agent.complete(str(session["id"]), purchase.token_id)
+    assert at_once.status_code == 409  # the first request may still be placing the order
+    assert at_once.json()["code"] == "idempotency_in_flight"
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:  # that request died a minute ago
+        connection.execute(
+            text("UPDATE purchases SET updated_at = :t"),
+            {"t": datetime.now(UTC) - timedelta(minutes=1)},
+        )
+    engine.dispose()
     retried = agent.complete(str(session["id"]), purchase.token_id)
     assert retried.status_code == 200, retried.text
     assert retried.json()["status"] == "completed"

@@ -7,6 +7,7 @@ Without the package installed the assistant logs that and ranks with BM25 and qu
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,8 +35,12 @@ class WordLlamaEncoder:
 def load_encoder() -> Encoder | None:
     """The packaged WordLlama model, or None (with a log line) when it is not installed."""
     try:
-        from wordllama import WordLlama  # type: ignore[import-not-found,unused-ignore]
+        import wordllama  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         log.warning("embeddings.unavailable reason=wordllama_not_installed")
         return None
-    return WordLlamaEncoder(WordLlama.load())
+    # The wheel ships weights/ and tokenizers/ beside its code; pointing the cache there and
+    # turning downloads off keeps loading local (its own lookup misses the tokenizers folder).
+    packaged = Path(wordllama.__file__).resolve().parent
+    model = wordllama.WordLlama.load(cache_dir=packaged, disable_download=True)
+    return WordLlamaEncoder(model)

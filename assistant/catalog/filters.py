@@ -4,6 +4,7 @@ material and availability constraints."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
@@ -43,10 +44,6 @@ def size_matches(wanted: str, value: str) -> bool:
     return fold(wanted).isalpha() and fold(value).startswith(fold(wanted) + " ")
 
 
-def contains_any(haystack: str, needles: tuple[str, ...]) -> bool:
-    return any(re.search(rf"\b{re.escape(n)}\b", haystack) for n in needles)
-
-
 def product_text(product: Product) -> str:
     return fold(" ".join((product.title, " ".join(product.tags), product.description)))
 
@@ -69,50 +66,99 @@ def colour_words(colour: str) -> tuple[str, ...]:
     return COLOURS.get(colour, (colour,))
 
 
-def _variant_colour_ok(product: Product, variant: Variant, colour: str) -> bool:
-    value = variant.option(*COLOUR_OPTIONS)
-    if value is not None:
-        return contains_any(fold(value), colour_words(colour))
-    # No colour option: the product's own words decide ("layered blues" prints pass "blue").
-    return contains_any(product_text(product), colour_words(colour)) or contains_any(
-        fold(variant.title), colour_words(colour)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[a-z0-9]+", fold(text)))
+
+
+def has_phrase(words: frozenset[str], phrases: tuple[str, ...]) -> bool:
+    """Whether every word of one of the phrases is among the words ("sky blue" in a colour)."""
+    return any(all(w in words for w in phrase.split()) for phrase in phrases)
+
+
+@dataclass(frozen=True, slots=True)
+class VariantFacts:
+    colour: frozenset[str] | None
+    size: str | None
+    metal: frozenset[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    """A product's filterable attributes, folded once (the index keeps one per product)."""
+
+    text: frozenset[str]
+    material: frozenset[str]
+    variants: tuple[VariantFacts, ...]
+
+
+def facts_of(product: Product) -> ProductFacts:
+    variants = []
+    for variant in product.variants:
+        colour = variant.option(*COLOUR_OPTIONS)
+        metal = variant.option("metal")
+        variants.append(
+            VariantFacts(
+                colour=_word_set(colour) if colour is not None else None,
+                size=variant.option(*SIZE_OPTIONS),
+                metal=_word_set(metal) if metal is not None else None,
+            )
+        )
+    return ProductFacts(
+        text=_word_set(product_text(product)),
+        material=_word_set(material_text(product)),
+        variants=tuple(variants),
     )
 
 
-def _variant_material_ok(product: Product, variant: Variant, material: str) -> bool:
+def _colour_ok(facts: ProductFacts, variant: VariantFacts, colour: str) -> bool:
+    words = colour_words(colour)
+    if variant.colour is not None:
+        return has_phrase(variant.colour, words)
+    # No colour option: the product's own words decide ("layered blues" prints pass "blue").
+    return has_phrase(facts.text, words)
+
+
+def _material_ok(facts: ProductFacts, variant: VariantFacts, material: str) -> bool:
     words = material_words(material)
-    metal = variant.option("metal")
-    if metal is not None and contains_any(fold(metal), words):
-        return True
-    if metal is not None and material in ("gold", "silver", "sterling silver"):
-        return False  # the other metal of a two-metal product
-    return contains_any(material_text(product), words)
+    if variant.metal is not None:
+        if has_phrase(variant.metal, words):
+            return True
+        if material in ("gold", "silver", "sterling silver"):
+            return False  # the other metal of a two-metal product
+    return has_phrase(facts.material, words)
 
 
-def variant_passes(product: Product, variant: Variant, query: SearchQuery) -> bool:
+def variant_passes(
+    variant: Variant, facts: ProductFacts, variant_facts: VariantFacts, query: SearchQuery
+) -> bool:
     if query.min_price is not None and variant.price < query.min_price:
         return False
     if query.max_price is not None and variant.price > query.max_price:
         return False
     if query.in_stock_only and not variant.in_stock:
         return False
-    if query.colour and not _variant_colour_ok(product, variant, query.colour):
+    if query.colour and not _colour_ok(facts, variant_facts, query.colour):
         return False
-    if query.material and not _variant_material_ok(product, variant, query.material):
+    if query.material and not _material_ok(facts, variant_facts, query.material):
         return False
-    if query.size:
-        value = variant.option(*SIZE_OPTIONS)
-        if value is None or not size_matches(query.size, value):
-            return False
-    return True
+    return not query.size or (
+        variant_facts.size is not None and size_matches(query.size, variant_facts.size)
+    )
 
 
-def choose_variant(product: Product, query: SearchQuery) -> Variant | None:
+def choose_variant(
+    product: Product, query: SearchQuery, facts: ProductFacts | None = None
+) -> Variant | None:
     """The variant to show for this query: passing every filter, in stock first, then cheapest,
     then not nearly sold out."""
     if query.merchant_id and product.merchant_id != query.merchant_id:
         return None
-    passing = [v for v in product.variants if variant_passes(product, v, query)]
+    facts = facts or facts_of(product)
+    passing = [
+        v
+        for v, vf in zip(product.variants, facts.variants, strict=True)
+        if variant_passes(v, facts, vf, query)
+    ]
     if not passing:
         return None
     return min(passing, key=lambda v: (not v.in_stock, v.price, v.available_quantity <= 2))

@@ -17,7 +17,14 @@ import bm25s
 import numpy as np
 
 from assistant.catalog.embeddings import Encoder
-from assistant.catalog.filters import choose_variant
+from assistant.catalog.filters import (
+    ProductFacts,
+    choose_variant,
+    colour_words,
+    facts_of,
+    material_words,
+    size_matches,
+)
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.reasons import reasons_for
@@ -114,8 +121,26 @@ class ProductIndex:
         self._quality = np.array([rating_term(p) for p in self.products], dtype=np.float32)
         self._in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
         # What kind of thing each product is: the last level of its category ("Mugs").
-        self._kinds = [set(tokens(p.category.split(">")[-1])) for p in self.products]
-        self._kind_words = set().union(*self._kinds) if self._kinds else set()
+        kinds: dict[str, list[int]] = {}
+        for i, product in enumerate(self.products):
+            for token in set(tokens(product.category.split(">")[-1])):
+                kinds.setdefault(token, []).append(i)
+        self._kinds = {token: np.array(rows, dtype=np.int64) for token, rows in kinds.items()}
+        self._facts: list[ProductFacts] = [facts_of(p) for p in self.products]
+        colours: dict[str, list[int]] = {}
+        sizes: dict[str, list[int]] = {}
+        for i, facts in enumerate(self._facts):
+            for variant in facts.variants:
+                for word in variant.colour or ():
+                    colours.setdefault(word, []).append(i)
+                if variant.size:
+                    sizes.setdefault(variant.size, []).append(i)
+        self._colours = {w: np.array(rows, dtype=np.int64) for w, rows in colours.items()}
+        self._sizes = {v: np.array(rows, dtype=np.int64) for v, rows in sizes.items()}
+        self._uncoloured = np.array(
+            [all(v.colour is None for v in f.variants) for f in self._facts], dtype=bool
+        )
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._min_price = np.array([p.min_price for p in self.products], dtype=np.int64)
         self._max_price = np.array(
             [max(v.price for v in p.variants) for p in self.products], dtype=np.int64
@@ -178,13 +203,20 @@ class ProductIndex:
             mask &= self._max_price >= query.min_price
         if query.in_stock_only:
             mask &= self._in_stock
+        for kind, value in (
+            ("colour", query.colour),
+            ("size", query.size),
+            ("material", query.material),
+        ):
+            if value:
+                mask &= self._attribute_mask(kind, value)
         candidates = np.flatnonzero(mask)
         order = candidates[np.argsort(-prior[candidates], kind="stable")]
         wanted = query.offset + limit
         pool = max(50, 3 * wanted)
         chosen: list[tuple[int, Variant]] = []
         for position in order:
-            variant = choose_variant(self.products[position], query)
+            variant = choose_variant(self.products[position], query, self._facts[position])
             if variant is not None:
                 chosen.append((int(position), variant))
                 if len(chosen) >= pool:
@@ -216,20 +248,44 @@ class ProductIndex:
             score += CHEAP_WEIGHT * (1 - rank)
         return Match(product, variant, score, relevance, reasons_for(product, variant, query))
 
+    def _attribute_mask(self, kind: str, value: str) -> np.ndarray:
+        """Products that may have a variant of this colour, size or material: a superset, cut
+        down cheaply from posting lists, that `choose_variant` then checks exactly."""
+        key = (kind, value)
+        if key in self._masks:
+            return self._masks[key]
+        mask = np.zeros(len(self.products), dtype=bool)
+        if kind == "size":
+            for size, rows in self._sizes.items():
+                if size_matches(value, size):
+                    mask[rows] = True
+        elif kind == "colour":
+            for phrase in colour_words(value):
+                in_option = np.ones(len(self.products), dtype=bool)
+                for word in phrase.split():
+                    has_word = np.zeros(len(self.products), dtype=bool)
+                    has_word[self._colours.get(word, np.array([], dtype=np.int64))] = True
+                    in_option &= has_word
+                mask |= in_option | (self._uncoloured & self._mentions(phrase))
+        else:
+            for phrase in material_words(value):
+                mask |= self._mentions(phrase)
+        self._masks[key] = mask
+        return mask
+
+    def _mentions(self, phrase: str) -> np.ndarray:
+        found = np.ones(len(self.products), dtype=bool)
+        for token in tokens(phrase):
+            found &= self._bm25.scores([token]) > 0
+        return found
+
     def _kind_bonus(self, text: str, relevance: np.ndarray) -> np.ndarray:
         """A lift for products of the kind the query names ("jacket" in "warm jacket for winter")."""
-        kinds = {
-            t
-            for w in words(text)
-            for t in tokens(w) + expand([w])
-            if t in self._kind_words
-        }
+        named = {t for w in words(text) for t in tokens(w) + expand([w]) if t in self._kinds}
         bonus = np.zeros(len(self.products), dtype=np.float32)
-        if kinds:
-            for i, product_kinds in enumerate(self._kinds):
-                if product_kinds & kinds and relevance[i] > 0:
-                    bonus[i] = TYPE_BONUS
-        return bonus
+        for token in named:
+            bonus[self._kinds[token]] = TYPE_BONUS
+        return np.where(relevance > 0, bonus, np.float32(0.0))
 
     def _dense(self, text: str) -> np.ndarray | None:
         if self.encoder is None or self._vectors is None:

@@ -17,6 +17,7 @@ from assistant.catalog.query import SearchQuery
 from assistant.catalog.text import stem, words
 from assistant.dialogue.addresses import one_line
 from assistant.dialogue.language import Understanding, to_search_query
+from assistant.dialogue.references import refine, shown_positions
 from assistant.money import format_money
 from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
@@ -40,7 +41,7 @@ class OfflineAgent:
     async def respond(self, turn: Turn, u: Understanding) -> None:
         details_changed = self._take_details(turn, u)
         opened = await self.desk.open_purchases(turn)
-        pure_confirm = "confirm" in u.acts and "deny" not in u.acts and not u.product_words
+        pure_confirm = u.confirms
         turn.confirmed = pure_confirm
 
         if "order_status" in u.acts:
@@ -81,7 +82,11 @@ class OfflineAgent:
                 await self._checkout(turn)
             return
         if pure_confirm and opened:
-            await self.desk.pay(turn)
+            if details_changed:
+                # "yes, but express": the totals change, so they are shown again first.
+                await self._checkout(turn, sync=False)
+            else:
+                await self.desk.pay(turn)
             return
         if turn.card is not None:
             await self._card_given(turn, bool(opened), details_changed)
@@ -178,30 +183,7 @@ class OfflineAgent:
             self.desk.ask_for_payment(turn)
 
     def _positions(self, turn: Turn, u: Understanding) -> list[int]:
-        shown = turn.state.shown
-        if u.ordinals:
-            positions = [len(shown) - 1 if n == -1 else n - 1 for n in u.ordinals]
-            return [p for p in positions if 0 <= p < len(shown)]
-        if u.all_shown:
-            return list(range(min(len(shown), 2 if "both" in u.text.lower() else len(shown))))
-        index = self.index()
-        if u.colour_reference and u.colour:
-            query = SearchQuery(colour=u.colour)
-            return [
-                i
-                for i, item in enumerate(shown)
-                if (p := index.product(item.product_id)) and choose_variant(p, query)
-            ][:1]
-        if u.product_words:
-            nouns = {stem(w) for w in u.product_words}
-            matching = [
-                i for i, item in enumerate(shown) if nouns & {stem(w) for w in words(item.title)}
-            ]
-            focused = [i for i in turn.state.focus if i in matching]
-            return (focused or matching)[:1]
-        if turn.state.focus:
-            return list(turn.state.focus)
-        return [0] if len(shown) == 1 else []
+        return shown_positions(turn.state, self.index(), u)
 
     def _variant_for(
         self, turn: Turn, product: Product, shown_variant: Variant, u: Understanding
@@ -341,11 +323,12 @@ class OfflineAgent:
             targets = {turn.state.shown[p].variant_id for p in self._positions(turn, u)}
         elif u.product_words:
             nouns = {stem(w) for w in u.product_words}
-            targets = {
-                line.variant_id
+            overlap = {
+                line.variant_id: len(nouns & {stem(w) for w in words(line.label)})
                 for line in turn.state.cart
-                if nouns & {stem(w) for w in words(line.title)}
             }
+            best = max(overlap.values(), default=0)
+            targets = {variant for variant, count in overlap.items() if best and count == best}
         elif len(turn.state.cart) == 1 or u.pronoun:
             targets = {turn.state.cart[-1].variant_id} if turn.state.cart else set()
         removed = browse.remove_from_cart(turn, targets)
@@ -361,34 +344,6 @@ class OfflineAgent:
                 await self.desk.sync(turn)
                 turn.reply.say("Your cart is empty now, so I closed the checkout.")
 
-    def _query_from(self, turn: Turn, u: Understanding, *, fresh: bool) -> SearchQuery:
-        previous = turn.state.query or SearchQuery()
-        if fresh:
-            return to_search_query(u)
-        changes: dict[str, object] = {"offset": 0}
-        if u.min_price is not None:
-            changes["min_price"] = u.min_price
-        if u.max_price is not None:
-            changes["max_price"] = u.max_price
-        if u.cheaper and turn.state.shown:
-            focus = turn.state.focus[0] if turn.state.focus else 0
-            changes["max_price"] = turn.state.shown[focus].price - 1
-        if u.cheapest:
-            changes["sort"] = "price"
-        if u.prefer_cheap:
-            changes["prefer_cheap"] = True
-        if u.colour and not u.colour_reference:
-            changes["colour"] = u.colour
-        if u.size:
-            changes["size"] = u.size
-        if u.material:
-            changes["material"] = u.material
-        if u.in_stock_only:
-            changes["in_stock_only"] = True
-        if "show_more" in u.acts:
-            changes["offset"] = previous.offset + browse.PAGE
-        return previous.model_copy(update=changes)
-
     async def _search(self, turn: Turn, u: Understanding, *, force: bool = False) -> bool:
         index = self.index()
         known = [w for w in u.product_words if index.knows(w)]
@@ -402,11 +357,11 @@ class OfflineAgent:
                 return True
             return False
         if known and not (u.references and not force and self._positions(turn, u)):
-            query = self._query_from(turn, u, fresh=True)
+            query = to_search_query(u)
         elif u.has_refinement and turn.state.query is not None and not u.colour_reference:
-            query = self._query_from(turn, u, fresh=False)
+            query = refine(turn.state, u)
         elif u.has_refinement and not u.references and not u.colour_reference:
-            query = self._query_from(turn, u, fresh=True)
+            query = to_search_query(u)
         else:
             return False
         matches = browse.search(turn, index, query)

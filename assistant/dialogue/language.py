@@ -14,159 +14,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.catalog.query import SearchQuery
-from assistant.catalog.text import COLOURS, FILLER, MATERIALS, STOPWORDS, fold
+from assistant.catalog.text import COLOURS, FILLER, STOPWORDS, fold
 from assistant.dialogue.addresses import find_address, find_email, find_name
+from assistant.dialogue.vocabulary import (
+    ACTS,
+    AMOUNT,
+    CHAT_WORDS,
+    COLOUR_WORDS,
+    COMPOUND_COLOURS,
+    COUNT,
+    MASKED,
+    MATERIAL_WORDS,
+    NUMBER_WORDS,
+    ORDINAL,
+    ORDINALS,
+    SIZE_NAMES,
+    SIZE_WORD,
+    rx,
+)
 from assistant.money import to_minor
-
-NUMBER_WORDS = {
-    "one": 1,
-    "a single": 1,
-    "single": 1,
-    "two": 2,
-    "a couple": 2,
-    "a pair": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
-ORDINALS = {
-    "first": 1,
-    "1st": 1,
-    "second": 2,
-    "2nd": 2,
-    "third": 3,
-    "3rd": 3,
-    "fourth": 4,
-    "4th": 4,
-    "fifth": 5,
-    "5th": 5,
-    "sixth": 6,
-    "6th": 6,
-    "seventh": 7,
-    "7th": 7,
-    "eighth": 8,
-    "8th": 8,
-    "last": -1,
-}
-AMOUNT = r"\$?\s?(\d{1,6}(?:\.\d{1,2})?)(?:\s?(?:dollars?|bucks|usd))?"
-COUNT = r"(\d{1,2}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + ")"
-ORDINAL = "|".join(sorted(ORDINALS, key=len, reverse=True))
-# "blue" is a colour, "gold" and "silver" are metals (materials) first.
-COLOUR_WORDS = sorted((c for c in COLOURS if c not in ("gold", "silver")), key=len, reverse=True)
-COMPOUND_COLOURS = ["sky blue", "cobalt blue", "forest green", "sage green", "heather grey"]
-COMPOUND_COLOURS += ["matte black", "matte white", "blush pink", "navy blue", "light blue"]
-MATERIAL_WORDS = sorted(MATERIALS, key=len, reverse=True)
-SIZE_WORD = r"(?:xxs|xs|s|m|l|xl|xxl|small|medium|large|extra large|queen|king|full|twin|standard)"
-SIZE_NAMES = {"small": "S", "medium": "M", "large": "L", "extra large": "XL"}
-# Words about the conversation itself, never part of a product query.
-CHAT_WORDS = frozenset(
-    [
-        "cart",
-        "basket",
-        "bank",
-        "app",
-        "banking",
-        "phone",
-        "wait",
-        "okay",
-        "ok",
-        "yes",
-        "no",
-        "place",
-        "instead",
-        "also",
-        "again",
-    ]
-)
-
-
-MASKED = re.compile(
-    r"•+\s*\d{4}|\b(?:exp\w*\.?:?\s*)?(?:0?[1-9]|1[0-2])\s*/\s*\d{2,4}\b"
-    r"|\b(?:cvc2?|cvv2?|csc|security code)\s*:?\s*•+",
-    re.IGNORECASE,
-)
-
-
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-ACTS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "order_status",
-        _rx(
-            r"\bwhere(?:'s|\s+is|\s+are)\s+my\s+(?:orders?|package|parcel|stuff|things|purchases?)\b"
-            r"|\border\s+status\b|\bstatus\s+of\s+my\s+order\b|\btrack(?:ing)?\s+(?:my\s+)?"
-            r"(?:orders?|package|parcel)\b|\b(?:has|have|did)\s+(?:it|they|my\s+orders?)\s+"
-            r"(?:been\s+)?ship(?:ped)?\b|\bwhen\s+will\s+(?:it|they|my\s+orders?)\s+"
-            r"(?:arrive|ship|come|get\s+here)\b"
-        ),
-    ),
-    (
-        "show_cart",
-        _rx(
-            r"\bwhat'?s\s+in\s+my\s+(?:cart|basket|bag)\b|\bshow\s+(?:me\s+)?my\s+"
-            r"(?:cart|basket)\b|\bview\s+(?:my\s+)?cart\b"
-        ),
-    ),
-    ("cancel", _rx(r"\b(?:cancel|never\s?mind|forget\s+it|abort)\b")),
-    (
-        "approve",
-        _rx(
-            r"\b(?:i\s+)?(?:approved?|authenticated|verified|authori[sz]ed)\b(?:\s+it)?"
-            r"|\bi\s+did\s+it\b|\bdone\s+in\s+(?:my\s+)?(?:bank|app)\b"
-        ),
-    ),
-    (
-        "deny",
-        _rx(r"^\s*(?:no|nope|nah|not\s+yet|wait|hold\s+on|don'?t)\b|\b(?:don'?t|do\s+not)\s+"),
-    ),
-    (
-        "confirm",
-        _rx(
-            r"^\s*(?:yes|yep|yeah|yup|sure|ok(?:ay)?|confirm(?:ed)?|correct|absolutely|please\s+do)"
-            r"\b|\bplace\s+(?:the\s+|my\s+)?order\b|\bgo\s+ahead\b|\bconfirm(?:ed)?\b"
-            r"|\bcomplete\s+(?:the\s+)?(?:purchase|order|payment)\b|\bpay\s+now\b"
-            r"|\bdo\s+it\b|\bsounds\s+good\b|\blet'?s\s+do\s+it\b"
-        ),
-    ),
-    ("checkout", _rx(r"\bcheck\s?out\b|\bproceed\s+to\s+(?:checkout|payment)\b")),
-    (
-        "remove",
-        _rx(r"\b(?:remove|delete|drop|take\s+(?:out|off)|get\s+rid\s+of)\b"),
-    ),
-    ("add", _rx(r"\b(?:add|put|include|throw\s+in)\b|\bto\s+(?:my\s+|the\s+)?(?:cart|basket)\b")),
-    (
-        "buy",
-        _rx(
-            r"\b(?:buy|purchase|order|i'?ll\s+take|take\s+(?:it|them|that|this|both|the)"
-            r"|get\s+(?:me\s+)?(?:it|them|that|this|both|the)|want\s+(?:it|them|that|this|both)"
-            r"|pay\s+for)\b"
-        ),
-    ),
-    (
-        "details",
-        _rx(
-            r"\btell\s+me\s+(?:more\s+)?about\b|\bmore\s+(?:about|details|info)\b|\bdetails\b"
-            r"|\bdescribe\b|\bwhat\s+(?:sizes|colou?rs|options)\b|\bwhich\s+(?:sizes|colou?rs)\b"
-        ),
-    ),
-    (
-        "show_more",
-        _rx(
-            r"\b(?:show|see|give)\s+(?:me\s+)?(?:some\s+)?more\b|\bmore\s+(?:results|options)\b"
-            r"|\bnext\s+(?:page|ones?)\b|\banything\s+else\b|\bother\s+options\b"
-        ),
-    ),
-    ("greet", _rx(r"^\s*(?:hi|hello|hey|howdy|good\s+(?:morning|afternoon|evening))\b")),
-    ("help", _rx(r"\bhelp\b|\bwhat\s+can\s+you\s+do\b|\bhow\s+does\s+this\s+work\b")),
-    ("thanks", _rx(r"\b(?:thanks|thank\s+you|cheers)\b")),
-]
 
 
 @dataclass
@@ -212,6 +78,11 @@ class Understanding:
         )
 
     @property
+    def confirms(self) -> bool:
+        """An explicit yes and nothing else: no "no", no new product to look at."""
+        return "confirm" in self.acts and "deny" not in self.acts and not self.product_words
+
+    @property
     def references(self) -> bool:
         return bool(self.ordinals or self.all_shown or self.pronoun or self.colour_reference)
 
@@ -224,9 +95,9 @@ class _Text:
 
     def take(self, pattern: re.Pattern[str] | str, *, first: bool = True) -> list[re.Match[str]]:
         """Find the pattern (the first match, or every match) and blank what it matched."""
-        rx = pattern if isinstance(pattern, re.Pattern) else _rx(pattern)
+        compiled = pattern if isinstance(pattern, re.Pattern) else rx(pattern)
         matches = []
-        for match in rx.finditer(self.value):
+        for match in compiled.finditer(self.value):
             matches.append(match)
             if first:
                 break
@@ -236,7 +107,7 @@ class _Text:
         return matches
 
     def has(self, pattern: str) -> bool:
-        return _rx(pattern).search(self.value) is not None
+        return rx(pattern).search(self.value) is not None
 
 
 def _count(word: str) -> int | None:
@@ -311,7 +182,7 @@ def _quantity(t: _Text, u: Understanding) -> None:
             u.quantity = _count(next(g for g in found[0].groups() if g))
             return
     # "buy 2 mugs": the number is a quantity, the verb stays for the acts.
-    verb = _rx(
+    verb = rx(
         rf"\b(?:buy|get|add|order|take|want|need|purchase)\s+{COUNT}\b"
         r"(?!\s*(?:oz|in\b|inch|mm|cm|%|dollars|bucks|stars|\$))"
     ).search(t.value)

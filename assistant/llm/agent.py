@@ -58,7 +58,7 @@ class LlmAgent:
     async def respond(
         self, turn: Turn, u: Understanding, history: Sequence[tuple[str, str]]
     ) -> None:
-        turn.confirmed = "confirm" in u.acts and "deny" not in u.acts
+        turn.confirmed = u.confirms
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
         for role, text in history[-20:]:
             messages.append({"role": "assistant" if role != "user" else "user", "content": text})

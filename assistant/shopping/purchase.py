@@ -7,15 +7,21 @@ were shown; `pay()` checks it itself, whoever calls it (the offline agent or the
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import anyio
 
 from assistant.acp import errors
 from assistant.acp.client import CheckoutClient
-from assistant.dialogue.cards import Card, CardVault
+from assistant.dialogue.cards import CardVault
 from assistant.money import format_money
+from assistant.shopping.orders import report_orders
+from assistant.shopping.payment import (
+    authentication_result,
+    buyer_of,
+    complete_session,
+    record_order,
+)
 from assistant.shopping.replies import checkout_part, order_part, selected_option, total_of
 from assistant.shopping.state import CartLine, TotalsShown
 from assistant.shopping.turn import Turn
@@ -38,11 +44,6 @@ def fingerprint(sessions: list[dict[str, Any]]) -> str:
     return ",".join(sorted(f"{s['id']}:{total_of(s)}" for s in sessions))
 
 
-def merchant_for_payment(session: dict[str, Any]) -> str:
-    handlers = session.get("capabilities", {}).get("payment", {}).get("handlers", [])
-    return str(handlers[0]["config"]["merchant_id"])
-
-
 def shipping_address(turn: Turn) -> dict[str, Any] | None:
     address = turn.state.shipping_address
     if not address or not address.get("name"):
@@ -51,23 +52,6 @@ def shipping_address(turn: Turn) -> dict[str, Any] | None:
     if turn.state.email:
         details["email"] = turn.state.email
     return details
-
-
-def authentication_result() -> dict[str, Any]:
-    """What the issuer's 3-D Secure flow returns once the shopper approved in their bank app.
-
-    The offline assistant has no issuer to talk to; it reports the approval the shopper
-    described, in the shape ACP's `authentication_result` takes.
-    """
-    return {
-        "outcome": "authenticated",
-        "outcome_details": {
-            "three_ds_cryptogram": "AAIBBYNoEwAAACcKhAJkdQAAAAA=",
-            "electronic_commerce_indicator": "05",
-            "transaction_id": str(uuid.uuid4()),
-            "version": "2.2.0",
-        },
-    }
 
 
 class PurchaseDesk:
@@ -83,7 +67,7 @@ class PurchaseDesk:
     async def all_purchases(self, turn: Turn) -> list[PurchaseRow]:
         return await anyio.to_thread.run_sync(self.store.purchases, turn.conversation_id)
 
-    async def _save(self, row: PurchaseRow, session: dict[str, Any], turn: Turn) -> None:
+    async def save(self, row: PurchaseRow, session: dict[str, Any], turn: Turn) -> None:
         row.status = STATUS.get(str(session.get("status")), row.status)
         row.total = total_of(session)
         row.currency = str(session.get("currency", row.currency))
@@ -160,7 +144,7 @@ class PurchaseDesk:
                 session = await self.checkout.update_session(
                     row.checkout_session_id, changes, key=turn.key("update", session["id"])
                 )
-            await self._save(row, session, turn)
+            await self.save(row, session, turn)
             result.append((row, session))
         return result
 
@@ -174,7 +158,7 @@ class PurchaseDesk:
                 session = await self.checkout.update_session(
                     row.checkout_session_id, changes, key=turn.key("update", session["id"])
                 )
-            await self._save(row, session, turn)
+            await self.save(row, session, turn)
             if row.status in OPEN_PURCHASE:
                 result.append((row, session))
         return result
@@ -223,12 +207,13 @@ class PurchaseDesk:
         ]
         ready = all(s.get("status") == "ready_for_payment" for _, s in sessions)
         if ready:
-            turn.state.totals_shown = TotalsShown(
-                turn=turn.state.turn,
-                fingerprint=fingerprint([s for _, s in sessions]),
-                amount=grand,
-                currency=currency,
-            )
+            shown = fingerprint([s for _, s in sessions])
+            before = turn.state.totals_shown
+            # The same totals shown again keep the turn they were first shown in.
+            if before is None or before.fingerprint != shown:
+                turn.state.totals_shown = TotalsShown(
+                    turn=turn.state.turn, fingerprint=shown, amount=grand, currency=currency
+                )
         else:
             turn.state.totals_shown = None
             needs_address = any(
@@ -315,7 +300,7 @@ class PurchaseDesk:
             return await self._totals_moved(turn, sessions)
         orders: list[dict[str, Any]] = []
         for row, session in sessions:
-            order = await self._complete(turn, row, session, card)
+            order = await complete_session(self, turn, row, session, card)
             if order is None:
                 break
             orders.append(order)
@@ -338,7 +323,7 @@ class PurchaseDesk:
                 session = await self.checkout.update_session(
                     row.checkout_session_id, {}, key=turn.key("review", row.checkout_session_id)
                 )
-            await self._save(row, session, turn)
+            await self.save(row, session, turn)
             refreshed.append((row, session))
         turn.reply.say(
             "Something changed since I showed you the total, so I haven't charged anything. "
@@ -348,108 +333,6 @@ class PurchaseDesk:
             turn.reply.say("Shall I place the order at the new total?")
             turn.reply.suggest("Yes, place the order", "Cancel")
         return []
-
-    async def _complete(
-        self, turn: Turn, row: PurchaseRow, session: dict[str, Any], card: Card
-    ) -> dict[str, Any] | None:
-        sid = row.checkout_session_id
-        amount, currency = total_of(session), session.get("currency", "usd")
-        try:
-            token = await self.checkout.delegate_payment(
-                card.as_payment_method(),
-                session_id=sid,
-                merchant_id=merchant_for_payment(session),
-                amount=amount,
-                currency=currency,
-                key=turn.key("delegate", sid),
-                now=turn.now,
-            )
-            row.payment_token, row.card_last4 = token, card.last4
-            completed = await self.checkout.complete(
-                sid, token, key=turn.key("complete", sid), buyer=self._buyer(turn)
-            )
-        except errors.CardRejected:
-            self.vault.forget(turn.conversation_id)
-            turn.reply.say(
-                f"The payment service refused the {card.label}: this sandbox takes Stripe test "
-                "cards only (for example 4242 4242 4242 4242). Nothing was charged."
-            )
-            turn.reply.suggest("Pay with 4242 4242 4242 4242 exp 12/30 cvc 123")
-            return None
-        except errors.PaymentDeclined as problem:
-            self.vault.forget(turn.conversation_id)
-            await self._save(row, await self.checkout.get_session(sid), turn)
-            reason = problem.message.replace("Nothing was charged.", "").strip()
-            turn.reply.say(
-                f"{row.merchant_name}: the {card.label} was declined ({reason}). "
-                "Nothing was charged and your checkout is still open. Try another card, "
-                "e.g. 4242 4242 4242 4242."
-            )
-            turn.reply.suggest("Pay with 4242 4242 4242 4242 exp 12/30 cvc 123", "Cancel")
-            return None
-        except errors.AuthenticationRequired:
-            row.status = "authentication_required"
-            await anyio.to_thread.run_sync(self.store.save_purchase, row)
-            turn.reply.say(
-                f"{row.merchant_name}: your bank wants to confirm this {format_money(amount)} "
-                "payment with 3-D Secure. Open your banking app and approve it, then tell me "
-                "'I approved it' and I'll finish the order (or say cancel). Nothing is charged "
-                "until then."
-            )
-            turn.reply.suggest("I approved it", "Cancel")
-            return None
-        except (errors.OutOfStock, errors.PriceChanged) as problem:
-            refreshed = await self.checkout.get_session(sid)
-            await self._save(row, refreshed, turn)
-            turn.reply.say(
-                f"{row.merchant_name}: {problem.message} Nothing was charged."
-                + (
-                    " Remove that item or pick another, then we can try again."
-                    if isinstance(problem, errors.OutOfStock)
-                    else " Here is the new total."
-                )
-            )
-            if isinstance(problem, errors.PriceChanged) and self.present(turn, [(row, refreshed)]):
-                turn.reply.suggest("Yes, place the order", "Cancel")
-            return None
-        except errors.CheckoutProblem as problem:
-            turn.reply.say(
-                f"{row.merchant_name}: checkout could not take the payment ({problem.message}). "
-                "Nothing was charged; you can try again."
-            )
-            return None
-        return await self._placed(turn, row, completed)
-
-    def _buyer(self, turn: Turn) -> dict[str, Any] | None:
-        if not turn.state.email:
-            return None
-        name = (turn.state.shipping_address or {}).get("name", "")
-        buyer: dict[str, Any] = {"email": turn.state.email}
-        if name:
-            buyer["first_name"] = name.split()[0]
-        return buyer
-
-    async def _placed(
-        self, turn: Turn, row: PurchaseRow, session: dict[str, Any]
-    ) -> dict[str, Any]:
-        await self._save(row, session, turn)
-        order = session["order"]
-        turn.placed_orders.append(order["id"])
-        turn.state.cart = [line for line in turn.state.cart if line.merchant_id != row.merchant_id]
-        return {
-            "order_id": order["id"],
-            "order_number": order.get("order_number"),
-            "checkout_session_id": row.checkout_session_id,
-            "merchant": {"id": row.merchant_id, "name": row.merchant_name},
-            "status": order.get("status"),
-            "total": {
-                "amount": total_of(session),
-                "currency": session.get("currency", "usd"),
-                "display": format_money(total_of(session), session.get("currency", "usd")),
-            },
-            "permalink_url": order.get("permalink_url"),
-            "paid_with": f"card ending {row.card_last4}" if row.card_last4 else None,
-        }
 
     async def _after_orders(self, turn: Turn, orders: list[dict[str, Any]]) -> None:
         if orders:
@@ -488,11 +371,11 @@ class PurchaseDesk:
                     sid,
                     row.payment_token or "",
                     key=turn.key("authenticate", sid),
-                    buyer=self._buyer(turn),
+                    buyer=buyer_of(turn),
                     authentication_result=result,
                 )
             except errors.CheckoutProblem as problem:
-                await self._save(row, await self.checkout.get_session(sid), turn)
+                await self.save(row, await self.checkout.get_session(sid), turn)
                 turn.reply.say(
                     f"{row.merchant_name}: the payment was not completed ({problem.message}). "
                     "Nothing was charged; your checkout is still open if you want to try another "
@@ -500,14 +383,14 @@ class PurchaseDesk:
                 )
                 turn.reply.suggest("Pay with 4242 4242 4242 4242 exp 12/30 cvc 123", "Cancel")
                 return orders
-            orders.append(await self._placed(turn, row, session))
+            orders.append(await record_order(self, turn, row, session))
         card = self.vault.get(turn.conversation_id)
         ready = [p for p in await self.open_purchases(turn) if p.status == "ready"]
         if ready and card is not None:
             # The confirmation covered every shop's order; finish the others with the same card.
             for row in ready:
                 session = await self.checkout.get_session(row.checkout_session_id)
-                order = await self._complete(turn, row, session, card)
+                order = await complete_session(self, turn, row, session, card)
                 if order is None:
                     break
                 orders.append(order)
@@ -523,7 +406,7 @@ class PurchaseDesk:
             )
         except errors.CheckoutProblem:
             session = await self.checkout.get_session(row.checkout_session_id)
-        await self._save(row, session, turn)
+        await self.save(row, session, turn)
 
     async def cancel(self, turn: Turn) -> None:
         opened = await self.open_purchases(turn)
@@ -547,55 +430,4 @@ class PurchaseDesk:
         turn.reply.suggest("Show me something else")
 
     async def order_status(self, turn: Turn) -> list[dict[str, Any]]:
-        placed = [p for p in await self.all_purchases(turn) if p.order_id]
-        if not placed:
-            turn.reply.say("You haven't placed an order in this conversation yet.")
-            return []
-        orders = []
-        for row in placed:
-            assert row.order_id is not None
-            try:
-                order = await self.checkout.order(row.order_id)
-            except errors.CheckoutProblem:
-                order = row.order or {"status": row.order_status}
-            else:
-                row.order, row.order_status = order, order.get("status")
-                row.updated_at = turn.now
-                await anyio.to_thread.run_sync(self.store.save_purchase, row)
-            orders.append(order_summary(row, order))
-            turn.reply.say(status_sentence(row, order))
-        turn.reply.add(order_part(orders))
-        return orders
-
-
-def order_summary(row: PurchaseRow, order: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "order_id": row.order_id,
-        "order_number": row.order_number,
-        "checkout_session_id": row.checkout_session_id,
-        "merchant": {"id": row.merchant_id, "name": row.merchant_name},
-        "status": order.get("status") or row.order_status,
-        "total": {
-            "amount": row.total,
-            "currency": row.currency,
-            "display": format_money(row.total or 0, row.currency),
-        },
-        "fulfillments": order.get("fulfillments", []),
-        "estimated_delivery": order.get("estimated_delivery"),
-        "permalink_url": row.permalink_url,
-    }
-
-
-def status_sentence(row: PurchaseRow, order: dict[str, Any]) -> str:
-    status = str(order.get("status") or row.order_status or "confirmed")
-    text = f"Order {row.order_number} from {row.merchant_name} is {status.replace('_', ' ')}"
-    shipments = order.get("fulfillments") or []
-    if shipments:
-        last = shipments[-1]
-        carrier = last.get("carrier") or "the carrier"
-        tracking = last.get("tracking_number")
-        text += f": it went out with {carrier}" + (f", tracking {tracking}" if tracking else "")
-    eta = order.get("estimated_delivery") or {}
-    if eta.get("earliest") and eta.get("latest"):
-        text += f"; expected {eta['earliest'][:10]} to {eta['latest'][:10]}"
-    return text + "."
+        return await report_orders(self, turn)

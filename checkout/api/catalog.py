@@ -48,6 +48,12 @@ def feed_product(
     body: dict[str, Any] = {
         "id": product.id,
         "merchant_id": product.merchant_id,
+        # Beyond the feed's Product: what shoppers filter and rank on.
+        "category": product.category,
+        "tags": product.tags,
+        "material": product.material,
+        "rating": product.rating,
+        "review_count": product.review_count,
         "title": product.title,
         "description": {"plain": product.description},
         "media": [

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from checkout.api.problems import error_body, error_response, json_response, status_for
 from checkout.api.services import Services
-from checkout.errors import CheckoutError, InvalidRequest
+from checkout.errors import CheckoutError, IdempotencyInFlight, InvalidRequest
 from checkout.protocol.render import to_json
 from checkout.store.idempotency import IdempotencyRecords, KeyScope, StoredResponse
 
@@ -116,6 +116,10 @@ async def run_idempotently_async(
 
     try:
         status, body = await work(keep)
+    except IdempotencyInFlight as exc:
+        # Transient by nature: the retry this invites must be processed, not replayed.
+        await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+        return error_response(exc, path, headers)
     except CheckoutError as exc:
         status = status_for(exc)
         if status >= 500:

@@ -22,10 +22,17 @@ from datetime import datetime, timedelta
 import anyio
 from sqlmodel import Session, col, select
 
-from checkout.domain.checkout import Problem, Status
-from checkout.errors import InvalidRequest, NotFound, OutOfStock, ServiceUnavailable
+from checkout.domain.checkout import Problem
+from checkout.errors import (
+    IdempotencyInFlight,
+    InvalidRequest,
+    NotFound,
+    OutOfStock,
+    ServiceUnavailable,
+)
 from checkout.flows.purchase_steps import (
     CompleteOutcome,
+    Resumed,
     begin_purchase,
     finish_purchase,
     unwind_purchase,
@@ -57,6 +64,8 @@ log = logging.getLogger("checkout.flows")
 # Called inside the transaction that decides the outcome, so an answer kept for an
 # Idempotency-Key commits together with the change it reports.
 Respond = Callable[[Session, CompleteOutcome], None]
+# How long a purchase must have been left alone before another request may carry it on.
+RESUME_AFTER = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +96,7 @@ async def complete_checkout(
     agent_id: str,
     respond: Respond,
 ) -> CompleteOutcome:
-    def load() -> tuple[CheckoutSessionRow, MerchantRow, PurchaseRow | None]:
+    def load() -> tuple[CheckoutSessionRow, MerchantRow]:
         with ctx.database.read() as db:
             session = CheckoutSessions(db).get(session_id, agent_id=agent_id)
             if session is None:
@@ -96,38 +105,39 @@ async def complete_checkout(
                     code="checkout_session_not_found",
                 )
             merchant = db.get(MerchantRow, session.merchant_id)
-            purchase = db.exec(
-                select(PurchaseRow).where(
-                    col(PurchaseRow.session_id) == session_id,
-                    col(PurchaseRow.state).in_(["authorized", "placed"]),
-                )
-            ).first()
         assert merchant is not None
-        return session, merchant, purchase
+        return session, merchant
 
-    session, merchant, purchase = await anyio.to_thread.run_sync(load)
-    if purchase is None or session.status != Status.COMPLETE_IN_PROGRESS.value:
-        adapter = _adapter(ctx, merchant)
-        if adapter is not None and session.status not in ("completed", "canceled", "expired"):
-            await _refresh_stock(ctx, adapter, session_id, merchant)
+    session, merchant = await anyio.to_thread.run_sync(load)
+    adapter = _adapter(ctx, merchant)
+    if adapter is not None and session.status in (
+        "not_ready_for_payment",
+        "ready_for_payment",
+        "authentication_required",
+    ):
+        await _refresh_stock(ctx, adapter, session_id, merchant)
 
-        def begin() -> CompleteOutcome | PurchaseRow:
-            with ctx.database.write() as db:
-                begun = begin_purchase(
-                    db,
-                    session_id,
-                    request,
-                    agent_id=agent_id,
-                    provider=ctx.provider,
-                    now=ctx.clock(),
-                )
-                if isinstance(begun, CompleteOutcome):
-                    respond(db, begun)
-                return begun
-
-        begun = await anyio.to_thread.run_sync(begin)
-        if isinstance(begun, CompleteOutcome):
+    def begin() -> CompleteOutcome | PurchaseRow | Resumed:
+        with ctx.database.write() as db:
+            begun = begin_purchase(
+                db, session_id, request, agent_id=agent_id, provider=ctx.provider, now=ctx.clock()
+            )
+            if isinstance(begun, CompleteOutcome):
+                respond(db, begun)
             return begun
+
+    begun = await anyio.to_thread.run_sync(begin)
+    if isinstance(begun, CompleteOutcome):
+        return begun
+    if isinstance(begun, Resumed):
+        purchase = begun.purchase
+        if ctx.clock() - purchase.updated_at < RESUME_AFTER:
+            # Another request is most likely placing this very order right now; two placements
+            # at once could make two platform orders (Shopify's orderCreate has no idempotency).
+            raise IdempotencyInFlight(
+                "This session's payment is being completed by another request.", retry_after=2
+            )
+    else:
         purchase = begun
     return await carry_on(ctx, purchase, merchant, respond)
 

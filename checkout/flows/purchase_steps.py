@@ -33,6 +33,7 @@ from checkout.errors import (
     PaymentDeclined,
     PaymentTokenRejected,
     PriceChanged,
+    SessionNotOpen,
 )
 from checkout.flows.order_events import queue_order_event
 from checkout.flows.session_state import SessionState, load_session, notice_dict, require_open
@@ -66,6 +67,13 @@ HANDLER_ID = "card_tokenized"
 SECURE_OUTCOMES = frozenset({"authenticated", "attempt_acknowledged", "informational"})
 
 
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """A purchase already under way for this session and token (begun by an earlier request)."""
+
+    purchase: PurchaseRow
+
+
 @dataclass(slots=True)
 class CompleteOutcome:
     state: SessionState
@@ -94,16 +102,21 @@ def _token(db: Session, request: CheckoutSessionCompleteRequest, agent_id: str) 
     return token
 
 
-def _paid_with(db: Session, session_id: str, request: CheckoutSessionCompleteRequest) -> bool:
+def _purchase_paid_with(
+    db: Session, session_id: str, request: CheckoutSessionCompleteRequest
+) -> PurchaseRow | None:
+    """The session's live or finished purchase, when this request pays with the same token."""
     instrument = request.payment_data.instrument
     if instrument is None:
-        return False
-    purchase = db.exec(select(PurchaseRow).where(col(PurchaseRow.session_id) == session_id)).first()
-    return (
-        purchase is not None
-        and purchase.state == "completed"
-        and (purchase.token_id == instrument.credential.token)
-    )
+        return None
+    purchase = db.exec(
+        select(PurchaseRow).where(
+            col(PurchaseRow.session_id) == session_id, col(PurchaseRow.state) != "unwound"
+        )
+    ).first()
+    if purchase is None or purchase.token_id != instrument.credential.token:
+        return None
+    return purchase
 
 
 def _remember(state: SessionState, db: Session, problem: Problem, now: datetime) -> None:
@@ -120,16 +133,24 @@ def begin_purchase(
     agent_id: str,
     provider: PaymentProvider,
     now: datetime,
-) -> CompleteOutcome | PurchaseRow:
+) -> CompleteOutcome | PurchaseRow | Resumed:
     """Step 1, one transaction: check, authorise, reserve our stock, spend the token.
 
     Returns the purchase to carry on with, or the outcome when the session cannot be paid
     (a decline, a 3-D Secure challenge, stock gone, a price change) with that state saved.
     """
     state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
-    if state.status is Status.COMPLETED and _paid_with(db, session_id, request):
-        # The same payment again (a retry after a lost answer, or after recovery finished it).
-        return CompleteOutcome(state)
+    if state.status in (Status.COMPLETED, Status.COMPLETE_IN_PROGRESS):
+        same = _purchase_paid_with(db, session_id, request)
+        if same is not None:
+            # The same payment again: a retry after a lost answer, a concurrent duplicate, or
+            # after recovery finished it. Report or carry on that purchase; never start another.
+            return CompleteOutcome(state) if same.state == "completed" else Resumed(same)
+        if state.status is Status.COMPLETE_IN_PROGRESS:
+            raise SessionNotOpen(
+                "This checkout session is being paid for with another token.",
+                code="checkout_session_complete_in_progress",
+            )
     require_open(state, "completed")
     row = state.row
     if request.buyer is not None:

@@ -14,10 +14,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from assistant.app import create_assistant_app
 from assistant.service import AssistantService
 from assistant.settings import AssistantSettings
-from checkout.app import create_app
+from checkout.composition import create_platform_app
 from tests.conftest import make_settings
 from tests.support import AGENT_KEY, OPERATOR_KEY
 
@@ -94,29 +93,16 @@ async def platform(
     service: AssistantService | None = None,
     **settings: Any,
 ) -> AsyncIterator[Platform]:
-    to_platform = httpx.ASGITransport(app=FastAPI())
-    checkout_app = create_app(
-        make_settings(
-            database_url,
-            order_webhook_url=f"{BASE}/assistant/webhooks/order_events",
-            order_webhook_secret=WEBHOOK_SECRET,
-        ),
-        webhook_transport=to_platform,
-    )
-    to_platform.app = checkout_app
     service = service or AssistantService(assistant_settings(database_url, **settings))
-    if service.checkout_transport is None:
-        service.checkout_transport = httpx.ASGITransport(app=checkout_app)
-    checkout_app.mount("/assistant", create_assistant_app(service))
+    # The production composition: checkout, its sandboxes and the assistant in one app.
+    app = create_platform_app(
+        make_settings(database_url, order_webhook_secret=WEBHOOK_SECRET), assistant=service
+    )
     async with (
-        checkout_app.router.lifespan_context(checkout_app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=checkout_app), base_url=BASE) as http,
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http,
     ):
-        await service.start()
-        try:
-            yield Platform(checkout_app, service, http, database_url)
-        finally:
-            await service.stop()
+        yield Platform(app, service, http, database_url)
 
 
 @dataclass

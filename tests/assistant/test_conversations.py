@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 
 from tests.assistant.shopper import (
@@ -23,7 +26,7 @@ from tests.assistant.shopper import (
 pytestmark = pytest.mark.anyio
 
 
-async def buy_a_blue_mug_up_to_payment(shopper: Shopper) -> dict:
+async def buy_a_blue_mug_up_to_payment(shopper: Shopper) -> dict[str, Any]:
     await shopper.say("I'm looking for a handmade ceramic mug under $40")
     await shopper.say("only the blue ones")
     await shopper.say("buy the first one")
@@ -38,7 +41,7 @@ async def test_a_shopper_searches_refines_and_buys_ending_in_a_real_order(
     shown = cards(found)
     assert shown and all(card["price"]["amount"] <= 4000 for card in shown)
     assert all(card["reasons"] and card["merchant"]["name"] for card in shown)
-    assert "within your $40.00 budget" in shown[0]["reasons"][-2]
+    assert any("within your $40.00 budget" in reason for reason in shown[0]["reasons"])
 
     refined = await shopper.say("only the blue ones")
     assert cards(refined)[0]["title"] == "Cobalt Blue Drip Glaze Mug"
@@ -245,8 +248,10 @@ async def test_a_typed_card_number_is_never_stored_or_echoed(
         )
         for row in checkout_rows(stack.database_url, f"SELECT * FROM {table}")
     )
+    # Whole tokens only: random ids and timestamps contain "987" by chance.
     for secret in ("5555555555554444", "5555 5555 5555 4444", "987"):
-        assert secret not in dumped, dumped[max(dumped.find(secret) - 300, 0) :][:600]
+        found = re.search(rf"(?<![0-9a-f]){re.escape(secret)}(?![0-9a-f])", dumped)
+        assert found is None, dumped[max(found.start() - 300, 0) :][:600] if found else ""
 
 
 async def test_the_structured_address_form_is_accepted(stack: Platform, shopper: Shopper) -> None:
@@ -312,3 +317,31 @@ async def test_show_more_cheaper_and_in_stock_refine_the_last_results(shopper: S
     assert cards(in_stock) and all(
         c["availability"]["status"] != "out_of_stock" for c in cards(in_stock)
     )
+
+
+async def test_the_cart_takes_both_shown_items_and_gives_one_back(shopper: Shopper) -> None:
+    await shopper.say("scented candle")
+    added = await shopper.say("add both to my cart")
+    assert text_of(added).startswith("Added 1 x")
+    cart = part(await shopper.say("what's in my cart?"), "cart")
+    assert cart is not None and len(cart["lines"]) == 2
+    first_title = cart["lines"][0]["title"].split(" (")[0]
+    removed = await shopper.say(f"remove the {first_title.lower()}")
+    assert text_of(removed).startswith(f"Removed {first_title}")
+    left = part(await shopper.say("show my cart"), "cart")
+    assert left is not None and [line["title"] for line in left["lines"]] == [
+        cart["lines"][1]["title"]
+    ]
+
+
+async def test_a_yes_that_also_changes_the_shipping_shows_the_new_total_first(
+    stack: Platform, shopper: Shopper
+) -> None:
+    ready = await buy_a_blue_mug_up_to_payment(shopper)
+    assert "Shall I place the order?" in text_of(ready)
+    changed = await shopper.say("yes, with express shipping")
+    assert orders(changed) == []
+    assert "express shipping" in text_of(changed)
+    [order] = orders(await shopper.say("yes, place the order"))
+    at_checkout = await stack.order(order["order_id"])
+    assert next(t["amount"] for t in at_checkout["totals"] if t["type"] == "fulfillment") == 1495

@@ -13,13 +13,13 @@ pytestmark = pytest.mark.anyio
 
 async def test_the_demo_buys_from_both_merchants_after_a_decline(stack: Platform) -> None:
     printed: list[str] = []
-    result = await run_demo(
-        BASE, transport=httpx.ASGITransport(app=stack.app), out=printed.append
-    )
+    result = await run_demo(BASE, transport=httpx.ASGITransport(app=stack.app), out=printed.append)
     assert {o.merchant_id for o in result.orders} == {"mch_clay_and_kiln", "mch_northwind_supply"}
     for order in result.orders:
         at_checkout = await stack.order(order.order_id)
-        assert next(t["amount"] for t in at_checkout["totals"] if t["type"] == "total") == order.total
+        assert (
+            next(t["amount"] for t in at_checkout["totals"] if t["type"] == "total") == order.total
+        )
     said = " ".join(text for who, text in result.transcript if who == "assistant")
     assert "declined" in said and "Nothing was charged" in said
     assert any(line.startswith("Orders placed") for line in printed)

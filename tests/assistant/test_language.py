@@ -75,7 +75,9 @@ def test_purchase_steps_are_recognised() -> None:
 
 
 def test_a_us_address_in_free_text_is_parsed_into_an_acp_address() -> None:
-    address, _ = find_address("Ship to Ada Lovelace at 1234 Chat Road, Apt 5, San Francisco, CA 94131")
+    address, _ = find_address(
+        "Ship to Ada Lovelace at 1234 Chat Road, Apt 5, San Francisco, CA 94131"
+    )
     assert address == {
         "name": "Ada Lovelace",
         "line_one": "1234 Chat Road",

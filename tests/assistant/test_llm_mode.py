@@ -35,7 +35,9 @@ ADDRESS = {
 }
 
 
-def completion(*, content: str | None = None, calls: list[tuple[str, dict]] | None = None):  # type: ignore[no-untyped-def]
+def completion(
+    *, content: str | None = None, calls: list[tuple[str, dict[str, Any]]] | None = None
+) -> httpx.Response:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if calls:
         message["tool_calls"] = [
@@ -77,9 +79,7 @@ async def llm_stack(
     transport = httpx.MockTransport(openai_api.async_handler)
     async with httpx.AsyncClient(transport=transport) as openai_http:
         service = AssistantService(
-            assistant_settings(
-                database_url, openai_api_key="sk-test", openai_base_url=OPENAI
-            ),
+            assistant_settings(database_url, openai_api_key="sk-test", openai_base_url=OPENAI),
             openai_http_client=openai_http,
         )
         async with platform(database_url, service=service) as running:
@@ -125,7 +125,9 @@ async def test_a_scripted_model_buys_through_checkout_and_code_enforces_the_conf
     kinds = {p["type"] for p in first["reply"]["parts"]}
     assert {"product_cards", "checkout"} <= kinds
 
-    paid = await shopper.say("pay with 4242 4242 4242 4242 exp 12/30 cvc 123 - yes, place the order")
+    paid = await shopper.say(
+        "pay with 4242 4242 4242 4242 exp 12/30 cvc 123 - yes, place the order"
+    )
     [order] = orders(paid)
     assert text_of(paid) == "Done! Your order is placed."
     assert (await llm_stack.order(order["order_id"]))["status"] == "confirmed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.anyio
 WEBHOOK = "/assistant/webhooks/order_events"
 
 
-async def place_order(shopper: Shopper) -> dict:
+async def place_order(shopper: Shopper) -> dict[str, Any]:
     await shopper.say("blue ceramic mug")
     await shopper.say(f"buy the first one and ship to {ADDRESS}")
     await shopper.say(pay_with(VISA))
@@ -30,7 +31,7 @@ async def place_order(shopper: Shopper) -> dict:
     return order
 
 
-def event(order: dict) -> bytes:
+def event(order: dict[str, Any]) -> bytes:
     return json.dumps({"type": "order_update", "data": order}).encode()
 
 
@@ -88,7 +89,9 @@ async def test_a_redelivered_event_is_applied_once(stack: Platform, shopper: Sho
 
 async def test_an_event_for_an_order_it_does_not_know_is_acknowledged(stack: Platform) -> None:
     body = json.dumps({"type": "order_create", "data": {"id": "ord_elsewhere"}}).encode()
-    answer = await stack.http.post(WEBHOOK, content=body, headers={"Merchant-Signature": signed(body)})
+    answer = await stack.http.post(
+        WEBHOOK, content=body, headers={"Merchant-Signature": signed(body)}
+    )
     assert answer.status_code == 200 and answer.json()["received"] is True
 
 

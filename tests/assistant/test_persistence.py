@@ -31,7 +31,7 @@ def ours(name: str | None, kind: str, _parents: object) -> bool:
     """Only the assistant's tables (checkout's share the database and have their own check)."""
     if kind != "table":
         return True
-    return bool(name) and name.startswith("assistant_") and name != VERSION_TABLE
+    return name is not None and name.startswith("assistant_") and name != VERSION_TABLE
 
 
 async def test_a_conversation_continues_after_a_restart_on_the_same_database(

@@ -41,7 +41,10 @@ def with_commission_terms(feed: list[dict[str, Any]], seed: int) -> list[dict[st
         product["instant_checkout"] = rng.choice([True, False])
         for variant in product["variants"]:
             variant["commission"] = {"bps": rng.randint(0, 5000)}
-            variant["seller"] = {**variant.get("seller", {}), "commission_bps": rng.randint(0, 5000)}
+            variant["seller"] = {
+                **variant.get("seller", {}),
+                "commission_bps": rng.randint(0, 5000),
+            }
             variant["seller"]["instant_checkout"] = rng.choice([True, False])
     return changed
 

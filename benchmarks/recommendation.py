@@ -1,0 +1,239 @@
+"""Recommendation quality and speed: the assistant's ranker against plain BM25.
+
+Quality: nDCG@5 and recall@10 on tests/assistant_eval/queries.json (graded judgments over the
+seeded catalog), for the ranker (query understanding, field weights, synonyms, filters, quality
+signals) and for a plain-BM25 baseline (the same tokens over the unweighted text, the raw
+query, no filters, no quality). The catalog is fetched from a checkout started in-process on a
+temporary SQLite file, as served today and with the rating/review/tag fields the seeds hold.
+
+Speed: p50/p95 latency of one search (understanding + retrieval + filters + ranking + reasons)
+on a synthetic 100k-product catalog generated in-process. Numbers are printed and written to
+benchmarks/results/recommendation.json; nothing here asserts a timing.
+
+Usage: python -m benchmarks.recommendation [--products 100000] [--queries 400] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.catalog.embeddings import load_encoder
+from assistant.catalog.evaluation import Scores, enrich_from_seeds, evaluate, load_queries
+from assistant.catalog.index import ProductIndex
+from assistant.catalog.products import products_from_feed
+from assistant.dialogue.language import to_search_query, understand
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = ROOT / "tests" / "assistant_eval" / "queries.json"
+RESULTS = ROOT / "benchmarks" / "results" / "recommendation.json"
+
+KINDS = {
+    "Home & Living > Kitchen & Dining > Mugs": ["mug", "latte mug", "travel mug", "tea cup"],
+    "Home & Living > Kitchen & Dining > Bowls": ["bowl", "serving bowl", "ramen bowl"],
+    "Home & Living > Home Decor > Vases": ["vase", "bud vase", "moon jar"],
+    "Home & Living > Home Decor > Candles": ["candle", "soy candle", "pillar candle"],
+    "Jewelry > Rings": ["ring", "band", "signet ring"],
+    "Jewelry > Earrings": ["earrings", "hoops", "studs"],
+    "Apparel > Tops > T-Shirts": ["tee", "t-shirt", "long sleeve tee"],
+    "Apparel > Tops > Hoodies & Sweatshirts": ["hoodie", "sweatshirt", "zip hoodie"],
+    "Apparel > Footwear > Running Shoes": ["running shoe", "trail shoe", "trainer"],
+    "Apparel > Accessories > Socks": ["socks", "crew socks", "hiking socks"],
+    "Home > Living Room > Throw Blankets": ["throw", "blanket", "knit throw"],
+    "Home > Bedroom > Bedding": ["duvet cover", "sheet set", "pillowcase"],
+    "Art & Collectibles > Prints > Art Prints": ["art print", "poster", "linocut print"],
+}
+MATERIALS = ["stoneware", "porcelain", "linen", "cotton", "merino wool", "sterling silver"]
+MATERIALS += ["14k gold", "soy wax", "recycled nylon", "waxed canvas", "bamboo", "oak"]
+ADJECTIVES = ["speckled", "hammered", "classic", "minimal", "rustic", "handmade", "cozy"]
+ADJECTIVES += ["lightweight", "heavyweight", "vintage", "modern", "organic", "waffle", "ribbed"]
+COLOURS = ["Charcoal", "Oatmeal", "Sky Blue", "Navy", "Forest Green", "Terracotta", "White"]
+COLOURS += ["Black", "Blush Pink", "Mustard", "Sage Green", "Indigo"]
+SIZES = ["S", "M", "L", "XL"]
+FILLER = ["made", "in", "small", "batches", "with", "care", "for", "everyday", "use", "gifting"]
+SYNTHETIC_QUERIES = [
+    "blue stoneware mug under $40",
+    "merino wool socks size M",
+    "sterling silver ring",
+    "cozy linen throw blanket",
+    "cheap soy candle",
+    "organic cotton tee in navy size L",
+    "running shoes",
+    "gift for my sister who loves pottery",
+    "waxed canvas backpack",
+    "art print between 20 and 60 dollars",
+    "only in stock hoodie in forest green",
+    "vintage vase",
+]
+
+
+def seeded_feed() -> list[dict[str, Any]]:
+    """The catalog as checkout serves it: a checkout app on a temporary SQLite file."""
+    from fastapi.testclient import TestClient
+
+    from checkout.app import create_app
+    from checkout.settings import Settings
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(
+            database_url=f"sqlite:///{folder}/bench.db",
+            agent_api_key="agent_bench_key_01",
+            background_jobs=False,
+        )
+        headers = {"Authorization": "Bearer agent_bench_key_01", "API-Version": "2026-04-17"}
+        products: list[dict[str, Any]] = []
+        with TestClient(create_app(settings)) as client:
+            cursor: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": 100}
+                if cursor:
+                    params["cursor"] = cursor
+                page = client.get("/catalog/products", params=params, headers=headers).json()
+                products.extend(page["products"])
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    return products
+
+
+def synthetic_feed(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    feed = []
+    categories = list(KINDS)
+    for number in range(count):
+        category = rng.choice(categories)
+        kind = rng.choice(KINDS[category])
+        material = rng.choice(MATERIALS)
+        title = f"{rng.choice(ADJECTIVES).title()} {material.title()} {kind.title()}"
+        words = [f"A {rng.choice(ADJECTIVES)} {kind} in {material},", *rng.sample(FILLER, 6)]
+        description = " ".join([*words, rng.choice(ADJECTIVES), rng.choice(MATERIALS)])
+        price = rng.randrange(800, 25000, 100)
+        colours = rng.sample(COLOURS, rng.randint(1, 3))
+        sizes = rng.sample(SIZES, rng.randint(1, 3)) if "Apparel" in category else [None]
+        variants = []
+        for colour in colours:
+            for size in sizes:
+                options = [{"name": "Color", "value": colour}]
+                if size:
+                    options.append({"name": "Size", "value": size})
+                stock = rng.choice([0, 1, 2, 5, 20, 40])
+                variants.append(
+                    {
+                        "id": f"var_syn_{number}_{colour}_{size}",
+                        "title": " / ".join(o["value"] for o in options),
+                        "price": {"amount": price, "currency": "USD"},
+                        "available_quantity": stock,
+                        "availability": {"available": stock > 0},
+                        "variant_options": options,
+                        "seller": {"name": f"Shop {number % 500}"},
+                        "categories": [{"value": category, "taxonomy": "merchant"}],
+                    }
+                )
+        feed.append(
+            {
+                "id": f"prd_syn_{number}",
+                "merchant_id": f"mch_syn_{number % 500}",
+                "title": title,
+                "description": {"plain": description},
+                "variants": variants,
+                "rating": round(rng.uniform(3.5, 5.0), 1),
+                "review_count": rng.randint(0, 800),
+            }
+        )
+    return feed
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
+
+
+def quality(feed: list[dict[str, Any]], *, dense: bool = False) -> dict[str, dict[str, float]]:
+    judged = load_queries(QUERIES)
+    encoder = load_encoder() if dense else None
+    index = ProductIndex(products_from_feed(feed), encoder=encoder)
+
+    def row(scores: Scores) -> dict[str, float]:
+        return {
+            "ndcg_at_5": round(scores.ndcg_at_5, 4),
+            "recall_at_10": round(scores.recall_at_10, 4),
+            "queries": scores.queries,
+        }
+
+    return {
+        "ranker": row(evaluate(index, judged)),
+        "plain_bm25": row(evaluate(index, judged, baseline=True)),
+    }
+
+
+def speed(products: int, queries: int, rng: random.Random) -> dict[str, float]:
+    feed = synthetic_feed(products, rng)
+    started = time.perf_counter()
+    index = ProductIndex(products_from_feed(feed))
+    built = time.perf_counter() - started
+    texts = SYNTHETIC_QUERIES + [j.query for j in load_queries(QUERIES)]
+    sample = [rng.choice(texts) for _ in range(queries)]
+    for text in texts[:5]:  # warm-up
+        index.search(to_search_query(understand(text)))
+    ranker, baseline = [], []
+    for text in sample:
+        begin = time.perf_counter()
+        index.search(to_search_query(understand(text)), limit=5)
+        ranker.append((time.perf_counter() - begin) * 1000)
+        begin = time.perf_counter()
+        index.plain_bm25(text, limit=5)
+        baseline.append((time.perf_counter() - begin) * 1000)
+    return {
+        "products": products,
+        "variants": sum(len(p["variants"]) for p in feed),
+        "queries": queries,
+        "build_seconds": round(built, 2),
+        "ranker_p50_ms": round(statistics.median(ranker), 2),
+        "ranker_p95_ms": round(percentile(ranker, 0.95), 2),
+        "plain_bm25_p50_ms": round(statistics.median(baseline), 2),
+        "plain_bm25_p95_ms": round(percentile(baseline, 0.95), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    feed = seeded_feed()
+    report: dict[str, Any] = {
+        "evaluation_set": str(QUERIES.relative_to(ROOT)),
+        "quality_today": quality(feed),
+        "quality_with_rating_and_tags": quality(enrich_from_seeds(feed, ROOT / "seeds")),
+    }
+    if importlib.util.find_spec("wordllama") is not None:  # EMBEDDINGS=true, when installed
+        report["quality_today_with_embeddings"] = quality(feed, dense=True)
+    print(f"Quality on {report['quality_today']['ranker']['queries']} judged queries:")
+    for name in [k for k in report if k.startswith("quality")]:
+        for system, scores in report[name].items():
+            print(
+                f"  {name:<30} {system:<11} nDCG@5 {scores['ndcg_at_5']:.3f}  "
+                f"recall@10 {scores['recall_at_10']:.3f}"
+            )
+    report["speed"] = speed(args.products, args.queries, random.Random(args.seed))
+    s = report["speed"]
+    print(
+        f"Speed on {s['products']:,} synthetic products ({s['variants']:,} variants), "
+        f"index built in {s['build_seconds']} s:"
+    )
+    print(f"  ranker      p50 {s['ranker_p50_ms']} ms  p95 {s['ranker_p95_ms']} ms")
+    print(f"  plain BM25  p50 {s['plain_bm25_p50_ms']} ms  p95 {s['plain_bm25_p95_ms']} ms")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"Wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
