@@ -158,13 +158,23 @@ async def drive(
     return done, elapsed, recorder
 
 
-def variants() -> list[str]:
-    ids = []
-    for path in sorted((ROOT / "seeds").glob("*.json")):
-        for product in json.loads(path.read_text())["products"]:
-            if not product.get("digital"):
-                ids.extend(v["id"] for v in product["variants"])
-    return ids
+def variants(base_url: str) -> list[str]:
+    """Checkout item ids of physical variants, as an agent finds them: from the catalog API."""
+    ids: list[str] = []
+    cursor = None
+    with httpx.Client(base_url=base_url, headers=HEADERS, timeout=30) as client:
+        while True:
+            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/catalog/products", params=params).json()
+            ids += [
+                v["id"]
+                for p in page["products"]
+                for v in p["variants"]
+                if v["available_quantity"] > 0 and "Digital" not in p["title"]
+            ]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return ids
 
 
 async def bare_step(client: httpx.AsyncClient, recorder: Recorder) -> None:
@@ -297,8 +307,6 @@ def main() -> None:
         "PUBLIC_BASE_URL": "http://bench.local",
     }
     results: list[dict[str, Any]] = []
-    catalog = variants()
-    create_step, flow_step = steps(catalog)
     try:
         bare = start_server("benchmarks.bare_app:create_app", {})
         try:
@@ -313,6 +321,7 @@ def main() -> None:
             bare.stop()
         checkout = start_server("checkout.app:create_app", env)
         try:
+            create_step, flow_step = steps(variants(checkout.url))
             results.append(
                 summary(
                     "create",
