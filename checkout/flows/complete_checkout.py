@@ -191,19 +191,14 @@ async def _refresh_stock(
         for ref, variant_id in wanted.items()
         if ref in stock
     }
-    missing = {variant_id: (0, 0) for ref, variant_id in wanted.items() if ref not in stock}
+    missing = [variant_id for ref, variant_id in wanted.items() if ref not in stock]
 
     def write() -> None:
         with ctx.database.write() as db:
             writer = CatalogWriter(db)
             writer.set_stock(fresh, ctx.clock())
-            # Variants the platform no longer knows keep their price and lose their stock.
-            if missing:
-                db.execute(
-                    VariantRow.__table__.update()  # type: ignore[attr-defined]
-                    .where(VariantRow.__table__.c.id.in_(list(missing)))  # type: ignore[attr-defined]
-                    .values(inventory=0)
-                )
+            # Variants the platform no longer knows are no longer sold.
+            writer.retire_variants(missing, ctx.clock())
 
     await anyio.to_thread.run_sync(write)
 

@@ -60,9 +60,6 @@ class Catalog:
     def merchants(self) -> Sequence[MerchantRow]:
         return self.db.exec(select(MerchantRow).order_by(col(MerchantRow.id))).all()
 
-    def has_merchants(self) -> bool:
-        return self.db.exec(select(func.count()).select_from(MerchantRow)).one() > 0
-
     def offers(self, variant_ids: Iterable[str]) -> dict[str, Offer]:
         ids = set(variant_ids)
         if not ids:
@@ -148,10 +145,6 @@ class Catalog:
             for variant in rows:
                 variants[variant.product_id].append(variant)
         return [(product, variants[product.id]) for product in products]
-
-    def add(self, rows: Iterable[Any]) -> None:
-        for row in rows:
-            self.db.add(row)
 
 
 class CatalogWriter:

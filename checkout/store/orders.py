@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from checkout.store.rows import OrderLineRow, OrderRow
@@ -37,9 +36,6 @@ class Orders:
             .where(col(OrderLineRow.order_id) == order_id)
             .order_by(col(OrderLineRow.position))
         ).all()
-
-    def count(self) -> int:
-        return int(self.db.exec(select(func.count()).select_from(OrderRow)).one())
 
     def save(self, order: OrderRow) -> None:
         self.db.add(order)
