@@ -144,7 +144,11 @@ def create_app(
                         maintenance.run_forever(database, services.idempotency, clock, stop)
                     )
                 )
-                tasks.append(asyncio.create_task(purchases.run_forever(services.completion, stop)))
+                tasks.append(
+                    asyncio.create_task(
+                        purchases.run_forever(services.completion, services.refunding, stop)
+                    )
+                )
             try:
                 yield
             finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -48,7 +48,29 @@ class Settings(BaseSettings):
     session_ttl_minutes: int = Field(default=60, ge=1)
     idempotency_retention_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=30, ge=1)
-    payment_provider: str = Field(default="sandbox", pattern="^(sandbox)$")
+    payment_provider: str = Field(
+        default="sandbox",
+        pattern="^(sandbox|stripe)$",
+        description="sandbox (offline, Stripe test-card semantics) or stripe (STRIPE_SECRET_KEY).",
+    )
+    stripe_secret_key: str | None = Field(
+        default=None, pattern=r"^(sk|rk)_(test|live)_", description="sk_test_... for test mode."
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Another Stripe-compatible base URL, e.g. stripe-mock's."
+    )
+    stripe_webhook_secret: str | None = Field(
+        default=None, description="whsec_... of the platform's webhook endpoint."
+    )
+    stripe_connect_webhook_secret: str | None = Field(
+        default=None, description="whsec_... of the Connect endpoint (account.updated)."
+    )
+    stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
+    stripe_timeout_seconds: float = Field(default=30.0, gt=0)
+    stripe_spt_api_version: str = Field(
+        default="2026-09-30.preview",
+        description="API version sent with Shared Payment Token calls (a preview feature).",
+    )
     seeds_dir: Path = Field(default=REPO_SEEDS)
     load_seeds: bool = True
     background_jobs: bool = Field(
@@ -62,6 +84,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _stripe_needs_a_key(self) -> Settings:
+        if self.payment_provider == "stripe" and not self.stripe_secret_key:
+            raise ValueError("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY (sk_test_...)")
+        return self
+
+    @property
+    def stripe_webhook_secrets(self) -> list[str]:
+        return [s for s in (self.stripe_webhook_secret, self.stripe_connect_webhook_secret) if s]
 
     @property
     def is_sqlite(self) -> bool:

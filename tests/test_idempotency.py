@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from checkout.app import create_app
-from checkout.payments.provider import Authorization, AuthorizeRequest
+from checkout.payments.provider import Authorization, AuthorizeRequest, PaymentUnavailable
 from checkout.payments.sandbox import SandboxPaymentProvider
 from checkout.store.idempotency import KeyScope
 from tests.conftest import make_settings
@@ -143,11 +143,11 @@ class FlakyProvider(SandboxPaymentProvider):
     def __init__(self) -> None:
         self.failures = 1
 
-    def authorize(self, request: AuthorizeRequest) -> Authorization:
+    async def authorize(self, request: AuthorizeRequest) -> Authorization:
         if self.failures:
             self.failures -= 1
-            raise RuntimeError("PSP unavailable")
-        return super().authorize(request)
+            raise PaymentUnavailable("PSP unavailable")
+        return await super().authorize(request)
 
 
 def test_a_5xx_is_not_cached_and_the_retry_is_processed_afresh(database_url: str) -> None:
@@ -159,9 +159,10 @@ def test_a_5xx_is_not_cached_and_the_retry_is_processed_afresh(database_url: str
         session = agent.ready_session(pick())
         token = agent.delegate(session).json()["id"]
         failed = agent.complete(session["id"], token, key="pay-flaky")
-        assert failed.status_code == 500
-        assert failed.json()["type"] == "processing_error"
-        assert agent.get(session["id"]).json()["status"] == "ready_for_payment"
+        assert failed.status_code == 503
+        assert failed.json()["type"] == "service_unavailable"
+        # Nothing is decided until the provider answers: the same payment is asked again.
+        assert agent.get(session["id"]).json()["status"] == "complete_in_progress"
         retried = agent.complete(session["id"], token, key="pay-flaky")
         assert retried.status_code == 200
         assert "idempotent-replayed" not in retried.headers

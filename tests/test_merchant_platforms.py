@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from checkout.flows.complete_checkout import carry_on, recover_purchases
+from checkout.flows.purchase_saga import carry_on, recover_purchases
 from checkout.flows.purchase_steps import begin_purchase
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.rows import MerchantRow, PurchaseRow
@@ -237,7 +237,7 @@ def test_a_crash_after_the_platform_took_the_order_finishes_without_a_second_ord
     with services.database.read() as db:
         merchant = db.get(MerchantRow, NORTHWIND)
     assert merchant is not None
-    from checkout.flows.complete_checkout import external_sale
+    from checkout.flows.purchase_saga import external_sale
 
     adapter = services.platforms.for_merchant(merchant)
     agent.client.portal.call(adapter.place_order, external_sale(purchase))  # type: ignore[union-attr]
@@ -340,10 +340,15 @@ def test_a_cancellation_on_the_platform_cancels_the_order_once(agent: Agent) -> 
     )
     first = agent.client.post(f"/webhooks/platforms/{NORTHWIND}", content=body, headers=headers)
     again = agent.client.post(f"/webhooks/platforms/{NORTHWIND}", content=body, headers=headers)
-    assert first.json()["outcome"] == "order canceled"
+    total = total_of(completed)
+    assert first.json()["outcome"] == f"order canceled, refunded {total}"
     assert again.json()["outcome"] == "duplicate"
     order = agent.client.get(f"/orders/{completed['order']['id']}", headers=agent.headers()).json()
     assert order["status"] == "canceled"
+    # The buyer gets everything back, once, and the agent sees it as an adjustment.
+    [refund] = order["adjustments"]
+    assert (refund["type"], refund["status"], refund["amount"]) == ("refund", "completed", total)
+    assert {t["type"]: t["amount"] for t in order["totals"]}["amount_refunded"] == total
 
 
 def test_a_webhook_with_a_bad_signature_is_refused(agent: Agent) -> None:

@@ -21,6 +21,7 @@ from checkout.flows.onboard_merchant import (
     sync_merchant,
 )
 from checkout.protocol.render import iso, to_json
+from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
 from checkout.store.ids import new_id
 from checkout.store.rows import MerchantRow, ProductRow
@@ -152,6 +153,8 @@ async def create_merchant(
         def save() -> None:
             with services.database.write() as db:
                 db.add(merchant)
+                db.flush()
+                CommissionBook(db).start(merchant, merchant.created_at)
 
         await anyio.to_thread.run_sync(save)
         return _json({**merchant_view(merchant, 0), "sync": None}, 201)

@@ -40,6 +40,11 @@ async def receive_platform_webhook(
             f"The webhook signature is not valid: {exc}", code="invalid_signature"
         ) from exc
     outcome = await handle_platform_event(
-        services.database, services.platforms, merchant, event, clock=services.clock
+        services.database,
+        services.platforms,
+        merchant,
+        event,
+        refunding=services.refunding,
+        clock=services.clock,
     )
     return Response(to_json({"received": True, "outcome": outcome}), media_type="application/json")

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
-from checkout.flows.complete_checkout import Completion
+from checkout.flows.purchase_saga import Completion
+from checkout.flows.refund_order import Refunding
 from checkout.payments.provider import PaymentProvider
 from checkout.platforms import MerchantPlatforms
 from checkout.protocol.render import Presentation
@@ -91,6 +92,10 @@ class Services:
             base_url=self.settings.public_base_url,
             clock=self.clock,
         )
+
+    @property
+    def refunding(self) -> Refunding:
+        return Refunding(database=self.database, provider=self.provider, clock=self.clock)
 
     @property
     def presentation(self) -> Presentation:

@@ -14,6 +14,7 @@ from checkout.errors import InvalidRequest, ServiceUnavailable
 from checkout.errors import NotFound as MerchantNotFound
 from checkout.flows.sync_catalog import SyncCounts, sync_catalog
 from checkout.platforms import MerchantPlatforms
+from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
 from checkout.store.ids import new_id
 from checkout.store.rows import MerchantRow
@@ -118,6 +119,8 @@ async def onboard_merchant(
                 created_at=clock(),
             )
             db.add(merchant)
+            db.flush()
+            CommissionBook(db).start(merchant, merchant.created_at)
             return merchant
 
     merchant = await anyio.to_thread.run_sync(create)

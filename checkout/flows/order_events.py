@@ -12,13 +12,14 @@ from checkout.protocol import render
 from checkout.store.catalog import Catalog
 from checkout.store.orders import Orders
 from checkout.store.outbox import Outbox
+from checkout.store.refunds import Refunds
 from checkout.store.rows import OrderRow
 
 
 def order_document(db: Session, order: OrderRow) -> dict[str, Any]:
     merchant = Catalog(db).merchant(order.merchant_id)
     assert merchant is not None, "orders reference merchants by foreign key"
-    return render.order(order, Orders(db).lines(order.id), merchant)
+    return render.order(order, Orders(db).lines(order.id), merchant, Refunds(db).of_order(order.id))
 
 
 def queue_order_event(db: Session, event_type: str, order: OrderRow, now: datetime) -> None:

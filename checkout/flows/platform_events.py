@@ -14,7 +14,9 @@ import anyio
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from checkout.errors import InvalidRequest, ServiceUnavailable
 from checkout.flows.fulfill_order import cancel_order, ship_order
+from checkout.flows.refund_order import Refunding, refund_order
 from checkout.flows.sync_catalog import catalog_id, sync_catalog
 from checkout.platforms import MerchantPlatforms
 from checkout.store.catalog import CatalogWriter
@@ -71,6 +73,7 @@ async def handle_platform_event(
     merchant: MerchantRow,
     event: PlatformEvent,
     *,
+    refunding: Refunding,
     clock: Callable[[], datetime],
 ) -> str:
     """Apply a verified event once; returns what was done, for the log and the response."""
@@ -78,6 +81,8 @@ async def handle_platform_event(
     if not fresh:
         return "duplicate"
     outcome = await _apply(database, platforms, merchant, event, clock)
+    if outcome.startswith("order canceled"):
+        outcome = await _refund_canceled(refunding, outcome.split(":", 1)[1])
     await anyio.to_thread.run_sync(_done, database, merchant.id, event.event_id, clock())
     log.info(
         "platform.event merchant=%s kind=%s id=%s outcome=%s",
@@ -87,6 +92,27 @@ async def handle_platform_event(
         outcome,
     )
     return outcome
+
+
+async def _refund_canceled(refunding: Refunding, order_id: str) -> str:
+    """A canceled order gives the buyer back whatever is left, with the commission pro rata.
+
+    If the provider does not answer, the refund stays pending and is retried with its key; the
+    event counts as processed, because the refund is now ours to finish.
+    """
+    try:
+        refund = await refund_order(
+            refunding,
+            order_id,
+            amount=None,
+            reason="requested_by_customer",
+            source="merchant_platform",
+        )
+    except InvalidRequest as exc:
+        return f"order canceled ({exc.message})"
+    except ServiceUnavailable:
+        return "order canceled, refund pending"
+    return f"order canceled, refunded {refund.amount}"
 
 
 async def _apply(
@@ -123,7 +149,7 @@ async def _apply(
                 return "no such order"
             if event.kind == "order_canceled":
                 cancel_order(db, order.id, reason="canceled by the merchant", now=now)
-                return "order canceled"
+                return f"order canceled:{order.id}"
             if order.status in ("shipped", "canceled", "completed"):
                 return f"order already {order.status}"
             tracking = event.tracking

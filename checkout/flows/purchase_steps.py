@@ -1,21 +1,21 @@
-"""The steps of completing a checkout, each one transaction: begin, then finish or unwind.
+"""The steps of completing a checkout up to the authorisation, each one short transaction.
 
-  begin_purchase   lock the session; refuse unless open, payable and priced as last shown;
-                   check the token's allowance; authorise (a hold); reserve our stock with
-                   conditional updates; spend the token; record the purchase as `authorized`.
-  (the merchant order is placed on the platform between the steps, outside any transaction)
-  finish_purchase  capture, write our order, complete the session, queue `order_create`.
-  unwind_purchase  void the hold, give back stock and token, say why on the session.
+  begin_purchase        lock the session; refuse unless open, payable and priced as last shown;
+                        check the token's allowance; reserve our stock with conditional updates;
+                        spend the token; record the purchase as `authorizing` with its payment.
+  (the provider is asked for the hold between the steps, with no row locked)
+  record_authorization  authorised: carry on. Declined or challenged by 3-D Secure: give back the
+                        stock, say why on the session, and answer with that state.
 
 A refusal that changed state (a decline, a challenge, stock gone, a price change) is returned
 rather than raised, so the caller commits the change together with the refusal it answers with.
-Which step runs when is decided by flows.complete_checkout (live) and flows.recover_purchases.
+What follows the hold (the merchant order, capture or release) is flows.purchase_settlement's;
+which step runs when is decided by flows.complete_checkout (live) and by its recovery.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from checkout.domain.allowance import TOKEN_PARAM, check_spend
 from checkout.domain.checkout import Problem, Status, price_problems
+from checkout.domain.commission import CommissionLine, commission_for
 from checkout.errors import (
     AuthenticationRequired,
     CheckoutError,
@@ -35,9 +36,9 @@ from checkout.errors import (
     PriceChanged,
     SessionNotOpen,
 )
-from checkout.flows.order_events import queue_order_event
 from checkout.flows.session_state import SessionState, load_session, notice_dict, require_open
 from checkout.payments.provider import (
+    Authorization,
     AuthorizationStatus,
     AuthorizeRequest,
     Card,
@@ -47,19 +48,15 @@ from checkout.payments.provider import (
 from checkout.protocol import render
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.catalog import Catalog
+from checkout.store.commission_terms import current_terms
 from checkout.store.ids import new_id
-from checkout.store.orders import Orders
 from checkout.store.payments import Payments, PaymentTokens, token_state
 from checkout.store.rows import (
-    CheckoutSessionRow,
-    OrderLineRow,
-    OrderRow,
     PaymentRow,
     PaymentTokenRow,
     PurchaseRow,
 )
 from checkout.store.sessions import CheckoutSessions
-from merchant_adapters import PlacedOrder
 
 log = logging.getLogger("checkout.flows")
 HANDLER_ID = "card_tokenized"
@@ -134,10 +131,10 @@ def begin_purchase(
     provider: PaymentProvider,
     now: datetime,
 ) -> CompleteOutcome | PurchaseRow | Resumed:
-    """Step 1, one transaction: check, authorise, reserve our stock, spend the token.
+    """Step 1, one transaction: check, reserve our stock, spend the token, record the purchase.
 
-    Returns the purchase to carry on with, or the outcome when the session cannot be paid
-    (a decline, a 3-D Secure challenge, stock gone, a price change) with that state saved.
+    Returns the purchase to authorise, or the outcome when the session cannot be paid (a price
+    change, stock gone, a failed 3-D Secure result) with that state saved.
     """
     state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
     if state.status in (Status.COMPLETED, Status.COMPLETE_IN_PROGRESS):
@@ -190,22 +187,23 @@ def begin_purchase(
     )
 
     result = request.authentication_result
-    if state.status is Status.AUTHENTICATION_REQUIRED and result is None:
+    challenged = state.status is Status.AUTHENTICATION_REQUIRED
+    if challenged and result is None:
         raise AuthenticationRequired(
             "This checkout session requires issuer authentication. The request must include "
             "'authentication_result' as provided by the issuer authentication flow.",
             param="$.authentication_result",
         )
-    card = Card(
-        brand=token.card_brand,
-        last4=token.card_last4,
-        funding=token.funding,
-        outcome=CardOutcome(token.card_outcome),
-    )
     authenticated = result is not None and result.outcome in SECURE_OUTCOMES
-    payments = Payments(db)
-
-    if result is not None and not authenticated and card.outcome is CardOutcome.REQUIRES_3DS:
+    if (
+        result is not None
+        and not authenticated
+        and (challenged or token.card_outcome == CardOutcome.REQUIRES_3DS.value)
+    ):
+        pending = _pending_challenge(db, row.id)
+        if pending is not None:
+            pending.status, pending.updated_at = "void_pending", now
+            Payments(db).add(pending)
         return _decline(
             db,
             state,
@@ -218,83 +216,14 @@ def begin_purchase(
             f"({result.outcome}). Try again or use a different card.",
         )
 
-    authorization = provider.authorize(
-        AuthorizeRequest(
-            idempotency_key=f"{row.id}:authorize:{token.id}",
-            amount=amount,
-            currency=currency,
-            merchant_id=row.merchant_id,
-            card=card,
-            authenticated=authenticated,
-            description=f"Checkout session {row.id}",
-        )
-    )
-
-    if authorization.status is AuthorizationStatus.REQUIRES_ACTION:
-        if "3ds" not in row.interventions:
-            return _decline(
-                db,
-                state,
-                token,
-                amount,
-                provider.name,
-                now,
-                "authentication_required",
-                "This card needs 3-D Secure authentication, which this agent "
-                "did not declare it supports. Use a different card.",
-            )
-        PaymentTokens(db).hold(token.id, row.id)
-        row.status = Status.AUTHENTICATION_REQUIRED.value
-        row.authentication_metadata = render.authentication_metadata(state.merchant, card.brand)
-        row.notices = []
-        row.updated_at = now
-        CheckoutSessions(db).save(row)
-        return CompleteOutcome(
-            load_session(db, session_id, agent_id=agent_id, now=now),
-            AuthenticationRequired(
-                "The card issuer requires 3-D Secure authentication. "
-                "Authenticate with the session's authentication_metadata "
-                "and complete again with 'authentication_result'.",
-                param="$.authentication_result",
-            ),
-        )
-    if authorization.status is AuthorizationStatus.DECLINED:
-        return _decline(
-            db,
-            state,
-            token,
-            amount,
-            provider.name,
-            now,
-            authorization.decline_code or "card_declined",
-            authorization.message or "Your card was declined.",
-            payment_id=authorization.payment_id,
-        )
-
-    payment = PaymentRow(
-        id=authorization.payment_id,
-        session_id=row.id,
-        token_id=token.id,
-        provider=provider.name,
-        amount=amount,
-        currency=currency,
-        status="requires_capture",
-        created_at=now,
-        updated_at=now,
-    )
-    payments.add(payment)
-
     short = Catalog(db).reserve({line.offer.variant_id: line.quantity for line in state.lines})
     if short:
-        provider.void(payment.id)
-        payment.status, payment.updated_at = "canceled", now
-        payments.add(payment)
         names = [line.offer.name for line in state.lines if line.offer.variant_id in short]
         index = next(i for i, line in enumerate(state.lines) if line.offer.variant_id in short)
         problem = Problem(
             "error",
             "out_of_stock",
-            f"'{names[0]}' sold out before payment completed; the payment hold was released.",
+            f"'{names[0]}' sold out before payment completed; nothing was charged.",
             f"$.line_items[{index}]",
             "requires_buyer_input",
         )
@@ -303,24 +232,53 @@ def begin_purchase(
             load_session(db, session_id, agent_id=agent_id, now=now),
             OutOfStock(problem.content, param=problem.param),
         )
-
     if not PaymentTokens(db).consume(token.id, now):
         raise PaymentTokenRejected(
             "This payment token has already been used.",
             param=TOKEN_PARAM,
             code="payment_token_used",
         )
-    purchase = PurchaseRow(
-        id=new_id("pur"),
+
+    sale = sale_document(db, state)
+    pending = _pending_challenge(db, row.id) if authenticated else None
+    payment = PaymentRow(
+        id=new_id("pay"),
         session_id=row.id,
-        merchant_id=row.merchant_id,
-        payment_id=payment.id,
         token_id=token.id,
-        state="authorized",
-        sale=sale_document(db, state),
+        provider=provider.name,
+        amount=amount,
+        currency=currency,
+        status="authorizing",
+        # The PaymentIntent left waiting for 3-D Secure is continued, not replaced.
+        provider_payment_id=pending.provider_payment_id if pending else None,
+        application_fee=sale["commission"]["amount"],
+        connected_account=state.merchant.payment_account_id,
         created_at=now,
         updated_at=now,
     )
+    Payments(db).add(payment)
+    if pending is not None:
+        pending.status, pending.updated_at = "superseded", now
+        Payments(db).add(pending)
+    purchase = db.exec(select(PurchaseRow).where(col(PurchaseRow.session_id) == row.id)).first()
+    fields: dict[str, Any] = {
+        "merchant_id": row.merchant_id,
+        "payment_id": payment.id,
+        "token_id": token.id,
+        "state": "authorizing",
+        "sale": {**sale, "authenticated": authenticated},
+        "platform_order_id": None,
+        "platform_order_name": None,
+        "recorded": None,
+        "attempts": 0,
+        "last_error": None,
+        "updated_at": now,
+    }
+    if purchase is None:
+        purchase = PurchaseRow(id=new_id("pur"), session_id=row.id, created_at=now, **fields)
+    else:  # an earlier attempt that was unwound starts over on the same row
+        for name, value in fields.items():
+            setattr(purchase, name, value)
     db.add(purchase)
     row.status = Status.COMPLETE_IN_PROGRESS.value
     row.notices = []
@@ -328,6 +286,109 @@ def begin_purchase(
     row.updated_at = now
     CheckoutSessions(db).save(row)
     return purchase
+
+
+def _pending_challenge(db: Session, session_id: str) -> PaymentRow | None:
+    return db.exec(
+        select(PaymentRow).where(
+            col(PaymentRow.session_id) == session_id, col(PaymentRow.status) == "requires_action"
+        )
+    ).first()
+
+
+def authorize_request(db: Session, purchase: PurchaseRow) -> AuthorizeRequest:
+    """What to ask the provider for this purchase; the same every time it is asked."""
+    payment = db.get(PaymentRow, purchase.payment_id)
+    token = db.get(PaymentTokenRow, purchase.token_id)
+    assert payment is not None and token is not None, "purchases reference both by key"
+    return AuthorizeRequest(
+        idempotency_key=f"{purchase.session_id}:authorize:{payment.id}",
+        amount=payment.amount,
+        currency=payment.currency,
+        merchant_id=purchase.merchant_id,
+        connected_account=payment.connected_account,
+        application_fee=payment.application_fee,
+        token_id=token.id,
+        card=Card(
+            brand=token.card_brand,
+            last4=token.card_last4,
+            funding=token.funding,
+            outcome=CardOutcome(token.card_outcome),
+        ),
+        authenticated=bool(purchase.sale.get("authenticated")),
+        pending_payment_id=payment.provider_payment_id,
+        description=f"Checkout session {purchase.session_id}",
+        metadata={"checkout_session_id": purchase.session_id, "payment_id": payment.id},
+    )
+
+
+def record_authorization(
+    db: Session, purchase: PurchaseRow, authorization: Authorization, *, now: datetime
+) -> CompleteOutcome | PurchaseRow:
+    """Step 2, one transaction: the provider's answer. Authorised: the purchase carries on.
+
+    Declined, or challenged for 3-D Secure: the stock goes back and the session says why. A
+    challenge the agent cannot take (it did not declare 3ds) is a decline, and the waiting
+    payment is released.
+    """
+    session = CheckoutSessions(db).get_any(purchase.session_id, for_update=True)
+    payment = db.get(PaymentRow, purchase.payment_id)
+    token = db.get(PaymentTokenRow, purchase.token_id)
+    assert session is not None and payment is not None and token is not None
+    payment.provider_payment_id = authorization.payment_id or payment.provider_payment_id
+    payment.updated_at = now
+    if authorization.status is AuthorizationStatus.AUTHORIZED:
+        payment.status = "requires_capture"
+        Payments(db).add(payment)
+        purchase.state, purchase.updated_at = "authorized", now
+        db.add(purchase)
+        return purchase
+
+    Catalog(db).release({line["variant_id"]: line["quantity"] for line in purchase.sale["lines"]})
+    purchase.state, purchase.updated_at = "unwound", now
+    db.add(purchase)
+    state = load_session(db, session.id, agent_id=session.agent_id, now=now)
+    if (
+        authorization.status is AuthorizationStatus.REQUIRES_ACTION
+        and "3ds" in session.interventions
+    ):
+        payment.status = "requires_action"
+        Payments(db).add(payment)
+        # Nothing is charged yet: the token waits for this session's authenticated retry.
+        PaymentTokens(db).release(token.id)
+        PaymentTokens(db).hold(token.id, session.id)
+        session.status = Status.AUTHENTICATION_REQUIRED.value
+        session.authentication_metadata = render.authentication_metadata(
+            state.merchant, token.card_brand
+        )
+        session.notices = []
+        session.updated_at = now
+        CheckoutSessions(db).save(session)
+        return CompleteOutcome(
+            load_session(db, session.id, agent_id=session.agent_id, now=now),
+            AuthenticationRequired(
+                "The card issuer requires 3-D Secure authentication. "
+                "Authenticate with the session's authentication_metadata "
+                "and complete again with 'authentication_result'.",
+                param="$.authentication_result",
+            ),
+        )
+    session.status = Status.READY_FOR_PAYMENT.value
+    session.updated_at = now
+    if authorization.status is AuthorizationStatus.REQUIRES_ACTION:
+        payment.status = "void_pending"
+        code, text = (
+            "authentication_required",
+            "This card needs 3-D Secure authentication, which this agent did not declare it "
+            "supports. Use a different card.",
+        )
+    else:
+        payment.status = "declined"
+        code = authorization.decline_code or "card_declined"
+        text = authorization.message or "Your card was declined."
+    payment.decline_code = code
+    Payments(db).add(payment)
+    return _decline_notice(db, state, code, text, now)
 
 
 def _decline(
@@ -339,14 +400,12 @@ def _decline(
     now: datetime,
     code: str,
     text: str,
-    payment_id: str | None = None,
 ) -> CompleteOutcome:
-    """A declined card spends its token; the session stays payable with a payment_declined message."""
-    log.info("checkout.payment_declined session=%s reason=%s", state.row.id, code)
+    """A declined attempt spends its token; the session stays payable with a payment_declined message."""
     PaymentTokens(db).consume(token.id, now)
     Payments(db).add(
         PaymentRow(
-            id=payment_id or new_id("pi_sbx"),
+            id=new_id("pay"),
             session_id=state.row.id,
             token_id=token.id,
             provider=provider,
@@ -360,7 +419,14 @@ def _decline(
     )
     if state.row.status == Status.AUTHENTICATION_REQUIRED.value:
         state.row.status = Status.READY_FOR_PAYMENT.value
-        state.row.authentication_metadata = None
+    return _decline_notice(db, state, code, text, now)
+
+
+def _decline_notice(
+    db: Session, state: SessionState, code: str, text: str, now: datetime
+) -> CompleteOutcome:
+    log.info("checkout.payment_declined session=%s reason=%s", state.row.id, code)
+    state.row.authentication_metadata = None
     problem = Problem(
         "error",
         "payment_declined",
@@ -385,7 +451,19 @@ def sale_document(db: Session, state: SessionState) -> dict[str, Any]:
         if o.type == "shipping" and any(s.option_id == o.id for s in quote.selections)
     ]
     details = row.fulfillment_details or {}
+    terms = current_terms(state.merchant)
+    commission = commission_for(
+        terms,
+        [CommissionLine(lt.subtotal, lt.line.offer.category) for lt in quote.lines],
+        shipping=quote.totals.fulfillment or 0,
+    )
     return {
+        "commission": {
+            "amount": commission.amount,
+            "base": commission.base,
+            "version": terms.version,
+            "minimum_applied": commission.minimum_applied,
+        },
         "reference": row.id,
         "currency": row.currency,
         "lines": [
@@ -398,6 +476,7 @@ def sale_document(db: Session, state: SessionState) -> dict[str, Any]:
                 "quantity": lt.line.quantity,
                 "unit_amount": lt.line.offer.unit_amount,
                 "subtotal": lt.subtotal,
+                "category": lt.line.offer.category,
                 "image_url": lt.line.offer.images[0] if lt.line.offer.images else None,
                 "url": lt.line.offer.url,
             }
@@ -424,129 +503,3 @@ def sale_document(db: Session, state: SessionState) -> dict[str, Any]:
         if shipping and shipping[0].latest
         else None,
     }
-
-
-def _session_and_payment(
-    db: Session, purchase: PurchaseRow
-) -> tuple[CheckoutSessionRow, PaymentRow]:
-    session = CheckoutSessions(db).get_any(purchase.session_id, for_update=True)
-    payment = db.get(PaymentRow, purchase.payment_id)
-    assert session is not None and payment is not None, "purchases reference both by key"
-    return session, payment
-
-
-def finish_purchase(
-    db: Session,
-    purchase: PurchaseRow,
-    *,
-    placed: PlacedOrder | None,
-    provider: PaymentProvider,
-    base_url: str,
-    now: datetime,
-) -> CompleteOutcome:
-    """Last step, one transaction: capture, write our order, complete the session, queue order_create."""
-    session, payment = _session_and_payment(db, purchase)
-    provider.capture(payment.id, payment.amount)
-    payment.status, payment.updated_at = "succeeded", now
-    Payments(db).add(payment)
-    order = _record_order(db, purchase, placed, base_url, now)
-    purchase.state, purchase.updated_at = "completed", now
-    if placed is not None:
-        purchase.platform_order_id = placed.platform_order_id
-        purchase.platform_order_name = placed.platform_order_name
-        purchase.recorded = placed.recorded
-    db.add(purchase)
-    session.status, session.updated_at = Status.COMPLETED.value, now
-    session.notices = []
-    CheckoutSessions(db).save(session)
-    queue_order_event(db, "order_create", order, now)
-    log.info(
-        "checkout.order_placed session=%s order=%s merchant=%s amount=%d platform_order=%s",
-        session.id,
-        order.id,
-        session.merchant_id,
-        payment.amount,
-        placed.platform_order_id if placed else None,
-    )
-    return CompleteOutcome(load_session(db, session.id, agent_id=session.agent_id, now=now))
-
-
-def unwind_purchase(
-    db: Session,
-    purchase: PurchaseRow,
-    *,
-    problem: Problem,
-    refusal: CheckoutError,
-    provider: PaymentProvider,
-    now: datetime,
-) -> CompleteOutcome:
-    """Compensation, one transaction: release the hold, give back our stock and the token."""
-    session, payment = _session_and_payment(db, purchase)
-    provider.void(payment.id)
-    payment.status, payment.updated_at = "canceled", now
-    Payments(db).add(payment)
-    Catalog(db).release({line["variant_id"]: line["quantity"] for line in purchase.sale["lines"]})
-    # Nothing was charged, so the agent may try again with the same token once the cart is fixed.
-    PaymentTokens(db).release(purchase.token_id)
-    purchase.state, purchase.updated_at = "unwound", now
-    purchase.last_error = refusal.message[:500]
-    db.add(purchase)
-    session.status, session.updated_at = Status.NOT_READY_FOR_PAYMENT.value, now
-    session.notices = [notice_dict(problem)]
-    CheckoutSessions(db).save(session)
-    log.info("checkout.purchase_unwound session=%s reason=%s", session.id, refusal.code)
-    return CompleteOutcome(
-        load_session(db, session.id, agent_id=session.agent_id, now=now), refusal
-    )
-
-
-def _record_order(
-    db: Session, purchase: PurchaseRow, placed: PlacedOrder | None, base_url: str, now: datetime
-) -> OrderRow:
-    sale = purchase.sale
-    order_id = new_id("ord")
-    order = OrderRow(
-        id=order_id,
-        checkout_session_id=purchase.session_id,
-        merchant_id=purchase.merchant_id,
-        payment_id=purchase.payment_id,
-        order_number=f"AC-{secrets.token_hex(4).upper()}",
-        permalink_url=f"{base_url}/orders/{order_id}",
-        status="confirmed",
-        currency=sale["currency"],
-        items_amount=sale["items_amount"],
-        fulfillment_amount=sale["fulfillment_amount"],
-        tax_amount=sale["tax_amount"],
-        total_amount=sale["total_amount"],
-        destination=sale["address"],
-        email=sale["email"],
-        estimated_earliest=_parse_time(sale["estimated_earliest"]),
-        estimated_latest=_parse_time(sale["estimated_latest"]),
-        platform_order_id=placed.platform_order_id if placed else None,
-        platform_order_name=placed.platform_order_name if placed else None,
-        fulfillments=[],
-        created_at=now,
-        updated_at=now,
-    )
-    lines = [
-        OrderLineRow(
-            id=new_id("oli"),
-            order_id=order_id,
-            position=position,
-            variant_id=line["variant_id"],
-            product_id=line["product_id"],
-            title=line["title"],
-            quantity=line["quantity"],
-            unit_amount=line["unit_amount"],
-            subtotal=line["subtotal"],
-            image_url=line["image_url"],
-            url=line["url"],
-        )
-        for position, line in enumerate(sale["lines"])
-    ]
-    Orders(db).add(order, lines)
-    return order
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None

@@ -1,4 +1,5 @@
-"""Periodically finish or unwind purchases that a crashed or abandoned complete left half-done."""
+"""Periodically carry on what a crashed or abandoned request left half-done: purchases, holds
+to release, refunds whose answer was lost."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from checkout.flows.complete_checkout import Completion, recover_purchases
+from checkout.flows.purchase_saga import Completion, recover_purchases
+from checkout.flows.refund_order import Refunding, retry_pending_refunds
 
 log = logging.getLogger("checkout.jobs")
 
@@ -15,12 +17,17 @@ log = logging.getLogger("checkout.jobs")
 GRACE = timedelta(seconds=60)
 
 
-async def run_forever(ctx: Completion, stop: asyncio.Event, every_seconds: float = 30.0) -> None:
+async def run_forever(
+    ctx: Completion, refunding: Refunding, stop: asyncio.Event, every_seconds: float = 30.0
+) -> None:
     while not stop.is_set():
         try:
             report = await recover_purchases(ctx, older_than=GRACE)
             if any(report.values()):
                 log.info("purchases.recovered %s", report)
+            refunds = await retry_pending_refunds(refunding)
+            if refunds:
+                log.info("refunds.retried count=%d", refunds)
         except Exception:
             log.exception("purchases.recovery_failed")
         with contextlib.suppress(TimeoutError):

@@ -1,8 +1,14 @@
-"""The PaymentProvider interface and the plain result types every provider returns."""
+"""The PaymentProvider and ConnectedAccounts interfaces and the plain result types they return.
+
+Every method that moves money is async and is called outside any database transaction: a
+provider call can take seconds, and no row lock is held while it runs. Every such call carries
+an idempotency key derived from our own ids, so a retry after a lost answer repeats nothing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -19,6 +25,8 @@ class CardOutcome(StrEnum):
     INCORRECT_CVC = "incorrect_cvc"
     PROCESSING_ERROR = "processing_error"
     REQUIRES_3DS = "requires_3ds"
+    # A token the provider itself holds (a Stripe Shared Payment Token): the outcome is Stripe's.
+    DECIDED_BY_PROVIDER = "decided_by_provider"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +39,22 @@ class Card:
 
 @dataclass(frozen=True, slots=True)
 class AuthorizeRequest:
+    """A hold (manual capture) for the merchant, with the platform's commission as its fee."""
+
     idempotency_key: str
     amount: int
-    currency: str
+    currency: str  # lower-case ISO 4217
     merchant_id: str
+    connected_account: str | None  # the merchant's Stripe account (acct_...), None in the sandbox
+    application_fee: int  # the commission, in minor units
+    token_id: str  # vt_... (our vault) or spt_... (a Stripe Shared Payment Token)
     card: Card
     authenticated: bool  # a successful 3-D Secure result accompanies this attempt
+    # The payment left waiting for 3-D Secure by the previous attempt, if any: a provider that
+    # keeps it (Stripe's PaymentIntent in requires_action) continues it instead of starting anew.
+    pending_payment_id: str | None
     description: str
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 class AuthorizationStatus(StrEnum):
@@ -54,21 +71,123 @@ class Authorization:
     message: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Capture:
+    payment_id: str
+    charge_id: str | None  # ch_... with Stripe
+    transfer_id: str | None  # tr_...: the merchant's share moving to its connected account
+    application_fee_id: str | None  # fee_...
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    idempotency_key: str
+    payment_id: str
+    amount: int
+    currency: str
+    # The commission share to give back by our rounding rule; the provider reports what it did.
+    application_fee_refund: int
+    reason: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class RefundStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    refund_id: str
+    status: RefundStatus
+    application_fee_refunded: int  # the commission actually given back with this refund
+
+
+@dataclass(frozen=True, slots=True)
+class SharedToken:
+    """A token held by the provider (Stripe's SharedPaymentGrantedToken) and its usage limits."""
+
+    id: str
+    max_amount: int
+    currency: str
+    expires_at: datetime | None
+    deactivated: bool
+    card: Card
+    checkout_session_id: str | None  # when the agent scoped it to a session (shared metadata)
+
+
 class CardRejected(Exception):
     """The card cannot be vaulted (not a valid number, or not accepted by this provider)."""
+
+
+class TokenUnknown(Exception):
+    """The provider does not know this shared token (or it belongs to someone else)."""
+
+
+class PaymentUnavailable(Exception):
+    """The provider did not answer usefully (timeouts, 5xx, rate limits after retries).
+
+    The operation may or may not have happened; repeating it with the same idempotency key is
+    safe and is how the caller finds out.
+    """
+
+
+class PaymentRefused(Exception):
+    """The provider refused the operation itself (not a card decline): a bad request, a
+    capture of an expired hold, a refund beyond what was charged."""
 
 
 class PaymentProvider(Protocol):
     name: str
 
     def card_for(self, number: str, funding: str) -> Card:
-        """Identify a card for the vault; raise CardRejected when it cannot be used."""
+        """Identify a card for our vault (delegate_payment); raise CardRejected when it cannot
+        be used."""
         ...
 
-    def authorize(self, request: AuthorizeRequest) -> Authorization:
-        """Place a hold for the amount (manual capture)."""
+    async def shared_token(self, token_id: str) -> SharedToken:
+        """Read a provider-held token's limits; raise TokenUnknown when there is none."""
         ...
 
-    def capture(self, payment_id: str, amount: int) -> None: ...
+    async def authorize(self, request: AuthorizeRequest) -> Authorization: ...
 
-    def void(self, payment_id: str) -> None: ...
+    async def capture(self, payment_id: str, amount: int, *, idempotency_key: str) -> Capture: ...
+
+    async def void(self, payment_id: str, *, idempotency_key: str) -> None: ...
+
+    async def refund(self, request: RefundRequest) -> Refund: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    account_id: str
+    charges_enabled: bool
+    transfers_active: bool
+    details_submitted: bool
+    requirements_due: tuple[str, ...] = ()
+    disabled_reason: str | None = None
+
+    @property
+    def payable(self) -> bool:
+        return self.charges_enabled and self.transfers_active
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardingLink:
+    url: str
+    expires_at: datetime
+
+
+class ConnectedAccounts(Protocol):
+    """The merchant's own account at the PSP, which receives its share of every charge."""
+
+    async def open_account(
+        self, *, merchant_id: str, country: str, email: str | None, idempotency_key: str
+    ) -> AccountStatus: ...
+
+    async def onboarding_link(
+        self, account_id: str, *, refresh_url: str, return_url: str
+    ) -> OnboardingLink: ...
+
+    async def account_status(self, account_id: str) -> AccountStatus: ...

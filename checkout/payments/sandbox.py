@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime, timedelta
+
 from checkout.payments.provider import (
+    AccountStatus,
     Authorization,
     AuthorizationStatus,
     AuthorizeRequest,
+    Capture,
     Card,
     CardOutcome,
     CardRejected,
+    OnboardingLink,
+    Refund,
+    RefundRequest,
+    RefundStatus,
+    SharedToken,
+    TokenUnknown,
 )
-from checkout.store.ids import new_id
 
 # Stripe's published test card numbers and what each does in test mode.
 TEST_CARDS: dict[str, tuple[str, CardOutcome]] = {
@@ -55,7 +65,16 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
+def _sandbox_id(prefix: str, key: str) -> str:
+    """The same id for the same idempotency key, as Stripe replays a keyed request."""
+    return f"{prefix}_sbx_{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
 class SandboxPaymentProvider:
+    """Stripe's test-mode outcomes and fee arithmetic without Stripe: holds, captures and refunds
+    always succeed, keyed requests give the same answer again, and the application fee is
+    given back exactly as the commission rule says."""
+
     name = "sandbox"
 
     def card_for(self, number: str, funding: str) -> Card:
@@ -71,10 +90,13 @@ class SandboxPaymentProvider:
         brand, outcome = known
         return Card(brand=brand, last4=digits[-4:], funding=funding, outcome=outcome)
 
-    def authorize(self, request: AuthorizeRequest) -> Authorization:
-        payment_id = new_id("pi_sbx")
+    async def shared_token(self, token_id: str) -> SharedToken:
+        raise TokenUnknown("The sandbox issues vt_ tokens through delegate_payment only.")
+
+    async def authorize(self, request: AuthorizeRequest) -> Authorization:
+        payment_id = request.pending_payment_id or _sandbox_id("pi", request.idempotency_key)
         outcome = request.card.outcome
-        if outcome is CardOutcome.SUCCEEDS:
+        if outcome in (CardOutcome.SUCCEEDS, CardOutcome.DECIDED_BY_PROVIDER):
             return Authorization(payment_id, AuthorizationStatus.AUTHORIZED)
         if outcome is CardOutcome.REQUIRES_3DS:
             if request.authenticated:
@@ -87,8 +109,51 @@ class SandboxPaymentProvider:
             message=DECLINE_MESSAGES[outcome],
         )
 
-    def capture(self, payment_id: str, amount: int) -> None:
-        """Sandbox captures always succeed; the payment row records the state."""
+    async def capture(self, payment_id: str, amount: int, *, idempotency_key: str) -> Capture:
+        return Capture(
+            payment_id=payment_id,
+            charge_id=_sandbox_id("ch", payment_id),
+            transfer_id=_sandbox_id("tr", payment_id),
+            application_fee_id=_sandbox_id("fee", payment_id),
+        )
 
-    def void(self, payment_id: str) -> None:
-        """Sandbox voids always succeed; the payment row records the state."""
+    async def void(self, payment_id: str, *, idempotency_key: str) -> None:
+        """Sandbox releases always succeed; the payment row records the state."""
+
+    async def refund(self, request: RefundRequest) -> Refund:
+        return Refund(
+            refund_id=_sandbox_id("re", request.idempotency_key),
+            status=RefundStatus.SUCCEEDED,
+            application_fee_refunded=request.application_fee_refund,
+        )
+
+
+class SandboxConnectedAccounts:
+    """Connected accounts that can take charges at once: the sandbox has no onboarding to do."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    async def open_account(
+        self, *, merchant_id: str, country: str, email: str | None, idempotency_key: str
+    ) -> AccountStatus:
+        return AccountStatus(
+            account_id=_sandbox_id("acct", idempotency_key),
+            charges_enabled=True,
+            transfers_active=True,
+            details_submitted=True,
+        )
+
+    async def onboarding_link(
+        self, account_id: str, *, refresh_url: str, return_url: str
+    ) -> OnboardingLink:
+        # Nothing to fill in: the link leads straight back to where onboarding returns.
+        return OnboardingLink(url=return_url, expires_at=datetime.now(UTC) + timedelta(minutes=5))
+
+    async def account_status(self, account_id: str) -> AccountStatus:
+        return AccountStatus(
+            account_id=account_id,
+            charges_enabled=True,
+            transfers_active=True,
+            details_submitted=True,
+        )

@@ -13,7 +13,7 @@ import orjson
 from checkout.domain.checkout import FulfillmentOption, Problem, Status
 from checkout.errors import CheckoutError, UnsupportedApiVersion
 from checkout.protocol import CURRENT_VERSION
-from checkout.store.rows import MerchantRow, OrderLineRow, OrderRow
+from checkout.store.rows import MerchantRow, OrderLineRow, OrderRow, RefundRow
 
 ACP_LINK_TYPES = (
     "terms_of_use",
@@ -228,7 +228,15 @@ def line_status(ordered: int, current: int, fulfilled: int) -> str:
     return "partial" if fulfilled > 0 else "processing"
 
 
-def order(order: OrderRow, lines: Sequence[OrderLineRow], merchant: MerchantRow) -> dict[str, Any]:
+ADJUSTMENT_STATUS = {"pending": "pending", "succeeded": "completed", "failed": "failed"}
+
+
+def order(
+    order: OrderRow,
+    lines: Sequence[OrderLineRow],
+    merchant: MerchantRow,
+    refunds: Sequence[RefundRow] = (),
+) -> dict[str, Any]:
     """The full ACP Order, as sent in order_create/order_update webhooks and GET /orders/{id}."""
     shipped: dict[str, int] = {}
     for fulfillment in order.fulfillments:
@@ -243,12 +251,31 @@ def order(order: OrderRow, lines: Sequence[OrderLineRow], merchant: MerchantRow)
         "status": order.status,
         "line_items": [],
         "fulfillments": order.fulfillments,
-        "adjustments": [],
+        "adjustments": [
+            {
+                "id": refund.id,
+                "type": "refund",
+                "occurred_at": iso(refund.created_at),
+                "status": ADJUSTMENT_STATUS[refund.status],
+                "amount": refund.amount,
+                "currency": refund.currency,
+                "description": "Full refund"
+                if refund.amount == order.total_amount
+                else "Partial refund",
+                **({"reason": refund.reason} if refund.reason else {}),
+            }
+            for refund in refunds
+        ],
         "totals": [
             total("subtotal", "Subtotal", order.items_amount),
             total("fulfillment", "Shipping", order.fulfillment_amount),
             total("tax", "Tax", order.tax_amount),
             total("total", "Total", order.total_amount),
+            *(
+                [total("amount_refunded", "Refunded", order.amount_refunded)]
+                if order.amount_refunded
+                else []
+            ),
         ],
         "confirmation": {
             "confirmation_number": order.order_number,

@@ -56,6 +56,14 @@ class MerchantRow(SQLModel, table=True):
     credentials: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     status: str = Field(default="active", max_length=16)  # active | paused | revoked
     status_reason: str | None = None
+    commission_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # The merchant's account at the payment provider, which receives its share of each charge.
+    payment_account_id: str | None = Field(default=None, max_length=255, index=True)
+    # pending (onboarding not finished: cannot be bought from) | payable
+    payment_status: str = Field(
+        default="payable", max_length=16, sa_column_kwargs={"server_default": "payable"}
+    )
+    payment_status_reason: str | None = None
     catalog_watermark: str | None = None
     last_synced_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = utc_column()
@@ -184,8 +192,17 @@ class PaymentRow(SQLModel, table=True):
     provider: str = Field(max_length=16)
     amount: int
     currency: str = Field(max_length=3)
-    status: str = Field(max_length=32)  # requires_capture | succeeded | canceled | declined
+    # authorizing | requires_action | requires_capture | succeeded | void_pending | canceled
+    # | declined
+    status: str = Field(max_length=32)
     decline_code: str | None = None
+    # The provider's id for this payment (pi_...), known once the provider has answered.
+    provider_payment_id: str | None = Field(default=None, max_length=255, index=True)
+    application_fee: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    connected_account: str | None = Field(default=None, max_length=255)
+    charge_id: str | None = Field(default=None, max_length=255, index=True)
+    transfer_id: str | None = Field(default=None, max_length=255)
+    application_fee_id: str | None = Field(default=None, max_length=255)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
 
@@ -206,6 +223,10 @@ class OrderRow(SQLModel, table=True):
     fulfillment_amount: int
     tax_amount: int
     total_amount: int
+    commission_amount: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    commission_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    amount_refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    commission_refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     destination: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     email: str | None = None
     estimated_earliest: datetime | None = utc_column(nullable=True)
@@ -283,11 +304,13 @@ class PurchaseRow(SQLModel, table=True):
 
     __tablename__ = "purchases"
     id: str = Field(primary_key=True, max_length=64)
+    # One per session: a new attempt after an unwound one starts over on the same row (the
+    # payments table keeps every attempt's payment).
     session_id: str = Field(foreign_key="checkout_sessions.id", unique=True, max_length=64)
     merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
     payment_id: str = Field(foreign_key="payments.id", max_length=64)
     token_id: str = Field(max_length=64)
-    # authorized | placed | completed | unwound
+    # authorizing | authorized | placed | completed | unwound
     state: str = Field(max_length=16, index=True)
     sale: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     platform_order_id: str | None = Field(default=None, max_length=255)
@@ -313,3 +336,71 @@ class PlatformEventRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     received_at: datetime = utc_column()
     processed_at: datetime | None = utc_column(nullable=True)
+
+
+class CommissionTermsRow(SQLModel, table=True):
+    """Every version of every merchant's commission terms; orders name the version they used."""
+
+    __tablename__ = "commission_terms"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "version", name="uq_commission_terms_version"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=64)
+    version: int
+    rate_bps: int
+    category_bps: dict[str, int] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    minimum: int | None = None
+    effective_at: datetime = utc_column()
+
+
+class LedgerEntryRow(SQLModel, table=True):
+    """One posting of a movement of money; append-only (never updated, never deleted)."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        # A movement is written once: a retried refund or a redelivered webhook finds it there.
+        UniqueConstraint("movement_key", "account", name="uq_ledger_movement_account"),
+        Index("ix_ledger_merchant_time", "merchant_id", "occurred_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    movement_key: str = Field(max_length=255)
+    kind: str = Field(max_length=32)
+    account: str = Field(max_length=16)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=64)
+    order_id: str | None = Field(default=None, foreign_key="orders.id", max_length=64, index=True)
+    amount: int
+    currency: str = Field(max_length=3)
+    reference: str | None = Field(default=None, max_length=255)  # pi_, re_, dp_ ...
+    occurred_at: datetime = utc_column()
+
+
+class RefundRow(SQLModel, table=True):
+    __tablename__ = "refunds"
+    id: str = Field(primary_key=True, max_length=64)
+    order_id: str = Field(foreign_key="orders.id", index=True, max_length=64)
+    amount: int
+    commission_amount: int  # given back with this refund (what the provider reported)
+    currency: str = Field(max_length=3)
+    reason: str | None = None
+    source: str = Field(max_length=32)  # operator | merchant_platform | stripe
+    status: str = Field(max_length=16)  # pending | succeeded | failed
+    provider_refund_id: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class StripeEventRow(SQLModel, table=True):
+    """The inbox of verified Stripe webhooks, keyed by Stripe's event id: processed once."""
+
+    __tablename__ = "stripe_events"
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=64)
+    account: str | None = Field(default=None, max_length=255)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created: datetime = utc_column()
+    received_at: datetime = utc_column()
+    processed_at: datetime | None = utc_column(nullable=True)
+    outcome: str | None = None

@@ -1,0 +1,149 @@
+"""Double-entry movements of money between the buyer, the platform and the merchant.
+
+Every movement is a set of postings that sums to zero. Accounts:
+  buyer            money from (negative) and back to (positive) the buyer's card
+  clearing         the charge while it is being split; zero again once a movement is complete
+  merchant         what the merchant is owed (its connected account's share)
+  platform         the platform's commission revenue
+
+A sale is three movements: `charge` (buyer -> clearing), `commission` (clearing -> platform) and
+`merchant_share` (clearing -> merchant). A refund reverses them in proportion: `refund`
+(clearing -> buyer), `commission_refund` (platform -> clearing), `merchant_refund` (merchant ->
+clearing). A dispute withdraws the disputed amount from the merchant's share back to the buyer
+(`dispute`), as Stripe reverses the destination transfer; a won dispute (`dispute_reversal`)
+returns it. The commission is not given back on a dispute: the platform keeps its fee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Account(StrEnum):
+    BUYER = "buyer"
+    CLEARING = "clearing"
+    MERCHANT = "merchant"
+    PLATFORM = "platform"
+
+
+class MovementKind(StrEnum):
+    CHARGE = "charge"
+    COMMISSION = "commission"
+    MERCHANT_SHARE = "merchant_share"
+    REFUND = "refund"
+    COMMISSION_REFUND = "commission_refund"
+    MERCHANT_REFUND = "merchant_refund"
+    DISPUTE = "dispute"
+    DISPUTE_REVERSAL = "dispute_reversal"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    account: Account
+    amount: int  # signed minor units: positive is money arriving in the account
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    kind: MovementKind
+    postings: tuple[Posting, Posting]
+
+    def __post_init__(self) -> None:
+        if sum(p.amount for p in self.postings) != 0:
+            raise ValueError("a movement's postings sum to zero")
+
+
+def _move(kind: MovementKind, source: Account, target: Account, amount: int) -> Movement:
+    if amount < 0:
+        raise ValueError("movements carry non-negative amounts")
+    return Movement(kind, (Posting(source, -amount), Posting(target, amount)))
+
+
+def sale(*, charged: int, commission: int) -> list[Movement]:
+    if not 0 <= commission <= charged:
+        raise ValueError("the commission is between nothing and the whole charge")
+    return [
+        _move(MovementKind.CHARGE, Account.BUYER, Account.CLEARING, charged),
+        _move(MovementKind.COMMISSION, Account.CLEARING, Account.PLATFORM, commission),
+        _move(
+            MovementKind.MERCHANT_SHARE, Account.CLEARING, Account.MERCHANT, charged - commission
+        ),
+    ]
+
+
+def refund(*, amount: int, commission_refunded: int) -> list[Movement]:
+    if not 0 <= commission_refunded <= amount:
+        raise ValueError("a refund's commission share is between nothing and the refund")
+    return [
+        _move(MovementKind.REFUND, Account.CLEARING, Account.BUYER, amount),
+        _move(
+            MovementKind.COMMISSION_REFUND, Account.PLATFORM, Account.CLEARING, commission_refunded
+        ),
+        _move(
+            MovementKind.MERCHANT_REFUND,
+            Account.MERCHANT,
+            Account.CLEARING,
+            amount - commission_refunded,
+        ),
+    ]
+
+
+def dispute(*, amount: int) -> list[Movement]:
+    return [_move(MovementKind.DISPUTE, Account.MERCHANT, Account.BUYER, amount)]
+
+
+def dispute_won(*, amount: int) -> list[Movement]:
+    return [_move(MovementKind.DISPUTE_REVERSAL, Account.BUYER, Account.MERCHANT, amount)]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A posting as the ledger holds it, for summaries."""
+
+    kind: MovementKind
+    account: Account
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A merchant's money over a period, as the merchant reads it."""
+
+    gross_sales: int
+    commission: int
+    refunds: int
+    commission_refunded: int
+    disputes: int
+    net: int  # what the merchant keeps: its account's balance change
+
+
+def statement(entries: Iterable[Entry]) -> Statement:
+    gross = commission = refunds = commission_back = disputes = net = 0
+    for entry in entries:
+        if entry.account is Account.MERCHANT:
+            net += entry.amount
+        if entry.account is not Account.CLEARING and entry.account is not Account.BUYER:
+            continue
+        # Read each movement from its clearing or buyer leg, which names the whole amount.
+        if entry.kind is MovementKind.CHARGE and entry.account is Account.CLEARING:
+            gross += entry.amount
+        elif entry.kind is MovementKind.COMMISSION and entry.account is Account.CLEARING:
+            commission -= entry.amount
+        elif entry.kind is MovementKind.REFUND and entry.account is Account.BUYER:
+            refunds += entry.amount
+        elif entry.kind is MovementKind.COMMISSION_REFUND and entry.account is Account.CLEARING:
+            commission_back += entry.amount
+        elif entry.kind is MovementKind.DISPUTE and entry.account is Account.BUYER:
+            disputes += entry.amount
+        elif entry.kind is MovementKind.DISPUTE_REVERSAL and entry.account is Account.BUYER:
+            disputes += entry.amount  # negative: money returned to the merchant
+    return Statement(
+        gross_sales=gross,
+        commission=commission,
+        refunds=refunds,
+        commission_refunded=commission_back,
+        disputes=disputes,
+        net=net,
+    )

@@ -1,0 +1,463 @@
+"""Carrying a begun purchase to its end: authorise, place the merchant's order, capture, or unwind.
+
+    authorizing   ask the provider for a hold (idempotent on the payment's key), then record it
+    authorized    place the order on the merchant's platform (idempotent on the session id)
+    placed        capture, then write our order and the ledger
+ or unwound       nothing to sell: stock and token back, the hold released
+
+No charge without an order: capture happens only after the platform accepted the order. No
+order without a charge: the order is written only once the capture is in. When an answer is
+unknown (the provider or the platform failed and cannot be asked), the purchase stays where it
+is and is carried on later, by a retried complete or by recover_purchases, never guessed. No
+provider or platform call runs inside a transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import anyio
+from sqlmodel import Session, col, select
+
+from checkout.domain.checkout import Problem
+from checkout.errors import IdempotencyInFlight, InvalidRequest, OutOfStock, ServiceUnavailable
+from checkout.flows.purchase_settlement import (
+    finish_purchase,
+    hold_released,
+    holds_to_release,
+    note_placed,
+    unwind_purchase,
+)
+from checkout.flows.purchase_steps import CompleteOutcome, authorize_request, record_authorization
+from checkout.flows.session_state import load_session
+from checkout.payments.provider import (
+    Authorization,
+    AuthorizationStatus,
+    Capture,
+    PaymentProvider,
+    PaymentRefused,
+    PaymentUnavailable,
+)
+from checkout.platforms import MerchantPlatforms
+from checkout.store.db import Database
+from checkout.store.rows import MerchantRow, PaymentRow, PurchaseRow
+from checkout.store.sessions import CheckoutSessions
+from merchant_adapters import (
+    ExternalSale,
+    MerchantAdapter,
+    MerchantPlatformError,
+    PlacedOrder,
+    PlatformUnavailable,
+    RateLimited,
+    SaleLine,
+    ShippingAddress,
+    VariantRef,
+)
+from merchant_adapters import OutOfStock as PlatformOutOfStock
+
+log = logging.getLogger("checkout.flows")
+
+# Called inside the transaction that decides the outcome, so an answer kept for an
+# Idempotency-Key commits together with the change it reports.
+Respond = Callable[[Session, CompleteOutcome], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    database: Database
+    provider: PaymentProvider
+    platforms: MerchantPlatforms
+    base_url: str
+    clock: Callable[[], datetime]
+
+
+def _no_response(db: Session, outcome: CompleteOutcome) -> None:
+    """Background recovery has no request to answer."""
+
+
+def merchant_adapter(ctx: Completion, merchant: MerchantRow) -> MerchantAdapter | None:
+    """None for merchants on no platform (feed merchants): their orders live only here."""
+    if merchant.platform not in ("etsy", "shopify") or merchant.credentials is None:
+        return None
+    return ctx.platforms.for_merchant(merchant)
+
+
+def external_sale(purchase: PurchaseRow) -> ExternalSale:
+    sale = purchase.sale
+    address = sale.get("address")
+    return ExternalSale(
+        reference=purchase.session_id,
+        lines=tuple(
+            SaleLine(
+                ref=VariantRef(line["platform_product_id"], line["platform_variant_id"]),
+                quantity=line["quantity"],
+                unit_price=line["unit_amount"],
+                title=line["title"],
+            )
+            for line in sale["lines"]
+        ),
+        currency=sale["currency"],
+        buyer_email=sale.get("email"),
+        buyer_name=sale.get("buyer_name"),
+        shipping_address=ShippingAddress(
+            name=address["name"],
+            line_one=address["line_one"],
+            line_two=address.get("line_two"),
+            city=address["city"],
+            state=address["state"],
+            country=address["country"],
+            postal_code=address["postal_code"],
+        )
+        if address
+        else None,
+        shipping_title=sale.get("shipping_title"),
+        shipping_amount=sale["fulfillment_amount"],
+        tax_amount=sale["tax_amount"],
+        total_amount=sale["total_amount"],
+    )
+
+
+async def carry_on(
+    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond = _no_response
+) -> CompleteOutcome:
+    """Take the purchase from wherever it stands to its end; live requests and recovery share this."""
+    if purchase.state == "authorizing":
+        authorized = await _authorize(ctx, purchase, respond)
+        if isinstance(authorized, CompleteOutcome):
+            return authorized
+        purchase = authorized
+    if purchase.state == "authorized":
+        placed = await _place(ctx, purchase, merchant, respond)
+        if isinstance(placed, CompleteOutcome):
+            return placed
+        purchase = placed
+    if purchase.state != "placed":
+        return await _settle(ctx, purchase, lambda db, current: _settled(db, current, ctx), respond)
+    capture = await _capture(ctx, purchase, merchant)
+    return await _settle(
+        ctx,
+        purchase,
+        lambda db, current: finish_purchase(
+            db, current, capture=capture, base_url=ctx.base_url, now=ctx.clock()
+        ),
+        respond,
+        expect="placed",
+    )
+
+
+async def _authorize(
+    ctx: Completion, purchase: PurchaseRow, respond: Respond
+) -> PurchaseRow | CompleteOutcome:
+    def read() -> Any:
+        with ctx.database.read() as db:
+            return authorize_request(db, purchase)
+
+    request = await anyio.to_thread.run_sync(read)
+    try:
+        authorization = await ctx.provider.authorize(request)
+    except PaymentUnavailable as exc:
+        await _note_failure(ctx, purchase, f"authorize: {exc}")
+        raise ServiceUnavailable(
+            "The payment provider is not answering; the payment is being confirmed and nothing "
+            "is charged unless the order is placed. Retry this request shortly."
+        ) from exc
+    except PaymentRefused as exc:
+        log.warning("checkout.payment_refused session=%s error=%s", purchase.session_id, exc)
+        authorization = Authorization(
+            payment_id=request.pending_payment_id or "",
+            status=AuthorizationStatus.DECLINED,
+            decline_code="processing_error",
+            message="The payment could not be processed.",
+        )
+    except Exception as exc:
+        # Not an answer at all: remember the attempt so a retry may carry on at once.
+        await _note_failure(ctx, purchase, f"authorize: {exc!r}")
+        raise
+
+    def record() -> PurchaseRow | CompleteOutcome:
+        with ctx.database.write() as db:
+            current = _locked(db, purchase.id)
+            if current.state != "authorizing":
+                return (
+                    current
+                    if current.state in ("authorized", "placed")
+                    else _settled(db, current, ctx)
+                )
+            result = record_authorization(db, current, authorization, now=ctx.clock())
+            if isinstance(result, CompleteOutcome):
+                respond(db, result)
+            return result
+
+    result = await anyio.to_thread.run_sync(record)
+    if isinstance(result, CompleteOutcome):
+        await release_hold(ctx, purchase.payment_id)
+    return result
+
+
+async def _place(
+    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond
+) -> PurchaseRow | CompleteOutcome:
+    adapter = merchant_adapter(ctx, merchant)
+    placed: PlacedOrder | None = None
+    if adapter is not None:
+        try:
+            placed = await adapter.place_order(external_sale(purchase))
+        except PlatformOutOfStock as exc:
+            index = _line_index(purchase, exc)
+            problem = Problem(
+                "error",
+                "out_of_stock",
+                f"{merchant.name} sold out of an item before the order could be "
+                "placed; the payment hold was released and nothing was charged.",
+                f"$.line_items[{index}]",
+                "requires_buyer_input",
+            )
+            return await _unwind(
+                ctx, purchase, problem, OutOfStock(problem.content, param=problem.param), respond
+            )
+        except (PlatformUnavailable, RateLimited) as exc:
+            placed = await _resolve_unknown(ctx, adapter, purchase, merchant, exc, respond)
+        except MerchantPlatformError as exc:
+            problem = Problem(
+                "error",
+                "unsupported",
+                f"{merchant.name}'s store refused the order ({exc}); the payment "
+                "hold was released and nothing was charged.",
+                None,
+                "requires_buyer_review",
+            )
+            return await _unwind(
+                ctx,
+                purchase,
+                problem,
+                InvalidRequest(problem.content, code="merchant_order_failed"),
+                respond,
+            )
+
+    def note() -> PurchaseRow | CompleteOutcome:
+        with ctx.database.write() as db:
+            current = _locked(db, purchase.id)
+            if current.state != "authorized":
+                return _settled(db, current, ctx)
+            note_placed(db, current, placed, ctx.clock())
+            return current
+
+    return await anyio.to_thread.run_sync(note)
+
+
+async def _capture(ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow) -> Capture:
+    def read() -> PaymentRow:
+        with ctx.database.read() as db:
+            payment = db.get(PaymentRow, purchase.payment_id)
+        assert payment is not None and payment.provider_payment_id is not None
+        return payment
+
+    payment = await anyio.to_thread.run_sync(read)
+    try:
+        return await ctx.provider.capture(
+            cast(str, payment.provider_payment_id),
+            payment.amount,
+            idempotency_key=f"{payment.id}:capture",
+        )
+    except (PaymentUnavailable, PaymentRefused) as exc:
+        # The merchant already has the order: the capture is retried (same key) until it is in.
+        await _note_failure(ctx, purchase, f"capture: {exc}")
+        log.error(
+            "checkout.capture_failed session=%s payment=%s error=%s",
+            purchase.session_id,
+            payment.provider_payment_id,
+            exc,
+        )
+        raise ServiceUnavailable(
+            f"{merchant.name} has the order and the payment is being captured. Retry this "
+            "request shortly to see the completed order."
+        ) from exc
+
+
+async def release_hold(ctx: Completion, payment_id: str) -> bool:
+    """Ask the provider to release a hold we no longer want; True once it is released."""
+
+    def read() -> PaymentRow | None:
+        with ctx.database.read() as db:
+            return db.get(PaymentRow, payment_id)
+
+    payment = await anyio.to_thread.run_sync(read)
+    if payment is None or payment.status != "void_pending":
+        return True
+    if payment.provider_payment_id:
+        try:
+            await ctx.provider.void(
+                payment.provider_payment_id, idempotency_key=f"{payment.id}:void"
+            )
+        except (PaymentUnavailable, PaymentRefused) as exc:
+            log.warning("checkout.void_failed payment=%s error=%s", payment.id, exc)
+            return False
+
+    def done() -> None:
+        with ctx.database.write() as db:
+            hold_released(db, payment_id, ctx.clock())
+
+    await anyio.to_thread.run_sync(done)
+    return True
+
+
+async def _note_failure(ctx: Completion, purchase: PurchaseRow, error: str) -> None:
+    def note() -> None:
+        with ctx.database.write() as db:
+            current = _locked(db, purchase.id)
+            current.attempts += 1
+            current.last_error = error[:500]
+            current.updated_at = ctx.clock()
+            db.add(current)
+
+    await anyio.to_thread.run_sync(note)
+
+
+async def _resolve_unknown(
+    ctx: Completion,
+    adapter: MerchantAdapter,
+    purchase: PurchaseRow,
+    merchant: MerchantRow,
+    failure: MerchantPlatformError,
+    respond: Respond,
+) -> PlacedOrder:
+    """The platform failed while placing: ask it whether the order exists before deciding.
+
+    Found: carry on as placed. Not found: unwind and answer 503 (retry later). The platform
+    cannot be asked either: leave the purchase authorised and answer 503, for a retry or the
+    recovery job to settle.
+    """
+    try:
+        found = await adapter.find_order(purchase.session_id)
+    except MerchantPlatformError as exc:
+        await _note_failure(ctx, purchase, f"{failure}; find_order: {exc}")
+        log.warning("checkout.purchase_unknown session=%s error=%s", purchase.session_id, failure)
+        raise ServiceUnavailable(
+            f"{merchant.name}'s store is not answering; the order is being confirmed. Nothing "
+            "is charged unless it is placed. Retry this request shortly."
+        ) from exc
+    if found is not None:
+        return found
+    problem = Problem(
+        "error",
+        "unsupported",
+        f"{merchant.name}'s store is not answering right now; the payment hold was "
+        "released and nothing was charged. Try again shortly.",
+        None,
+        "recoverable",
+    )
+    await _unwind(ctx, purchase, problem, ServiceUnavailable(problem.content), respond)
+    raise ServiceUnavailable(problem.content) from failure
+
+
+async def _unwind(
+    ctx: Completion,
+    purchase: PurchaseRow,
+    problem: Problem,
+    refusal: InvalidRequest | ServiceUnavailable,
+    respond: Respond,
+) -> CompleteOutcome:
+    outcome = await _settle(
+        ctx,
+        purchase,
+        lambda db, current: unwind_purchase(
+            db, current, problem=problem, refusal=refusal, now=ctx.clock()
+        ),
+        respond,
+        expect="authorized",
+    )
+    await release_hold(ctx, purchase.payment_id)
+    return outcome
+
+
+async def _settle(
+    ctx: Completion,
+    purchase: PurchaseRow,
+    step: Callable[[Session, PurchaseRow], CompleteOutcome],
+    respond: Respond,
+    *,
+    expect: str | None = None,
+) -> CompleteOutcome:
+    """Run a last step once, under the purchase's lock; a purchase that a retry or the recovery
+    job already settled is reported as it stands."""
+
+    def run() -> CompleteOutcome:
+        with ctx.database.write() as db:
+            current = _locked(db, purchase.id)
+            if expect is not None and current.state != expect:
+                return _settled(db, current, ctx)
+            outcome = step(db, current)
+            respond(db, outcome)
+            return outcome
+
+    return await anyio.to_thread.run_sync(run)
+
+
+def _locked(db: Session, purchase_id: str) -> PurchaseRow:
+    return db.exec(
+        select(PurchaseRow).where(col(PurchaseRow.id) == purchase_id).with_for_update()
+    ).one()
+
+
+def _settled(db: Session, purchase: PurchaseRow, ctx: Completion) -> CompleteOutcome:
+    """Someone else (a retry, the recovery job) already finished or unwound this purchase."""
+    session = CheckoutSessions(db).get_any(purchase.session_id)
+    assert session is not None
+    state = load_session(db, session.id, agent_id=session.agent_id, now=ctx.clock())
+    if purchase.state == "completed":
+        return CompleteOutcome(state)
+    if purchase.state == "unwound":
+        return CompleteOutcome(
+            state, ServiceUnavailable(purchase.last_error or "The purchase was unwound.")
+        )
+    raise IdempotencyInFlight(
+        "This session's payment is being completed by another request.", retry_after=2
+    )
+
+
+def _line_index(purchase: PurchaseRow, exc: PlatformOutOfStock) -> int:
+    refs = {(ref.platform_product_id, ref.platform_variant_id) for ref in exc.refs}
+    for index, line in enumerate(purchase.sale["lines"]):
+        if (line["platform_product_id"], line["platform_variant_id"]) in refs:
+            return index
+    return 0
+
+
+async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[str, int]:
+    """Carry on purchases a crashed or abandoned request left half-done; release stray holds."""
+
+    def stale() -> tuple[list[tuple[PurchaseRow, MerchantRow]], list[str]]:
+        cutoff = ctx.clock() - older_than
+        with ctx.database.read() as db:
+            rows = db.exec(
+                select(PurchaseRow, MerchantRow)
+                .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
+                .where(
+                    col(PurchaseRow.state).in_(["authorizing", "authorized", "placed"]),
+                    col(PurchaseRow.updated_at) <= cutoff,
+                )
+            ).all()
+            holds = [payment_id for payment_id, _ in holds_to_release(db)]
+        return [(purchase, merchant) for purchase, merchant in rows], holds
+
+    report = {"completed": 0, "unwound": 0, "pending": 0}
+    purchases, holds = await anyio.to_thread.run_sync(stale)
+    for purchase, merchant in purchases:
+        try:
+            outcome = await carry_on(ctx, purchase, merchant)
+        except ServiceUnavailable:
+            report["pending"] += 1
+            continue
+        report["unwound" if outcome.refusal else "completed"] += 1
+        log.info(
+            "checkout.purchase_recovered session=%s result=%s",
+            purchase.session_id,
+            "unwound" if outcome.refusal else "completed",
+        )
+    for payment_id in holds:
+        await release_hold(ctx, payment_id)
+    return report

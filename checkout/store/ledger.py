@@ -1,0 +1,119 @@
+"""The append-only ledger: movements written once (keyed), and the sums read back from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from checkout.domain.ledger import Account, Entry, Movement, MovementKind
+from checkout.store.rows import LedgerEntryRow
+
+
+class Ledger:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def has(self, movement_key: str) -> bool:
+        return (
+            self.db.exec(
+                select(LedgerEntryRow.id).where(col(LedgerEntryRow.movement_key) == movement_key)
+            ).first()
+            is not None
+        )
+
+    def record(
+        self,
+        movements: Sequence[Movement],
+        *,
+        key: str,
+        merchant_id: str,
+        order_id: str | None,
+        currency: str,
+        reference: str | None,
+        occurred_at: datetime,
+    ) -> bool:
+        """Write the movements once under `key`; False when they were already written.
+
+        The caller holds the lock of the thing the money belongs to (the order), so this check
+        is the guard; the unique key is the backstop that fails the transaction on a race.
+        """
+        if self.has(f"{key}:{movements[0].kind.value}"):
+            return False
+        rows = [
+            LedgerEntryRow(
+                movement_key=f"{key}:{movement.kind.value}",
+                kind=movement.kind.value,
+                account=posting.account.value,
+                merchant_id=merchant_id,
+                order_id=order_id,
+                amount=posting.amount,
+                currency=currency,
+                reference=reference,
+                occurred_at=occurred_at,
+            )
+            for movement in movements
+            for posting in movement.postings
+            if movement.postings[1].amount != 0
+        ]
+        self.db.add_all(rows)
+        self.db.flush()
+        return True
+
+    def entries(
+        self,
+        merchant_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> Sequence[LedgerEntryRow]:
+        statement = select(LedgerEntryRow).where(
+            col(LedgerEntryRow.merchant_id) == merchant_id, col(LedgerEntryRow.id) > after_id
+        )
+        if start is not None:
+            statement = statement.where(col(LedgerEntryRow.occurred_at) >= start)
+        if end is not None:
+            statement = statement.where(col(LedgerEntryRow.occurred_at) < end)
+        statement = statement.order_by(col(LedgerEntryRow.id))
+        if limit is not None:
+            statement = statement.limit(limit)
+        return self.db.exec(statement).all()
+
+    def balances(self) -> dict[str, int]:
+        """Each account's balance over the whole ledger (every merchant, every currency)."""
+        rows = self.db.exec(
+            select(LedgerEntryRow.account, func.sum(LedgerEntryRow.amount)).group_by(
+                col(LedgerEntryRow.account)
+            )
+        ).all()
+        return {account: int(total or 0) for account, total in rows}
+
+    def platform_commission(
+        self, *, start: datetime | None, end: datetime | None
+    ) -> list[tuple[str, str, date, int, int]]:
+        """(merchant, currency, day, commission, commission refunded) from the platform's legs."""
+        statement = select(LedgerEntryRow).where(
+            col(LedgerEntryRow.account) == Account.PLATFORM.value
+        )
+        if start is not None:
+            statement = statement.where(col(LedgerEntryRow.occurred_at) >= start)
+        if end is not None:
+            statement = statement.where(col(LedgerEntryRow.occurred_at) < end)
+        sums: dict[tuple[str, str, date], list[int]] = {}
+        for row in self.db.exec(statement):
+            bucket = sums.setdefault(
+                (row.merchant_id, row.currency, row.occurred_at.date()), [0, 0]
+            )
+            if row.kind == MovementKind.COMMISSION.value:
+                bucket[0] += row.amount
+            else:
+                bucket[1] -= row.amount
+        return [(m, c, d, v[0], v[1]) for (m, c, d), v in sorted(sums.items())]
+
+
+def as_entries(rows: Sequence[LedgerEntryRow]) -> list[Entry]:
+    return [Entry(MovementKind(r.kind), Account(r.account), r.amount) for r in rows]
