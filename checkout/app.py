@@ -7,11 +7,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 import anyio
 import httpx
+import stripe
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,13 +21,16 @@ from checkout.api import problems
 from checkout.api.acp import delegate_payment, discovery, sessions
 from checkout.api.catalog import router as catalog_router
 from checkout.api.merchants import router as merchants_router
+from checkout.api.money import router as money_router
 from checkout.api.orders import router as orders_router
 from checkout.api.platform_webhooks import router as platform_webhooks_router
 from checkout.api.services import DEFAULT_AGENT_ID, Services, utc_now
+from checkout.api.stripe_webhooks import router as stripe_webhooks_router
 from checkout.jobs import maintenance, purchases
 from checkout.jobs.order_webhooks import OrderWebhookSender
-from checkout.payments.provider import PaymentProvider
-from checkout.payments.sandbox import SandboxPaymentProvider
+from checkout.payments.provider import ConnectedAccounts, PaymentProvider
+from checkout.payments.sandbox import SandboxConnectedAccounts, SandboxPaymentProvider
+from checkout.payments.stripe import StripeConnectedAccounts, StripePaymentProvider, stripe_client
 from checkout.platforms import MerchantPlatforms
 from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
@@ -79,10 +84,38 @@ def prepare_database(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Payments:
+    provider: PaymentProvider
+    accounts: ConnectedAccounts
+    http: stripe.HTTPXClient | None = None
+
+
+def _payments(settings: Settings) -> Payments:
+    """The provider the settings name; Stripe's client is built here and closed at shutdown."""
+    if settings.payment_provider != "stripe":
+        return Payments(SandboxPaymentProvider(), SandboxConnectedAccounts())
+    assert settings.stripe_secret_key is not None  # the settings refuse stripe without a key
+    http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds, allow_sync_methods=False)
+    client = stripe_client(
+        settings.stripe_secret_key,
+        api_base=settings.stripe_api_base,
+        max_network_retries=settings.stripe_max_network_retries,
+        timeout_seconds=settings.stripe_timeout_seconds,
+        http_client=http,
+    )
+    return Payments(
+        StripePaymentProvider(client, spt_api_version=settings.stripe_spt_api_version),
+        StripeConnectedAccounts(client),
+        http,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     provider: PaymentProvider | None = None,
+    accounts: ConnectedAccounts | None = None,
     clock: Callable[[], datetime] = utc_now,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
     platform_transport: httpx.AsyncBaseTransport | None = None,
@@ -110,7 +143,14 @@ def create_app(
         max_retries=settings.platform_max_retries,
         max_retry_wait=settings.platform_max_retry_wait_seconds,
     )
-    services = Services.build(settings, database, provider or SandboxPaymentProvider(), platforms)
+    payments = _payments(settings)
+    services = Services.build(
+        settings,
+        database,
+        provider or payments.provider,
+        platforms,
+        accounts or payments.accounts,
+    )
     services.clock = clock
 
     @asynccontextmanager
@@ -146,7 +186,9 @@ def create_app(
                 )
                 tasks.append(
                     asyncio.create_task(
-                        purchases.run_forever(services.completion, services.refunding, stop)
+                        purchases.run_forever(
+                            services.completion, services.refunding, services.stripe_inbox, stop
+                        )
                     )
                 )
             try:
@@ -161,6 +203,8 @@ def create_app(
                 if sandboxes is not None:
                     await sandboxes.stop()
                 await platform_http.aclose()
+                if payments.http is not None:
+                    await payments.http.close_async()  # type: ignore[no-untyped-call]
         database.dispose()
 
     app = FastAPI(
@@ -181,6 +225,8 @@ def create_app(
         orders_router,
         merchants_router,
         platform_webhooks_router,
+        money_router,
+        stripe_webhooks_router,
     ):
         app.include_router(router)
     if sandboxes is not None:

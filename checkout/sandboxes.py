@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from checkout.api.services import Services
 from checkout.errors import InvalidRequest
 from checkout.flows.onboard_merchant import MerchantApplication, onboard_merchant
+from checkout.flows.payment_accounts import open_payment_account
 from checkout.platforms import SANDBOX_BASE_URL
 from checkout.store.rows import MerchantRow
 from merchant_adapters.sandbox.etsy import EtsySandbox, create_etsy_sandbox_app
@@ -152,6 +153,9 @@ async def onboard_demo_merchants(
             if exc.code != "merchant_exists":  # another worker onboarded it a moment ago
                 raise
             continue
+        await open_payment_account(
+            services.database, services.accounts, merchant["id"], clock=services.clock
+        )
         onboarded.append(merchant["id"])
         log.info(
             "sandbox.merchant_onboarded merchant=%s platform=%s products=%d",

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     stripe_connect_webhook_secret: str | None = Field(
         default=None, description="whsec_... of the Connect endpoint (account.updated)."
     )
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
     stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
     stripe_timeout_seconds: float = Field(default=30.0, gt=0)
     stripe_spt_api_version: str = Field(

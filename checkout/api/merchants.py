@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any, Literal
 
 import anyio
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlmodel import col, func, select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import OperatorDep, ServicesDep
-from checkout.errors import InvalidRequest, NotFound
+from checkout.api.services import Services
+from checkout.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthenticated
 from checkout.flows.ingest_feed import ingest_feed
 from checkout.flows.onboard_merchant import (
     DEFAULT_SHIPPING,
@@ -20,6 +23,7 @@ from checkout.flows.onboard_merchant import (
     onboard_merchant,
     sync_merchant,
 )
+from checkout.flows.payment_accounts import onboarding_link, open_payment_account
 from checkout.protocol.render import iso, to_json
 from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
@@ -99,6 +103,11 @@ def merchant_view(merchant: MerchantRow, products: int) -> dict[str, Any]:
             "category_bps": merchant.commission_category_bps,
             "minimum": merchant.commission_minimum,
         },
+        "payments": {
+            "account_id": merchant.payment_account_id,
+            "status": merchant.payment_status,
+            "reason": merchant.payment_status_reason,
+        },
         "links": merchant.links,
         "shipping": merchant.shipping,
         "support_email": merchant.support_email,
@@ -147,6 +156,8 @@ async def create_merchant(
             commission_category_bps=terms.category_bps,
             commission_minimum=terms.minimum,
             status="active",
+            payment_status="pending",
+            payment_status_reason="the payment account is not open yet",
             created_at=services.clock(),
         )
 
@@ -157,6 +168,7 @@ async def create_merchant(
                 CommissionBook(db).start(merchant, merchant.created_at)
 
         await anyio.to_thread.run_sync(save)
+        merchant = await _open_account(services, merchant)
         return _json({**merchant_view(merchant, 0), "sync": None}, 201)
     shop_id = body.shop_domain if body.platform == "shopify" else body.shop_id
     if not shop_id:
@@ -181,8 +193,111 @@ async def create_merchant(
     merchant, counts = await onboard_merchant(
         services.database, services.platforms, application, clock=services.clock
     )
+    merchant = await _open_account(services, merchant)
     active = counts.created + counts.updated
     return _json({**merchant_view(merchant, active), "sync": counts.as_dict()}, 201)
+
+
+async def _open_account(services: Services, merchant: MerchantRow) -> MerchantRow:
+    """Open the merchant's payment account; if the provider is down the merchant stays pending
+    and the account is opened by asking for an onboarding link later."""
+    try:
+        return await open_payment_account(
+            services.database, services.accounts, merchant.id, clock=services.clock
+        )
+    except ServiceUnavailable:
+        return merchant
+
+
+def _link_signature(services: Services, merchant_id: str, expires: int) -> str:
+    key = services.settings.credentials_key.encode()
+    return hmac.new(key, f"{merchant_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def _signed_query(services: Services, merchant_id: str) -> str:
+    """Refresh and return URLs the merchant's browser may open without our API key: signed,
+    and valid for a week (Stripe's links themselves expire in minutes)."""
+    expires = int(services.clock().timestamp()) + 7 * 24 * 3600
+    signature = _link_signature(services, merchant_id, expires)
+    return f"expires={expires}&signature={signature}"
+
+
+def _check_signature(services: Services, merchant_id: str, expires: int, signature: str) -> None:
+    expected = _link_signature(services, merchant_id, expires)
+    if expires < services.clock().timestamp() or not hmac.compare_digest(
+        expected.encode(), signature.encode()
+    ):
+        raise Unauthenticated("This onboarding link is not valid any more; ask for a new one.")
+
+
+@router.post(
+    "/merchants/{merchant_id}/payments/onboarding_link",
+    operation_id="createOnboardingLink",
+    responses=CLIENT_ERRORS,
+)
+async def create_onboarding_link(
+    merchant_id: str, _operator: OperatorDep, services: ServicesDep
+) -> Response:
+    """A new single-use link to the provider's hosted onboarding for the merchant to open."""
+    merchant, link = await onboarding_link(
+        services.database,
+        services.accounts,
+        merchant_id,
+        base_url=services.settings.public_base_url,
+        clock=services.clock,
+        url_suffix=_signed_query(services, merchant_id),
+    )
+    return _json(
+        {
+            "merchant_id": merchant_id,
+            "url": link.url,
+            "expires_at": iso(link.expires_at),
+            "payments": merchant_view(merchant, 0)["payments"],
+        }
+    )
+
+
+@router.get(
+    "/merchants/{merchant_id}/payments/onboarding/refresh",
+    operation_id="refreshOnboardingLink",
+    responses=CLIENT_ERRORS,
+)
+async def refresh_onboarding_link(
+    merchant_id: str,
+    services: ServicesDep,
+    expires: int = Query(),
+    signature: str = Query(max_length=128),
+) -> Response:
+    """Where the provider sends the merchant when a link expired or was used: a new one."""
+    _check_signature(services, merchant_id, expires, signature)
+    _, link = await onboarding_link(
+        services.database,
+        services.accounts,
+        merchant_id,
+        base_url=services.settings.public_base_url,
+        clock=services.clock,
+        url_suffix=f"expires={expires}&signature={signature}",
+    )
+    return RedirectResponse(link.url, status_code=303)
+
+
+@router.get(
+    "/merchants/{merchant_id}/payments/onboarding/return",
+    operation_id="returnFromOnboarding",
+    responses=CLIENT_ERRORS,
+)
+async def return_from_onboarding(
+    merchant_id: str,
+    services: ServicesDep,
+    expires: int = Query(),
+    signature: str = Query(max_length=128),
+) -> Response:
+    """The merchant left the provider's onboarding; whether it is done is the account's say."""
+    _check_signature(services, merchant_id, expires, signature)
+    merchant = await open_payment_account(
+        services.database, services.accounts, merchant_id, clock=services.clock
+    )
+    return _json({"merchant_id": merchant_id, **merchant_view(merchant, 0)["payments"]})
 
 
 @router.get("/merchants", operation_id="listMerchants", responses=CLIENT_ERRORS)

@@ -14,7 +14,8 @@ from sqlmodel import col, select
 
 from checkout.flows.purchase_saga import Completion
 from checkout.flows.refund_order import Refunding
-from checkout.payments.provider import PaymentProvider
+from checkout.flows.stripe_events import StripeInbox
+from checkout.payments.provider import ConnectedAccounts, PaymentProvider
 from checkout.platforms import MerchantPlatforms
 from checkout.protocol.render import Presentation
 from checkout.settings import Settings
@@ -81,6 +82,7 @@ class Services:
     idempotency: IdempotencyRecords
     agent_keys: AgentKeys
     platforms: MerchantPlatforms
+    accounts: ConnectedAccounts
     clock: Callable[[], datetime] = utc_now
 
     @property
@@ -90,6 +92,16 @@ class Services:
             provider=self.provider,
             platforms=self.platforms,
             base_url=self.settings.public_base_url,
+            clock=self.clock,
+        )
+
+    @property
+    def stripe_inbox(self) -> StripeInbox:
+        return StripeInbox(
+            database=self.database,
+            completion=self.completion,
+            refunding=self.refunding,
+            accounts=self.accounts,
             clock=self.clock,
         )
 
@@ -108,6 +120,7 @@ class Services:
         database: Database,
         provider: PaymentProvider,
         platforms: MerchantPlatforms,
+        accounts: ConnectedAccounts,
     ) -> Services:
         return cls(
             settings=settings,
@@ -120,4 +133,5 @@ class Services:
             ),
             agent_keys=AgentKeys(database),
             platforms=platforms,
+            accounts=accounts,
         )

@@ -116,6 +116,8 @@ async def onboard_merchant(
                 api_base_url=application.api_base_url,
                 credentials=platforms.vault.seal(application.credentials),
                 status="active",
+                payment_status="pending",
+                payment_status_reason="the payment account is not open yet",
                 created_at=clock(),
             )
             db.add(merchant)

@@ -104,10 +104,26 @@ def quote_session(
                 for s in row.selections
             ],
             now=now,
-            notices=notices_of(row),
+            notices=(*notices_of(row), *payability_problems(merchant)),
         )
     )
     return lines, quote
+
+
+def payability_problems(merchant: MerchantRow) -> tuple[Problem, ...]:
+    """A merchant whose payment account cannot take charges yet cannot be bought from."""
+    if merchant.payment_status == "payable":
+        return ()
+    return (
+        Problem(
+            "error",
+            "invalid",
+            f"{merchant.name} is still setting up payments and cannot take orders yet; "
+            "nothing can be charged. Try again later or choose another shop.",
+            None,
+            "requires_buyer_review",
+        ),
+    )
 
 
 def load_session(

@@ -1,5 +1,5 @@
 """Periodically carry on what a crashed or abandoned request left half-done: purchases, holds
-to release, refunds whose answer was lost."""
+to release, refunds whose answer was lost, Stripe events that came before what they refer to."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from checkout.flows.purchase_saga import Completion, recover_purchases
 from checkout.flows.refund_order import Refunding, retry_pending_refunds
+from checkout.flows.stripe_events import StripeInbox, replay_deferred_events
 
 log = logging.getLogger("checkout.jobs")
 
@@ -18,7 +19,11 @@ GRACE = timedelta(seconds=60)
 
 
 async def run_forever(
-    ctx: Completion, refunding: Refunding, stop: asyncio.Event, every_seconds: float = 30.0
+    ctx: Completion,
+    refunding: Refunding,
+    inbox: StripeInbox,
+    stop: asyncio.Event,
+    every_seconds: float = 30.0,
 ) -> None:
     while not stop.is_set():
         try:
@@ -28,6 +33,9 @@ async def run_forever(
             refunds = await retry_pending_refunds(refunding)
             if refunds:
                 log.info("refunds.retried count=%d", refunds)
+            events = await replay_deferred_events(inbox)
+            if events:
+                log.info("stripe.events_replayed count=%d", events)
         except Exception:
             log.exception("purchases.recovery_failed")
         with contextlib.suppress(TimeoutError):

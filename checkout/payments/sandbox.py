@@ -131,9 +131,6 @@ class SandboxPaymentProvider:
 class SandboxConnectedAccounts:
     """Connected accounts that can take charges at once: the sandbox has no onboarding to do."""
 
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-
     async def open_account(
         self, *, merchant_id: str, country: str, email: str | None, idempotency_key: str
     ) -> AccountStatus:

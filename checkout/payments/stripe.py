@@ -57,11 +57,19 @@ _UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
 
 def stripe_client(
-    secret_key: str, *, api_base: str | None, max_network_retries: int, timeout_seconds: float
+    secret_key: str,
+    *,
+    api_base: str | None,
+    max_network_retries: int,
+    timeout_seconds: float,
+    http_client: stripe.HTTPXClient | None = None,
 ) -> stripe.StripeClient:
     """A client for the async methods only (`*_async`); `api_base` points it at stripe-mock or
-    a fake. Retries reuse the request's Idempotency-Key, so they repeat nothing."""
-    http_client = stripe.HTTPXClient(timeout=timeout_seconds, allow_sync_methods=False)
+    a fake. Retries reuse the request's Idempotency-Key, so they repeat nothing. Pass
+    `http_client` to keep hold of it and close it (`close_async`) when the app stops."""
+    http_client = http_client or stripe.HTTPXClient(
+        timeout=timeout_seconds, allow_sync_methods=False
+    )
     return stripe.StripeClient(
         secret_key,
         # An explicit None would replace the SDK's default address, so the key is left out.

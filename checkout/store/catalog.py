@@ -160,7 +160,11 @@ class CatalogWriter:
         or a sync in the middle of a purchase would hand the same unit to the next buyer.
         """
         held: dict[str, int] = {}
-        sales = self.db.exec(select(PurchaseRow.sale).where(col(PurchaseRow.state) == "authorized"))
+        sales = self.db.exec(
+            select(PurchaseRow.sale).where(
+                col(PurchaseRow.state).in_(["authorizing", "authorized"])
+            )
+        )
         for sale in sales:
             for line in sale["lines"]:
                 held[line["variant_id"]] = held.get(line["variant_id"], 0) + int(line["quantity"])

@@ -1,0 +1,306 @@
+"""The money, for the operator and its merchants: refunds, commission terms, ledger, statements,
+the platform's revenue."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal
+
+import anyio
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
+
+from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
+from checkout.api.deps import IdempotencyKeyDep, OperatorDep, RawBodyDep, ServicesDep
+from checkout.api.idempotency import run_idempotently_async
+from checkout.api.merchants import CommissionTerms
+from checkout.api.services import Services
+from checkout.domain import commission
+from checkout.domain.ledger import statement
+from checkout.errors import InvalidRequest, NotFound
+from checkout.flows.order_events import order_document
+from checkout.flows.refund_order import open_refund, send_refund
+from checkout.protocol.render import iso, to_json
+from checkout.store.commission_terms import CommissionBook, current_terms
+from checkout.store.ledger import Ledger, as_entries
+from checkout.store.orders import Orders
+from checkout.store.refunds import Refunds
+from checkout.store.rows import LedgerEntryRow, MerchantRow, RefundRow
+
+router = APIRouter(tags=["money"])
+
+
+class RefundCreateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: int | None = Field(
+        default=None, ge=1, description="Minor units; omitted means whatever is left to refund."
+    )
+    reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(to_json(body), status_code=status, media_type="application/json")
+
+
+def refund_view(refund: RefundRow) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "order_id": refund.order_id,
+        "amount": refund.amount,
+        "commission_refunded": refund.commission_amount,
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+        "source": refund.source,
+        "provider_refund_id": refund.provider_refund_id,
+        "created_at": iso(refund.created_at),
+    }
+
+
+@router.post(
+    "/orders/{order_id}/refunds",
+    status_code=201,
+    operation_id="refundOrder",
+    responses={503: ERRORS[500], **CLIENT_ERRORS},
+)
+async def refund_order(
+    order_id: str,
+    body: RefundCreateRequest,
+    _operator: OperatorDep,
+    key: IdempotencyKeyDep,
+    raw: RawBodyDep,
+    services: ServicesDep,
+) -> Response:
+    """Refund an order in full or in part; the commission goes back in proportion.
+
+    The refund's id comes from the Idempotency-Key, so a retry after a lost answer (or a 503)
+    asks the provider for the same refund again instead of making a second one.
+    """
+    path = f"/orders/{order_id}/refunds"
+    refund_id = "rfd_" + hashlib.sha256(f"{order_id}:{key}".encode()).hexdigest()[:24]
+    ctx = services.refunding
+
+    async def work(keep: Any) -> tuple[int, dict[str, Any]]:
+        def open_() -> RefundRow:
+            with services.database.write() as db:
+                existing = Refunds(db).get(refund_id)
+                if existing is not None:
+                    return existing
+                return open_refund(
+                    db,
+                    order_id,
+                    amount=body.amount,
+                    reason=body.reason,
+                    source="operator",
+                    now=services.clock(),
+                    refund_id=refund_id,
+                )
+
+        refund = await anyio.to_thread.run_sync(open_)
+        if refund.status == "pending" and refund.provider_refund_id is None:
+            refund = await send_refund(ctx, refund.id)
+
+        def view() -> dict[str, Any]:
+            with services.database.read() as db:
+                order = Orders(db).get(order_id)
+                assert order is not None
+                return {**refund_view(refund), "order": order_document(db, order)}
+
+        return 201, await anyio.to_thread.run_sync(view)
+
+    return await run_idempotently_async(
+        services, agent_id="operator", path=path, key=key, raw=raw, work=work
+    )
+
+
+@router.get("/orders/{order_id}/refunds", operation_id="listRefunds", responses=CLIENT_ERRORS)
+def list_refunds(order_id: str, _operator: OperatorDep, services: ServicesDep) -> Response:
+    with services.database.read() as db:
+        if Orders(db).get(order_id) is None:
+            raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
+        refunds = Refunds(db).of_order(order_id)
+    return _json({"order_id": order_id, "refunds": [refund_view(r) for r in refunds]})
+
+
+def _merchant(services: Services, merchant_id: str) -> MerchantRow:
+    with services.database.read() as db:
+        merchant = db.get(MerchantRow, merchant_id)
+    if merchant is None:
+        raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+    return merchant
+
+
+def _terms_view(terms: commission.CommissionTerms, since: datetime | None) -> dict[str, Any]:
+    return {
+        "version": terms.version,
+        "rate_bps": terms.rate_bps,
+        "category_bps": dict(terms.category_bps),
+        "minimum": terms.minimum,
+        "effective_at": iso(since) if since else None,
+    }
+
+
+@router.get(
+    "/merchants/{merchant_id}/commission", operation_id="getCommission", responses=CLIENT_ERRORS
+)
+def get_commission(merchant_id: str, _operator: OperatorDep, services: ServicesDep) -> Response:
+    _merchant(services, merchant_id)
+    with services.database.read() as db:
+        history = CommissionBook(db).history(merchant_id)
+    return _json(
+        {
+            "merchant_id": merchant_id,
+            "current": _terms_view(*history[-1]),
+            "history": [_terms_view(t, since) for t, since in history],
+        }
+    )
+
+
+@router.put(
+    "/merchants/{merchant_id}/commission", operation_id="changeCommission", responses=CLIENT_ERRORS
+)
+def change_commission(
+    merchant_id: str, body: CommissionTerms, _operator: OperatorDep, services: ServicesDep
+) -> Response:
+    """New terms for orders from now on; orders already sold keep the version they were sold under."""
+    now = services.clock()
+    with services.database.write() as db:
+        merchant = db.get(MerchantRow, merchant_id, with_for_update=True)
+        if merchant is None:
+            raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+        try:
+            terms = commission.CommissionTerms(body.rate_bps, body.category_bps, body.minimum)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), param="$.category_bps", code="invalid") from exc
+        stored = CommissionBook(db).change(merchant, terms, now)
+    return _json({"merchant_id": merchant_id, "current": _terms_view(stored, now)})
+
+
+def _period(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """Whole UTC days: `from` and `to` are both included."""
+    if start and end and end < start:
+        raise InvalidRequest("'to' is before 'from'.", param="$.to", code="invalid")
+    return (
+        datetime.combine(start, time(), UTC) if start else None,
+        datetime.combine(end + timedelta(days=1), time(), UTC) if end else None,
+    )
+
+
+def entry_view(row: LedgerEntryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "movement": row.movement_key,
+        "kind": row.kind,
+        "account": row.account,
+        "amount": row.amount,
+        "currency": row.currency,
+        "order_id": row.order_id,
+        "reference": row.reference,
+        "occurred_at": iso(row.occurred_at),
+    }
+
+
+@router.get("/merchants/{merchant_id}/ledger", operation_id="getLedger", responses=CLIENT_ERRORS)
+def get_ledger(
+    merchant_id: str,
+    _operator: OperatorDep,
+    services: ServicesDep,
+    after: int = Query(default=0, ge=0, description="Cursor: the last entry id already read."),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> Response:
+    """Every posting of every movement of the merchant's money, oldest first (append-only)."""
+    _merchant(services, merchant_id)
+    with services.database.read() as db:
+        rows = Ledger(db).entries(merchant_id, after_id=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return _json(
+        {
+            "merchant_id": merchant_id,
+            "entries": [entry_view(r) for r in rows],
+            "next_cursor": rows[-1].id if more and rows else None,
+        }
+    )
+
+
+@router.get(
+    "/merchants/{merchant_id}/statement", operation_id="getStatement", responses=CLIENT_ERRORS
+)
+def get_statement(
+    merchant_id: str,
+    _operator: OperatorDep,
+    services: ServicesDep,
+    start: date | None = Query(default=None, alias="from", description="First day (UTC)."),
+    end: date | None = Query(default=None, alias="to", description="Last day (UTC), included."),
+) -> Response:
+    merchant = _merchant(services, merchant_id)
+    since, until = _period(start, end)
+    with services.database.read() as db:
+        rows = Ledger(db).entries(merchant_id, start=since, end=until)
+    summary = statement(as_entries(rows))
+    return _json(
+        {
+            "merchant_id": merchant_id,
+            "currency": merchant.currency,
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "orders": len({r.order_id for r in rows if r.kind == "charge"}),
+            "gross_sales": summary.gross_sales,
+            "commission": summary.commission,
+            "refunds": summary.refunds,
+            "commission_refunded": summary.commission_refunded,
+            "disputes": summary.disputes,
+            "net": summary.net,
+            "commission_terms": _terms_view(current_terms(merchant), None),
+        }
+    )
+
+
+@router.get("/platform/revenue", operation_id="getPlatformRevenue", responses=CLIENT_ERRORS)
+def get_platform_revenue(
+    _operator: OperatorDep,
+    services: ServicesDep,
+    start: date | None = Query(default=None, alias="from"),
+    end: date | None = Query(default=None, alias="to"),
+) -> Response:
+    """The platform's commission, net of commission refunds, by merchant and by day."""
+    since, until = _period(start, end)
+    with services.database.read() as db:
+        rows = Ledger(db).platform_commission(start=since, end=until)
+        names = {m.id: m.name for m in db.exec(select(MerchantRow))}
+    by_merchant: dict[tuple[str, str], list[int]] = {}
+    by_day: dict[tuple[str, str], list[int]] = {}
+    totals: dict[str, list[int]] = {}
+    for merchant_id, currency, day, earned, refunded in rows:
+        for bucket in (
+            by_merchant.setdefault((merchant_id, currency), [0, 0]),
+            by_day.setdefault((day.isoformat(), currency), [0, 0]),
+            totals.setdefault(currency, [0, 0]),
+        ):
+            bucket[0] += earned
+            bucket[1] += refunded
+
+    def sums(values: list[int]) -> dict[str, int]:
+        return {
+            "commission": values[0],
+            "commission_refunded": values[1],
+            "net": values[0] - values[1],
+        }
+
+    return _json(
+        {
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "totals": [{"currency": c, **sums(v)} for c, v in sorted(totals.items())],
+            "by_merchant": [
+                {"merchant_id": m, "name": names.get(m), "currency": c, **sums(v)}
+                for (m, c), v in sorted(by_merchant.items())
+            ],
+            "by_day": [
+                {"date": d, "currency": c, **sums(v)} for (d, c), v in sorted(by_day.items())
+            ],
+        }
+    )

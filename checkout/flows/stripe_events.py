@@ -1,0 +1,306 @@
+"""What Stripe tells us by webhook: payments settling, refunds, disputes, merchants' accounts.
+
+Events land in an inbox keyed by Stripe's event id, so a redelivery does nothing. Delivery is at
+least once and in any order: an event about something we have not recorded yet (a dispute on an
+order still being finished) stays in the inbox unprocessed and is applied again later by
+replay_deferred_events; an account.updated re-reads the account, so an old event cannot undo a
+newer state.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anyio
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from checkout.domain import ledger
+from checkout.flows.payment_accounts import apply_account_status
+from checkout.flows.purchase_saga import Completion, carry_on
+from checkout.flows.refund_order import Refunding, settle_refund
+from checkout.payments.provider import (
+    ConnectedAccounts,
+    PaymentUnavailable,
+    Refund,
+    RefundStatus,
+)
+from checkout.payments.stripe import StripeEvent, account_status_from
+from checkout.store.db import Database
+from checkout.store.ids import new_id
+from checkout.store.ledger import Ledger
+from checkout.store.orders import Orders
+from checkout.store.refunds import Refunds
+from checkout.store.rows import (
+    MerchantRow,
+    OrderRow,
+    PaymentRow,
+    PurchaseRow,
+    RefundRow,
+    StripeEventRow,
+)
+
+log = logging.getLogger("checkout.stripe_events")
+DEFERRED = "deferred"
+
+
+@dataclass(frozen=True, slots=True)
+class StripeInbox:
+    database: Database
+    completion: Completion
+    refunding: Refunding
+    accounts: ConnectedAccounts
+    clock: Callable[[], datetime]
+
+
+async def handle_stripe_event(inbox: StripeInbox, event: StripeEvent) -> str:
+    """Apply a verified event once; returns what was done, for the log and the response."""
+    fresh = await anyio.to_thread.run_sync(_receive, inbox.database, event, inbox.clock())
+    if not fresh:
+        return "duplicate"
+    return await _process(inbox, event)
+
+
+async def replay_deferred_events(inbox: StripeInbox) -> int:
+    """Apply again the events that arrived before what they refer to."""
+
+    def pending() -> list[StripeEventRow]:
+        with inbox.database.read() as db:
+            return list(
+                db.exec(
+                    select(StripeEventRow)
+                    .where(col(StripeEventRow.processed_at).is_(None))
+                    .order_by(col(StripeEventRow.created))
+                ).all()
+            )
+
+    applied = 0
+    for row in await anyio.to_thread.run_sync(pending):
+        event = StripeEvent(row.id, row.type, row.created, row.account, row.payload)
+        if await _process(inbox, event) != DEFERRED:
+            applied += 1
+    return applied
+
+
+def _receive(database: Database, event: StripeEvent, now: datetime) -> bool:
+    """Put the event in the inbox; False when it was already processed."""
+    with database.write() as db:
+        existing = db.get(StripeEventRow, event.id)
+        if existing is not None:
+            return existing.processed_at is None
+        db.add(
+            StripeEventRow(
+                id=event.id,
+                type=event.type,
+                account=event.account,
+                payload=event.data,
+                created=event.created,
+                received_at=now,
+            )
+        )
+        try:
+            db.flush()
+        except IntegrityError:  # the same event arriving twice at once: the other one has it
+            return False
+    return True
+
+
+async def _process(inbox: StripeInbox, event: StripeEvent) -> str:
+    try:
+        outcome = await _apply(inbox, event)
+    except PaymentUnavailable:
+        outcome = DEFERRED
+    if outcome != DEFERRED:
+
+        def done() -> None:
+            with inbox.database.write() as db:
+                row = db.get(StripeEventRow, event.id)
+                if row is not None and row.processed_at is None:
+                    row.processed_at, row.outcome = inbox.clock(), outcome[:200]
+                    db.add(row)
+
+        await anyio.to_thread.run_sync(done)
+    log.info("stripe.event id=%s type=%s outcome=%s", event.id, event.type, outcome)
+    return outcome
+
+
+async def _apply(inbox: StripeInbox, event: StripeEvent) -> str:
+    data = event.data
+    if event.type in ("account.updated", "capability.updated"):
+        return await _account_updated(inbox, event)
+    if event.type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        return await _payment_intent(inbox, str(data.get("id")))
+    if event.type in ("refund.updated", "charge.refund.updated", "refund.failed"):
+        return await anyio.to_thread.run_sync(_refund_updated, inbox, data)
+    if event.type == "charge.refunded":
+        return await anyio.to_thread.run_sync(_charge_refunded, inbox, data)
+    if event.type in ("charge.dispute.created", "charge.dispute.closed"):
+        return await anyio.to_thread.run_sync(_dispute, inbox, event.type, data)
+    return "ignored"
+
+
+async def _account_updated(inbox: StripeInbox, event: StripeEvent) -> str:
+    account_id = event.account or str(event.data.get("id") or event.data.get("account") or "")
+
+    def merchant() -> MerchantRow | None:
+        with inbox.database.read() as db:
+            return db.exec(
+                select(MerchantRow).where(col(MerchantRow.payment_account_id) == account_id)
+            ).first()
+
+    found = await anyio.to_thread.run_sync(merchant)
+    if found is None:
+        return "no such merchant"
+    # Events come in any order: the account as it is now decides, not the event's snapshot.
+    if event.data.get("object") == "account":
+        try:
+            status = await inbox.accounts.account_status(account_id)
+        except PaymentUnavailable:
+            status = account_status_from(event.data)
+    else:
+        status = await inbox.accounts.account_status(account_id)
+
+    def save() -> str:
+        with inbox.database.write() as db:
+            row = db.get(MerchantRow, found.id, with_for_update=True)
+            assert row is not None
+            changed = apply_account_status(row, status)
+            db.add(row)
+            return f"merchant {row.payment_status}" + ("" if changed else " (unchanged)")
+
+    return await anyio.to_thread.run_sync(save)
+
+
+async def _payment_intent(inbox: StripeInbox, payment_intent_id: str) -> str:
+    """Our saga captures and decides by itself; an event only wakes a purchase that is waiting
+    for an answer it lost (the retry is keyed, so it cannot charge twice)."""
+
+    def waiting() -> tuple[PurchaseRow, MerchantRow] | None:
+        with inbox.database.read() as db:
+            found = db.exec(
+                select(PurchaseRow, MerchantRow)
+                .join(PaymentRow, col(PaymentRow.id) == col(PurchaseRow.payment_id))
+                .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
+                .where(col(PaymentRow.provider_payment_id) == payment_intent_id)
+            ).first()
+        return (found[0], found[1]) if found else None
+
+    found = await anyio.to_thread.run_sync(waiting)
+    if found is None:
+        return "no such payment"
+    purchase, merchant = found
+    if purchase.state not in ("authorizing", "placed") or purchase.attempts == 0:
+        return f"purchase {purchase.state}"
+    outcome = await carry_on(inbox.completion, purchase, merchant)
+    return "purchase unwound" if outcome.refusal else "purchase completed"
+
+
+def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
+    payment_intent = data.get("payment_intent")
+    charge = data.get("charge") if data.get("object") == "dispute" else data.get("id")
+    clauses = []
+    if payment_intent:
+        clauses.append(col(PaymentRow.provider_payment_id) == str(payment_intent))
+    if charge:
+        clauses.append(col(PaymentRow.charge_id) == str(charge))
+    for clause in clauses:
+        payment = db.exec(select(PaymentRow).where(clause)).first()
+        if payment is not None and payment.status == "succeeded":
+            return db.exec(select(OrderRow).where(col(OrderRow.payment_id) == payment.id)).first()
+    return None
+
+
+def _charge_refunded(inbox: StripeInbox, data: dict[str, Any]) -> str:
+    """Settle our pending refunds; a refund made outside the platform (the Dashboard) is
+    recorded too, with no commission back: Stripe returns the fee only when asked to."""
+    now = inbox.clock()
+    with inbox.database.write() as db:
+        order = _order_for_charge(db, data)
+        if order is None:
+            return DEFERRED
+        order = Orders(db).get(order.id, for_update=True)
+        assert order is not None
+        listed = (data.get("refunds") or {}).get("data") or []
+        settled = 0
+        for item in listed:
+            refund = Refunds(db).by_provider_id(str(item.get("id")))
+            if refund is not None and refund.status == "pending":
+                status = item.get("status")
+                if status == "succeeded":
+                    settle_refund(
+                        db,
+                        refund.id,
+                        Refund(str(item["id"]), RefundStatus.SUCCEEDED, refund.commission_amount),
+                        now,
+                    )
+                    settled += 1
+                elif status in ("failed", "canceled"):
+                    settle_refund(
+                        db, refund.id, Refund(str(item["id"]), RefundStatus.FAILED, 0), now
+                    )
+        known = sum(r.amount for r in Refunds(db).of_order(order.id) if r.status != "failed")
+        outside = int(data.get("amount_refunded") or 0) - known
+        if outside > 0:
+            refund = RefundRow(
+                id=new_id("rfd"),
+                order_id=order.id,
+                amount=min(outside, order.total_amount - order.amount_refunded),
+                commission_amount=0,
+                currency=order.currency,
+                reason="refunded in Stripe",
+                source="stripe",
+                status="pending",
+                created_at=now,
+                updated_at=now,
+            )
+            Refunds(db).add(refund)
+            settle_refund(db, refund.id, Refund("", RefundStatus.SUCCEEDED, 0), now)
+            return f"refund of {refund.amount} made in Stripe recorded"
+        return f"{settled} refunds settled"
+
+
+def _refund_updated(inbox: StripeInbox, data: dict[str, Any]) -> str:
+    with inbox.database.write() as db:
+        refund = Refunds(db).by_provider_id(str(data.get("id")))
+        if refund is None:
+            return "no such refund"
+        status = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED}.get(
+            str(data.get("status"))
+        )
+        if status is None or refund.status != "pending":
+            return f"refund {refund.status}"
+        fee = refund.commission_amount if status is RefundStatus.SUCCEEDED else 0
+        settled = settle_refund(db, refund.id, Refund(str(data["id"]), status, fee), inbox.clock())
+        return f"refund {settled.status}"
+
+
+def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
+    now = inbox.clock()
+    with inbox.database.write() as db:
+        order = _order_for_charge(db, data)
+        if order is None:
+            return DEFERRED
+        order = Orders(db).get(order.id, for_update=True)
+        assert order is not None
+        dispute_id = str(data.get("id"))
+        amount = min(int(data.get("amount") or 0), order.total_amount)
+        if kind == "charge.dispute.created":
+            movements, key = ledger.dispute(amount=amount), f"dispute:{dispute_id}"
+        elif data.get("status") == "won" and Ledger(db).has(f"dispute:{dispute_id}:dispute"):
+            movements, key = ledger.dispute_won(amount=amount), f"dispute-won:{dispute_id}"
+        else:
+            return f"dispute {data.get('status')}"
+        written = Ledger(db).record(
+            movements,
+            key=key,
+            merchant_id=order.merchant_id,
+            order_id=order.id,
+            currency=order.currency,
+            reference=dispute_id,
+            occurred_at=now,
+        )
+        return f"{movements[0].kind.value} of {amount} recorded" if written else "already recorded"
