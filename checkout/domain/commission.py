@@ -3,7 +3,8 @@
 Rules (the README's commission table is tested against these functions):
 - The base is the order's amount excluding tax: each line's amount after discounts, plus
   shipping. Tax is never commissioned: it is the buyer's money owed to the state.
-- Each line is charged at its category's rate when the terms name one, else at the merchant's
+- Each line is charged at its category's rate when the terms name one (the most specific
+  ancestor of its taxonomy path: "Jewelry" covers "Jewelry > Rings"), else at the merchant's
   rate; shipping at the merchant's rate. The exact products (amount x bps) are summed first and
   the sum is rounded once, half-up to the minor unit, so splitting a cart never changes the fee.
 - A minimum per order applies when the computed commission is below it; the commission never
@@ -38,9 +39,14 @@ class CommissionTerms:
             raise ValueError("a commission minimum cannot be negative")
 
     def rate_for(self, category: str | None) -> int:
+        """The most specific rate for a taxonomy path: "Jewelry" covers "Jewelry > Rings"."""
         if category is None:
             return self.rate_bps
-        return self.category_bps.get(category, self.rate_bps)
+        best, depth = self.rate_bps, -1
+        for name, rate in self.category_bps.items():
+            if (category == name or category.startswith(f"{name} > ")) and len(name) > depth:
+                best, depth = rate, len(name)
+        return best
 
 
 @dataclass(frozen=True, slots=True)
