@@ -105,7 +105,11 @@ def _payments(settings: Settings) -> Payments:
         http_client=http,
     )
     return Payments(
-        StripePaymentProvider(client, spt_api_version=settings.stripe_spt_api_version),
+        StripePaymentProvider(
+            client,
+            spt_api_version=settings.stripe_spt_api_version,
+            accept_test_payment_methods=settings.stripe_secret_key.startswith("sk_test_"),
+        ),
         StripeConnectedAccounts(client),
         http,
     )

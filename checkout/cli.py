@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -13,13 +14,19 @@ import httpx
 import typer
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from assistant.demo import DemoResult, run_demo
 from checkout.composition import create_platform_app
-from checkout.domain.money import apply_bps, format_amount
+from checkout.domain.money import format_amount
 from checkout.settings import Settings
 from checkout.store.db import upgrade_schema
-from checkout.store.rows import MerchantRow, OrderRow
+from checkout.store.ledger import Ledger
+from checkout.store.rows import OrderRow
+from checkout.stripe_demo import DemoStopped, run_stripe_demo
+
+# The Stripe demo keeps its merchants (and their connected accounts) between runs.
+STRIPE_DEMO_DATABASE = "sqlite:///./agentic_checkout_stripe_demo.db"
 
 cli = typer.Typer(help="Agentic commerce checkout platform (ACP 2026-04-17).", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -68,16 +75,47 @@ def demo(
             help="Run against a stack already serving here (default: start one in-process)."
         ),
     ] = None,
+    stripe: Annotated[
+        bool,
+        typer.Option(
+            "--stripe",
+            help="One purchase in Stripe test mode (STRIPE_SECRET_KEY=sk_test_...) through a "
+            "connected account, printing the PaymentIntent, application fee and transfer.",
+        ),
+    ] = False,
 ) -> None:
     """Play a whole shopping conversation: a search, a refinement, a purchase from each demo
     merchant, a declined card and a retry; print the transcript, the orders and the commission."""
     logging.basicConfig(level=logging.WARNING)
+    if stripe:
+        _stripe_demo()
+        return
     result = asyncio.run(_run_demo(url))
     if result.commission:
         typer.echo(
             f"commission earned by the platform: {result.commission['display']} "
             f"({result.commission['basis']})"
         )
+
+
+def _stripe_demo() -> None:
+    try:
+        settings = Settings(
+            payment_provider="stripe",
+            database_url=os.environ.get("DATABASE_URL", STRIPE_DEMO_DATABASE),
+            background_jobs=False,
+        )
+    except ValidationError as exc:
+        typer.echo(f"demo --stripe needs a Stripe test key: {exc.errors()[0]['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    if not (settings.stripe_secret_key or "").startswith("sk_test_"):
+        typer.echo("demo --stripe runs in test mode only: use an sk_test_ key.", err=True)
+        raise typer.Exit(2)
+    try:
+        asyncio.run(run_stripe_demo(settings, typer.echo))
+    except DemoStopped as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
 
 
 async def _run_demo(url: str | None) -> DemoResult:
@@ -96,24 +134,25 @@ async def _run_demo(url: str | None) -> DemoResult:
 
 
 def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
-    """Each order's commission at its merchant's rate, on items plus shipping (tax excluded)."""
+    """The platform's commission on the demo's orders, as the ledger recorded it."""
     services = app.state.services
     total, currency = 0, "usd"
     with services.database.read() as db:
         for placed in result.orders:
             order = db.get(OrderRow, placed.order_id)
-            merchant = db.get(MerchantRow, order.merchant_id) if order else None
-            if order is None or merchant is None:
+            if order is None:
                 continue
-            total += apply_bps(
-                order.items_amount + order.fulfillment_amount, merchant.commission_bps
+            total += sum(
+                entry.amount
+                for entry in Ledger(db).entries(order.merchant_id)
+                if entry.order_id == order.id and entry.account == "platform"
             )
             currency = order.currency
     return {
         "amount": total,
         "currency": currency,
         "display": format_amount(total, currency),
-        "basis": "each merchant's rate on items and shipping, before tax",
+        "basis": "the ledger: each order's commission under its merchant's terms, before tax",
     }
 
 

@@ -50,7 +50,9 @@ log = logging.getLogger("checkout.flows")
 
 # How long a purchase must have been left alone before another request may carry it on.
 RESUME_AFTER = timedelta(seconds=30)
-SHARED_TOKEN_PREFIX = "spt_"
+# Tokens the payment provider holds rather than our vault: Stripe's Shared Payment Tokens, and
+# in Stripe test mode its PaymentMethods.
+PROVIDER_TOKEN_PREFIXES = ("spt_", "pm_")
 
 
 async def complete_checkout(
@@ -180,7 +182,7 @@ async def _hold_shared_token(
     """Read a Shared Payment Token's limits from the provider the first time it is presented
     and keep it as a token row, so the same allowance checks and single use apply as to ours."""
     instrument = request.payment_data.instrument
-    if instrument is None or not instrument.credential.token.startswith(SHARED_TOKEN_PREFIX):
+    if instrument is None or not instrument.credential.token.startswith(PROVIDER_TOKEN_PREFIXES):
         return
     token_id = instrument.credential.token
 
@@ -211,7 +213,7 @@ async def _hold_shared_token(
         funding=shared.card.funding,
         card_outcome=shared.card.outcome.value,
         max_amount=shared.max_amount,
-        currency=shared.currency.lower(),
+        currency=shared.currency.lower() or session.currency,
         checkout_session_id=shared.checkout_session_id or session.id,
         merchant_id=session.merchant_id,
         expires_at=shared.expires_at or session.expires_at,

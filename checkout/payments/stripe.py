@@ -53,6 +53,7 @@ _SPT_ID = re.compile(r"spt_[A-Za-z0-9_]{1,250}")
 _REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 _METADATA_VALUE_MAX = 500  # Stripe's limit on one metadata value
 _LIST_LIMIT = 100  # Stripe's largest page
+_PM_ID = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
 _UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
 
@@ -231,10 +232,17 @@ class StripePaymentProvider:
     name = "stripe"
 
     def __init__(
-        self, client: stripe.StripeClient, *, spt_api_version: str = SPT_API_VERSION
+        self,
+        client: stripe.StripeClient,
+        *,
+        spt_api_version: str = SPT_API_VERSION,
+        accept_test_payment_methods: bool = False,
     ) -> None:
         self._client = client
         self._spt_api_version = spt_api_version
+        # Test mode only: a PaymentMethod (pm_...) made from Stripe's test cards stands in for
+        # a Shared Payment Token, for accounts without access to the agentic-commerce preview.
+        self._accept_test_payment_methods = accept_test_payment_methods
 
     def card_for(self, number: str, funding: str) -> Card:
         raise CardRejected(
@@ -243,6 +251,8 @@ class StripePaymentProvider:
         )
 
     async def shared_token(self, token_id: str) -> SharedToken:
+        if self._accept_test_payment_methods and _PM_ID.fullmatch(token_id):
+            return await self._test_payment_method(token_id)
         if not _SPT_ID.fullmatch(token_id):
             raise TokenUnknown(f"{token_id!r} is not a Stripe Shared Payment Token id")
         log.info("stripe.shared_token.retrieve")
@@ -277,6 +287,33 @@ class StripePaymentProvider:
                 outcome=CardOutcome.DECIDED_BY_PROVIDER,
             ),
             checkout_session_id=str(session_id) if session_id else None,
+        )
+
+    async def _test_payment_method(self, payment_method_id: str) -> SharedToken:
+        """A test-mode PaymentMethod as a token with no limit of its own: the session's total
+        and currency are what it may pay, and it is spent once like any token."""
+        try:
+            method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404 or error.code == "resource_missing":
+                raise TokenUnknown("Stripe does not know this PaymentMethod") from error
+            raise _provider_error(error, "payment method") from error
+        except stripe.StripeError as error:
+            raise _provider_error(error, "payment method") from error
+        card = _mapping(_plain(method).get("card"))
+        return SharedToken(
+            id=payment_method_id,
+            max_amount=2**31 - 1,
+            currency="",
+            expires_at=None,
+            deactivated=False,
+            card=Card(
+                brand=str(card.get("brand") or "unknown"),
+                last4=str(card.get("last4") or ""),
+                funding=str(card.get("funding") or "unknown"),
+                outcome=CardOutcome.DECIDED_BY_PROVIDER,
+            ),
+            checkout_session_id=None,
         )
 
     async def authorize(self, request: AuthorizeRequest) -> Authorization:
