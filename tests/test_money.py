@@ -14,7 +14,7 @@ from checkout.domain.commission import CommissionLine, CommissionTerms, commissi
 from checkout.payments.provider import PaymentUnavailable, Refund, RefundRequest
 from checkout.payments.sandbox import SandboxPaymentProvider
 from tests.conftest import make_settings
-from tests.support import CLAY, NORTHWIND, OPERATOR_KEY, Agent, pick, total_of
+from tests.support import CLAY, NORTHWIND, OPERATOR_KEY, Agent, both_backends, pick, total_of
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
 
@@ -63,6 +63,7 @@ def by_kind(entries: list[dict[str, Any]], account: str) -> dict[str, int]:
     return sums
 
 
+@both_backends
 def test_a_sale_writes_charge_commission_and_merchant_share_that_balance(
     agent: Agent, settings
 ) -> None:  # type: ignore[no-untyped-def]
@@ -83,6 +84,7 @@ def test_a_sale_writes_charge_commission_and_merchant_share_that_balance(
     assert (stored, version) == (commission, 1)
 
 
+@both_backends
 def test_a_partial_then_a_full_refund_gives_back_the_whole_commission(agent: Agent) -> None:
     completed = bought(agent, pick(NORTHWIND), 3)
     order_id, total = completed["order"]["id"], total_of(completed)
