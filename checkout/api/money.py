@@ -77,18 +77,25 @@ async def refund_order(
     """Refund an order in full or in part; the commission goes back in proportion.
 
     The refund's id comes from the Idempotency-Key, so a retry after a lost answer (or a 503)
-    asks the provider for the same refund again instead of making a second one.
+    asks the provider for the same refund again instead of making a second one. A key reused
+    after the retention window is a new request: the next id in the key's sequence.
     """
     path = f"/orders/{order_id}/refunds"
-    refund_id = "rfd_" + hashlib.sha256(f"{order_id}:{key}".encode()).hexdigest()[:24]
     ctx = services.refunding
+    retention = timedelta(hours=services.settings.idempotency_retention_hours)
+
+    def refund_id(generation: int) -> str:
+        seed = f"{order_id}:{key}:{generation}"
+        return "rfd_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
     async def work(keep: Any) -> tuple[int, dict[str, Any]]:
         def open_() -> RefundRow:
             with services.database.write() as db:
-                existing = Refunds(db).get(refund_id)
-                if existing is not None:
-                    return existing
+                generation = 0
+                while (existing := Refunds(db).get(refund_id(generation))) is not None:
+                    if existing.created_at > services.clock() - retention:
+                        return existing
+                    generation += 1
                 return open_refund(
                     db,
                     order_id,
@@ -96,7 +103,7 @@ async def refund_order(
                     reason=body.reason,
                     source="operator",
                     now=services.clock(),
-                    refund_id=refund_id,
+                    refund_id=refund_id(generation),
                 )
 
         refund = await anyio.to_thread.run_sync(open_)

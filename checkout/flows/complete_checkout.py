@@ -22,7 +22,14 @@ from checkout.errors import (
     PaymentTokenRejected,
     ServiceUnavailable,
 )
-from checkout.flows.purchase_saga import Completion, Respond, carry_on, merchant_adapter
+from checkout.flows.purchase_saga import (
+    Completion,
+    Respond,
+    carry_on,
+    merchant_adapter,
+    release_hold,
+)
+from checkout.flows.purchase_settlement import holds_to_release
 from checkout.flows.purchase_steps import CompleteOutcome, Resumed, begin_purchase
 from checkout.payments.provider import PaymentUnavailable, TokenUnknown
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
@@ -96,6 +103,7 @@ async def complete_checkout(
 
     begun = await anyio.to_thread.run_sync(begin)
     if isinstance(begun, CompleteOutcome):
+        await _release_session_holds(ctx, session_id)  # a 3-D Secure attempt that failed
         return begun
     if isinstance(begun, Resumed):
         purchase = begun.purchase
@@ -110,6 +118,15 @@ async def complete_checkout(
     else:
         purchase = begun
     return await carry_on(ctx, purchase, merchant, respond)
+
+
+async def _release_session_holds(ctx: Completion, session_id: str) -> None:
+    def holds() -> list[str]:
+        with ctx.database.read() as db:
+            return [payment_id for payment_id, _ in holds_to_release(db, session_id)]
+
+    for payment_id in await anyio.to_thread.run_sync(holds):
+        await release_hold(ctx, payment_id)
 
 
 async def _refresh_stock(

@@ -134,13 +134,14 @@ def unwind_purchase(
     )
 
 
-def holds_to_release(db: Session) -> list[tuple[str, str | None]]:
+def holds_to_release(db: Session, session_id: str | None = None) -> list[tuple[str, str | None]]:
     """(payment id, provider payment id) of holds whose release the provider has not confirmed."""
-    rows = db.exec(
-        select(PaymentRow.id, PaymentRow.provider_payment_id).where(
-            col(PaymentRow.status) == "void_pending"
-        )
-    ).all()
+    statement = select(PaymentRow.id, PaymentRow.provider_payment_id).where(
+        col(PaymentRow.status) == "void_pending"
+    )
+    if session_id is not None:
+        statement = statement.where(col(PaymentRow.session_id) == session_id)
+    rows = db.exec(statement).all()
     return [(payment_id, provider_id) for payment_id, provider_id in rows]
 
 

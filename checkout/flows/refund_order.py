@@ -145,7 +145,12 @@ def settle_refund(db: Session, refund_id: str, result: Refund, now: datetime) ->
         return refund
     refund.status = "succeeded"
     # What the provider actually gave back of its fee is what moved; our rule is the request.
-    refund.commission_amount = min(result.application_fee_refunded, refund.amount)
+    # Its running total, when known, is the sure figure: a retried or outside refund cannot
+    # make it count twice or not at all.
+    given_back = result.application_fee_refunded
+    if result.application_fee_refunded_total is not None:
+        given_back = result.application_fee_refunded_total - order.commission_refunded
+    refund.commission_amount = max(0, min(given_back, refund.amount))
     db.add(refund)
     Ledger(db).record(
         ledger.refund(amount=refund.amount, commission_refunded=refund.commission_amount),

@@ -24,12 +24,14 @@ from checkout.flows.payment_accounts import apply_account_status
 from checkout.flows.purchase_saga import Completion, carry_on
 from checkout.flows.refund_order import Refunding, settle_refund
 from checkout.payments.provider import (
+    AccountStatus,
     ConnectedAccounts,
+    PaymentRefused,
     PaymentUnavailable,
     Refund,
     RefundStatus,
 )
-from checkout.payments.stripe import StripeEvent, account_status_from
+from checkout.payments.stripe import StripeEvent
 from checkout.store.db import Database
 from checkout.store.ids import new_id
 from checkout.store.ledger import Ledger
@@ -130,14 +132,25 @@ async def _process(inbox: StripeInbox, event: StripeEvent) -> str:
 
 async def _apply(inbox: StripeInbox, event: StripeEvent) -> str:
     data = event.data
-    if event.type in ("account.updated", "capability.updated"):
+    if event.type in (
+        "account.updated",
+        "capability.updated",
+        "account.application.deauthorized",
+    ):
         return await _account_updated(inbox, event)
     if event.type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return await _payment_intent(inbox, str(data.get("id")))
     if event.type in ("refund.updated", "charge.refund.updated", "refund.failed"):
         return await anyio.to_thread.run_sync(_refund_updated, inbox, data)
     if event.type == "charge.refunded":
-        return await anyio.to_thread.run_sync(_charge_refunded, inbox, data)
+        # What Stripe has given back of the fee so far: a Dashboard refund may have included it.
+        payment_intent = data.get("payment_intent")
+        returned = (
+            await inbox.completion.provider.commission_returned(str(payment_intent))
+            if payment_intent
+            else None
+        )
+        return await anyio.to_thread.run_sync(_charge_refunded, inbox, data, returned)
     if event.type in ("charge.dispute.created", "charge.dispute.closed"):
         return await anyio.to_thread.run_sync(_dispute, inbox, event.type, data)
     return "ignored"
@@ -155,20 +168,26 @@ async def _account_updated(inbox: StripeInbox, event: StripeEvent) -> str:
     found = await anyio.to_thread.run_sync(merchant)
     if found is None:
         return "no such merchant"
-    # Events come in any order: the account as it is now decides, not the event's snapshot.
-    if event.data.get("object") == "account":
+    # Events come in any order: the account as it is now decides, never the event's snapshot.
+    # Stripe not answering defers the event (PaymentUnavailable propagates to _process).
+    status: AccountStatus | str
+    if event.type == "account.application.deauthorized":
+        status = "the merchant disconnected its Stripe account from the platform"
+    else:
         try:
             status = await inbox.accounts.account_status(account_id)
-        except PaymentUnavailable:
-            status = account_status_from(event.data)
-    else:
-        status = await inbox.accounts.account_status(account_id)
+        except PaymentRefused as exc:
+            status = f"Stripe refuses access to the merchant's account ({exc})"
 
     def save() -> str:
         with inbox.database.write() as db:
             row = db.get(MerchantRow, found.id, with_for_update=True)
             assert row is not None
-            changed = apply_account_status(row, status)
+            if isinstance(status, str):
+                changed = (row.payment_status, row.payment_status_reason) != ("pending", status)
+                row.payment_status, row.payment_status_reason = "pending", status
+            else:
+                changed = apply_account_status(row, status)
             db.add(row)
             return f"merchant {row.payment_status}" + ("" if changed else " (unchanged)")
 
@@ -214,9 +233,10 @@ def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
     return None
 
 
-def _charge_refunded(inbox: StripeInbox, data: dict[str, Any]) -> str:
+def _charge_refunded(inbox: StripeInbox, data: dict[str, Any], returned: int | None) -> str:
     """Settle our pending refunds; a refund made outside the platform (the Dashboard) is
-    recorded too, with no commission back: Stripe returns the fee only when asked to."""
+    recorded too, with whatever part of the fee Stripe gave back with it (none unless the
+    refund asked for it)."""
     now = inbox.clock()
     with inbox.database.write() as db:
         order = _order_for_charge(db, data)
@@ -258,7 +278,7 @@ def _charge_refunded(inbox: StripeInbox, data: dict[str, Any]) -> str:
                 updated_at=now,
             )
             Refunds(db).add(refund)
-            settle_refund(db, refund.id, Refund("", RefundStatus.SUCCEEDED, 0), now)
+            settle_refund(db, refund.id, Refund("", RefundStatus.SUCCEEDED, 0, returned), now)
             return f"refund of {refund.amount} made in Stripe recorded"
         return f"{settled} refunds settled"
 

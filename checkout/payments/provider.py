@@ -102,6 +102,9 @@ class Refund:
     refund_id: str
     status: RefundStatus
     application_fee_refunded: int  # the commission actually given back with this refund
+    # All the commission given back on this payment so far, when the provider can say: the
+    # figure that stays right when a refund is retried or made outside the platform.
+    application_fee_refunded_total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +160,10 @@ class PaymentProvider(Protocol):
     async def void(self, payment_id: str, *, idempotency_key: str) -> None: ...
 
     async def refund(self, request: RefundRequest) -> Refund: ...
+
+    async def commission_returned(self, payment_id: str) -> int | None:
+        """All of the payment's application fee given back so far (None: not tracked)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,10 @@ class SandboxPaymentProvider:
             application_fee_refunded=request.application_fee_refund,
         )
 
+    async def commission_returned(self, payment_id: str) -> int | None:
+        """Nothing is refunded behind the platform's back here: the ledger is the record."""
+        return None
+
 
 class SandboxConnectedAccounts:
     """Connected accounts that can take charges at once: the sandbox has no onboarding to do."""

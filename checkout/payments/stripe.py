@@ -583,7 +583,24 @@ class StripePaymentProvider:
             fee_refunded,
             request.application_fee_refund,
         )
-        return Refund(refund_id=refund_id, status=status, application_fee_refunded=fee_refunded)
+        return Refund(
+            refund_id=refund_id,
+            status=status,
+            application_fee_refunded=fee_refunded,
+            application_fee_refunded_total=await self._fee_refunded(fee_id) if fee_id else 0,
+        )
+
+    async def commission_returned(self, payment_id: str) -> int | None:
+        intent = _plain(
+            await _call(
+                f"payment {payment_id}",
+                self._client.v1.payment_intents.retrieve_async(
+                    payment_id, {"expand": ["latest_charge"]}
+                ),
+            )
+        )
+        fee_id = _ref_id(_mapping(intent.get("latest_charge")).get("application_fee"))
+        return await self._fee_refunded(fee_id) if fee_id else 0
 
     async def _fee_refunded(self, fee_id: str) -> int:
         fee = _plain(

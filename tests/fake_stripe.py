@@ -1,0 +1,1151 @@
+"""A small stateful fake of the Stripe API endpoints the checkout platform calls, served by respx.
+
+It keeps Stripe's objects in dicts and behaves the way the provider relies on: keyed POSTs replay
+their first answer (a different request under a used key is an idempotency_error), a manual
+capture PaymentIntent waits in requires_capture, capture makes the charge's transfer and
+application fee, refunds reverse the transfer and give the fee back pro rata (half-up on the
+running total, so a full refund returns the whole fee), and Connect accounts start pending until
+`enable()`. Every request is recorded with its form params and headers, and failures can be
+injected per endpoint (before Stripe acts, or after it acted with the answer lost).
+
+    with FakeStripe() as stripe_api:
+        account = stripe_api.add_account()
+        token = stripe_api.grant_token(max_amount=5000)
+        ...
+        stripe_api.calls("payment_intents.create")[0].form["amount"]
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+import httpx
+import respx
+
+API = "https://api.stripe.com"
+ACCOUNT_DUE = ["business_type", "external_account", "tos_acceptance.date", "tos_acceptance.ip"]
+
+Outcome = Literal["succeed", "decline", "requires_action"]
+FailureKind = Literal["timeout", "server_error", "rate_limit"]
+Body = dict[str, Any]
+
+# Stripe's test PaymentMethods and what a server-side confirm does with each.
+TEST_PAYMENT_METHODS: dict[str, tuple[Outcome, str | None]] = {
+    "pm_card_visa": ("succeed", None),
+    "pm_card_mastercard": ("succeed", None),
+    "pm_card_visa_chargeDeclined": ("decline", "generic_decline"),
+    "pm_card_visa_chargeDeclinedInsufficientFunds": ("decline", "insufficient_funds"),
+    "pm_card_authenticationRequired": ("requires_action", None),
+}
+DECLINE_MESSAGES = {
+    "insufficient_funds": "Your card has insufficient funds.",
+    "expired_card": "Your card has expired.",
+}
+
+
+class StripeAnswer(Exception):
+    """A handler's non-2xx answer."""
+
+    def __init__(self, status: int, error: Body) -> None:
+        super().__init__(error.get("message"))
+        self.status = status
+        self.error = error
+
+
+def invalid(message: str, *, param: str | None = None, code: str | None = None) -> StripeAnswer:
+    error: Body = {"type": "invalid_request_error", "message": message}
+    if param:
+        error["param"] = param
+    if code:
+        error["code"] = code
+    return StripeAnswer(400, error)
+
+
+def missing(kind: str, object_id: str, param: str = "id") -> StripeAnswer:
+    return StripeAnswer(
+        404,
+        {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "param": param,
+            "message": f"No such {kind}: '{object_id}'",
+        },
+    )
+
+
+def half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half-up, for non-negative integers."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def flat_form(content: bytes) -> dict[str, str]:
+    """A form-encoded body (or query), one value per key (Stripe's encoding never repeats one)."""
+    text = content.decode()
+    if not text:
+        return {}
+    fields = parse_qs(text, keep_blank_values=True, strict_parsing=True)
+    assert all(len(values) == 1 for values in fields.values()), fields
+    return {key: values[0] for key, values in fields.items()}
+
+
+def nested(params: dict[str, str], prefix: str) -> dict[str, str]:
+    """`metadata[a]=1&metadata[b]=2` as {"a": "1", "b": "2"}."""
+    start = f"{prefix}["
+    return {
+        key[len(start) : -1]: value
+        for key, value in params.items()
+        if key.startswith(start) and key.endswith("]") and key.count("[") == 1
+    }
+
+
+def truthy(value: str | None) -> bool:
+    return value == "true"
+
+
+@dataclass
+class Call:
+    """One request as Stripe received it."""
+
+    name: str
+    method: str
+    path: str
+    query: dict[str, str]
+    form: dict[str, str]
+    headers: httpx.Headers
+    status: int | None = None  # None when the request never got an answer (a timeout)
+    replayed: bool = False
+    injected: str | None = None  # the failure injected into this call, if any
+
+    @property
+    def idempotency_key(self) -> str | None:
+        key: str | None = self.headers.get("Idempotency-Key")
+        return key
+
+
+@dataclass
+class Failure:
+    kind: FailureKind
+    after: bool  # Stripe acted on the request, then the answer was lost
+
+
+@dataclass
+class _Kept:
+    name: str
+    path: str
+    form: dict[str, str]
+    status: int
+    body: Body
+
+
+@dataclass
+class FakeStripe:
+    base_url: str = API
+    clock: Callable[[], int] = field(default=lambda: int(time.time()))
+    accounts: dict[str, Body] = field(default_factory=dict)
+    account_links: list[Body] = field(default_factory=list)
+    tokens: dict[str, Body] = field(default_factory=dict)
+    payment_intents: dict[str, Body] = field(default_factory=dict)
+    charges: dict[str, Body] = field(default_factory=dict)
+    refunds: dict[str, Body] = field(default_factory=dict)
+    application_fees: dict[str, Body] = field(default_factory=dict)
+    fee_refunds: dict[str, list[Body]] = field(default_factory=dict)  # by fee, newest first
+    transfer_reversals: list[Body] = field(default_factory=list)
+    disputes: dict[str, Body] = field(default_factory=dict)
+    requests: list[Call] = field(default_factory=list)
+    unrecognized: list[Call] = field(default_factory=list)
+    refund_status: str = "succeeded"  # what new refunds start as ("pending" for slow ones)
+
+    def __post_init__(self) -> None:
+        self._sequence = itertools.count(1)
+        self._lock = threading.RLock()
+        self._kept: dict[str, _Kept] = {}
+        self._failures: dict[str, list[Failure]] = {}
+        self._outcomes: dict[str, tuple[Outcome, str | None]] = {}
+        self._disconnected: set[str] = set()
+        self._mock: respx.MockRouter | None = None
+        self._routes: list[tuple[str, re.Pattern[str], str, Callable[..., tuple[int, Body]]]] = [
+            ("POST", re.compile(r"/v1/accounts"), "accounts.create", self._create_account),
+            ("GET", re.compile(r"/v1/accounts/(?P<id>[^/]+)"), "accounts.retrieve", self._account),
+            ("POST", re.compile(r"/v1/account_links"), "account_links.create", self._create_link),
+            (
+                "GET",
+                re.compile(r"/v1/shared_payment/granted_tokens/(?P<id>[^/]+)"),
+                "granted_tokens.retrieve",
+                self._token,
+            ),
+            ("POST", re.compile(r"/v1/payment_intents"), "payment_intents.create", self._create_pi),
+            (
+                "GET",
+                re.compile(r"/v1/payment_intents/(?P<id>[^/]+)"),
+                "payment_intents.retrieve",
+                self._retrieve_pi,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/payment_intents/(?P<id>[^/]+)/capture"),
+                "payment_intents.capture",
+                self._capture,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/payment_intents/(?P<id>[^/]+)/cancel"),
+                "payment_intents.cancel",
+                self._cancel,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/payment_intents/(?P<id>[^/]+)/confirm"),
+                "payment_intents.confirm",
+                self._confirm,
+            ),
+            ("GET", re.compile(r"/v1/charges/(?P<id>[^/]+)"), "charges.retrieve", self._charge),
+            ("POST", re.compile(r"/v1/refunds"), "refunds.create", self._create_refund),
+            ("GET", re.compile(r"/v1/refunds"), "refunds.list", self._list_refunds),
+            ("GET", re.compile(r"/v1/refunds/(?P<id>[^/]+)"), "refunds.retrieve", self._refund),
+            (
+                "GET",
+                re.compile(r"/v1/application_fees/(?P<id>[^/]+)"),
+                "application_fees.retrieve",
+                self._fee,
+            ),
+            (
+                "GET",
+                re.compile(r"/v1/application_fees/(?P<id>[^/]+)/refunds"),
+                "application_fees.refunds.list",
+                self._list_fee_refunds,
+            ),
+        ]
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeStripe:
+        self._mock = respx.mock(base_url=self.base_url, assert_all_called=False)
+        router = self._mock.__enter__()
+        router.route().mock(side_effect=self._dispatch)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        assert self._mock is not None
+        self._mock.__exit__(kind, error, trace)
+        self._mock = None
+
+    # --- levers for tests ---------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}_1Fake{next(self._sequence):010d}"
+
+    def fail(
+        self, name: str, times: int = 1, kind: FailureKind = "timeout", *, after: bool = False
+    ) -> None:
+        """The next `times` calls to endpoint `name` fail: a timeout (ConnectTimeout, or
+        ReadTimeout with `after`), a 500 or a 429. With `after`, Stripe acts on the request
+        (and keeps its answer for the Idempotency-Key) before the answer is lost."""
+        with self._lock:
+            self._failures.setdefault(name, []).extend(Failure(kind, after) for _ in range(times))
+
+    def add_account(self, *, enabled: bool = True, account_id: str | None = None) -> str:
+        """A connected account made outside the platform's calls (e.g. assigned with SQL)."""
+        account = self._new_account(account_id or self.new_id("acct"), {"country": "US"})
+        self.accounts[account["id"]] = account
+        if enabled:
+            self.enable(account["id"])
+        return str(account["id"])
+
+    def enable(self, account_id: str) -> Body:
+        """The merchant finished onboarding: charges enabled, transfers active."""
+        account = self.accounts[account_id]
+        account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
+        account["capabilities"] = {"card_payments": "active", "transfers": "active"}
+        account["requirements"] = {
+            **account["requirements"],
+            "currently_due": [],
+            "eventually_due": [],
+            "past_due": [],
+            "disabled_reason": None,
+        }
+        return json.loads(json.dumps(account))  # type: ignore[no-any-return]
+
+    def disconnect(self, account_id: str) -> None:
+        """The merchant removed the platform's access (account.application.deauthorized)."""
+        self._disconnected.add(account_id)
+
+    def disable(self, account_id: str, reason: str = "rejected.fraud") -> Body:
+        account = self.accounts[account_id]
+        account.update(charges_enabled=False, payouts_enabled=False)
+        account["capabilities"] = {"card_payments": "inactive", "transfers": "inactive"}
+        account["requirements"] = {**account["requirements"], "disabled_reason": reason}
+        return json.loads(json.dumps(account))  # type: ignore[no-any-return]
+
+    def snapshot(self, kind: str, object_id: str) -> Body:
+        """A deep copy of a stored object (what an event carries as data.object)."""
+        store: dict[str, Body] = {
+            "account": self.accounts,
+            "payment_intent": self.payment_intents,
+            "charge": self.charges,
+            "refund": self.refunds,
+            "application_fee": self.application_fees,
+            "dispute": self.disputes,
+        }[kind]
+        return json.loads(json.dumps(store[object_id]))  # type: ignore[no-any-return]
+
+    def grant_token(
+        self,
+        *,
+        max_amount: int,
+        currency: str = "usd",
+        outcome: Outcome = "succeed",
+        decline_code: str = "generic_decline",
+        checkout_session_id: str | None = None,
+        expires_in: int = 3600,
+        brand: str = "visa",
+        last4: str = "4242",
+        token_id: str | None = None,
+    ) -> str:
+        """A SharedPaymentGrantedToken an agent minted for this seller, and what its card does."""
+        token_id = token_id or self.new_id("spt")
+        now = self.clock()
+        self.tokens[token_id] = {
+            "id": token_id,
+            "object": "shared_payment.granted_token",
+            "created": now,
+            "livemode": False,
+            "deactivated_at": None,
+            "deactivated_reason": None,
+            "agent_details": {"network_business_profile": "profile_1FakeAgent"},
+            "payment_method_details": {
+                "type": "card",
+                "card": {
+                    "brand": brand,
+                    "last4": last4,
+                    "funding": "credit",
+                    "exp_month": 12,
+                    "exp_year": 2030,
+                    "country": "US",
+                },
+            },
+            "shared_metadata": (
+                {"checkout_session_id": checkout_session_id} if checkout_session_id else {}
+            ),
+            "usage_details": {"amount_captured": {"value": 0, "currency": currency}},
+            "usage_limits": {
+                "currency": currency,
+                "max_amount": max_amount,
+                "expires_at": now + expires_in,
+            },
+        }
+        self._outcomes[token_id] = (outcome, decline_code if outcome == "decline" else None)
+        return token_id
+
+    def authenticate(self, payment_intent_id: str) -> Body:
+        """The buyer passed 3-D Secure in Stripe's SDK: the PaymentIntent moves on."""
+        intent = self.payment_intents[payment_intent_id]
+        assert intent["status"] == "requires_action", intent["status"]
+        self._authorized(intent)
+        return self.snapshot("payment_intent", payment_intent_id)
+
+    def refund_in_dashboard(
+        self, payment_intent_id: str, amount: int, *, refund_application_fee: bool = False
+    ) -> Body:
+        """Someone refunds in the Stripe Dashboard: no API call of the platform's."""
+        intent = self.payment_intents[payment_intent_id]
+        with self._lock:
+            return self._refund_charge(
+                self.charges[intent["latest_charge"]],
+                amount,
+                reverse_transfer=True,
+                refund_application_fee=refund_application_fee,
+                reason="requested_by_customer",
+                metadata={},
+            )
+
+    def finish_refund(self, refund_id: str, status: str = "succeeded") -> Body:
+        """A pending refund settles at Stripe (what refund.updated then reports)."""
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        return self.snapshot("refund", refund_id)
+
+    def forget_idempotency_keys(self) -> None:
+        """Stripe prunes keys after 24 hours: a request under an old key runs again."""
+        with self._lock:
+            self._kept.clear()
+
+    def open_dispute(self, payment_intent_id: str, amount: int | None = None) -> Body:
+        intent = self.payment_intents[payment_intent_id]
+        charge = self.charges[intent["latest_charge"]]
+        dispute = {
+            "id": self.new_id("dp"),
+            "object": "dispute",
+            "amount": charge["amount"] if amount is None else amount,
+            "charge": charge["id"],
+            "payment_intent": payment_intent_id,
+            "currency": charge["currency"],
+            "created": self.clock(),
+            "is_charge_refundable": False,
+            "livemode": False,
+            "metadata": {},
+            "reason": "fraudulent",
+            "status": "needs_response",
+        }
+        charge["disputed"] = True
+        self.disputes[dispute["id"]] = dispute
+        return json.loads(json.dumps(dispute))  # type: ignore[no-any-return]
+
+    def event(
+        self,
+        event_type: str,
+        obj: Body,
+        *,
+        account: str | None = None,
+        created: int | None = None,
+        event_id: str | None = None,
+    ) -> Body:
+        """An Event as a webhook delivers it (its payload, to be signed)."""
+        body: Body = {
+            "id": event_id or self.new_id("evt"),
+            "object": "event",
+            "api_version": "2026-10-28.endive",
+            "created": self.clock() if created is None else created,
+            "data": {"object": obj},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+        }
+        if account is not None:
+            body["account"] = account
+        return body
+
+    # --- what was asked -------------------------------------------------------------------------
+
+    def calls(self, name: str, *, answered: bool = False) -> list[Call]:
+        with self._lock:
+            found = [c for c in self.requests if c.name == name]
+        return [c for c in found if c.status is not None] if answered else found
+
+    def keys(self, name: str) -> list[str | None]:
+        return [c.idempotency_key for c in self.calls(name)]
+
+    def intents_for(self, checkout_session_id: str) -> list[Body]:
+        return [
+            pi
+            for pi in self.payment_intents.values()
+            if pi["metadata"].get("checkout_session_id") == checkout_session_id
+        ]
+
+    def fee_of(self, payment_intent_id: str) -> Body:
+        charge = self.charges[self.payment_intents[payment_intent_id]["latest_charge"]]
+        return self.application_fees[charge["application_fee"]]
+
+    # --- dispatch -----------------------------------------------------------------------------
+
+    def _dispatch(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        method = request.method
+        query = flat_form(request.url.query)
+        form = flat_form(request.content) if method == "POST" else {}
+        found = self._route(method, path)
+        if found is None:
+            call = Call("unrecognized", method, path, query, form, request.headers)
+            call.status = 404
+            with self._lock:
+                self.requests.append(call)
+                self.unrecognized.append(call)
+            return self._json(
+                404,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Unrecognized request URL ({method}: {path}).",
+                    }
+                },
+            )
+        name, handler, ids = found
+        call = Call(name, method, path, query, form, request.headers)
+        with self._lock:
+            self.requests.append(call)
+            failures = self._failures.get(name) or []
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            call.injected = f"{failure.kind}{' after' if failure.after else ''}"
+        if failure is not None and not failure.after:
+            return self._failed(request, call, failure, lost=False)
+        status, body, replayed = self._answer(name, handler, call, ids)
+        if failure is not None:
+            return self._failed(request, call, failure, lost=True)
+        call.status, call.replayed = status, replayed
+        headers = {"Request-Id": f"req_{next(self._sequence):012d}"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return self._json(status, body, headers)
+
+    def _route(
+        self, method: str, path: str
+    ) -> tuple[str, Callable[..., tuple[int, Body]], dict[str, str]] | None:
+        for route_method, pattern, name, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if route_method == method and match:
+                return name, handler, match.groupdict()
+        return None
+
+    def _answer(
+        self, name: str, handler: Callable[..., tuple[int, Body]], call: Call, ids: dict[str, str]
+    ) -> tuple[int, Body, bool]:
+        key = call.idempotency_key if call.method == "POST" else None
+        with self._lock:
+            if key is not None and key in self._kept:
+                kept = self._kept[key]
+                if (kept.name, kept.path, kept.form) != (name, call.path, call.form):
+                    return (
+                        400,
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "Keys for idempotent requests can only be used with "
+                                "the same parameters they were first used with.",
+                            }
+                        },
+                        False,
+                    )
+                return kept.status, json.loads(json.dumps(kept.body)), True
+            try:
+                status, body = handler(call, **ids)
+            except StripeAnswer as answer:
+                status, body = answer.status, {"error": answer.error}
+            body = json.loads(json.dumps(body))
+            # Stripe keeps the answer once it began executing; a refused validation is not kept.
+            if key is not None and status in (200, 402):
+                self._kept[key] = _Kept(name, call.path, call.form, status, body)
+        return status, body, False
+
+    def _failed(
+        self, request: httpx.Request, call: Call, failure: Failure, *, lost: bool
+    ) -> httpx.Response:
+        if failure.kind == "timeout":
+            call.status = None
+            if lost:
+                raise httpx.ReadTimeout("fake: the answer never came", request=request)
+            raise httpx.ConnectTimeout("fake: could not connect", request=request)
+        status = 500 if failure.kind == "server_error" else 429
+        call.status = status
+        kind = "api_error" if status == 500 else "rate_limit_error"
+        return self._json(
+            status,
+            {
+                "error": {
+                    "type": kind,
+                    "message": "An error occurred with our connection to Stripe.",
+                }
+            },
+            {"Request-Id": f"req_{next(self._sequence):012d}"},
+        )
+
+    @staticmethod
+    def _json(status: int, body: Body, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.Response(status, json=body, headers=headers)
+
+    # --- Connect ------------------------------------------------------------------------------
+
+    def _new_account(self, account_id: str, params: dict[str, str]) -> Body:
+        return {
+            "id": account_id,
+            "object": "account",
+            "business_profile": {"mcc": None, "name": None, "url": None},
+            "business_type": None,
+            "capabilities": {"card_payments": "pending", "transfers": "pending"},
+            "charges_enabled": False,
+            "controller": {
+                "fees": {"payer": params.get("controller[fees][payer]", "account")},
+                "is_controller": True,
+                "losses": {"payments": params.get("controller[losses][payments]", "stripe")},
+                "requirement_collection": "stripe",
+                "stripe_dashboard": {
+                    "type": params.get("controller[stripe_dashboard][type]", "full")
+                },
+                "type": "application",
+            },
+            "country": params.get("country", "US"),
+            "created": self.clock(),
+            "default_currency": "usd",
+            "details_submitted": False,
+            "email": params.get("email"),
+            "livemode": False,
+            "metadata": nested(params, "metadata"),
+            "payouts_enabled": False,
+            "requirements": {
+                "alternatives": [],
+                "current_deadline": None,
+                "currently_due": list(ACCOUNT_DUE),
+                "disabled_reason": "requirements.past_due",
+                "errors": [],
+                "eventually_due": list(ACCOUNT_DUE),
+                "past_due": list(ACCOUNT_DUE),
+                "pending_verification": [],
+            },
+            "type": "express",
+        }
+
+    def _create_account(self, call: Call) -> tuple[int, Body]:
+        params = call.form
+        capabilities = {
+            key.split("[")[1].rstrip("]")
+            for key, value in params.items()
+            if key.startswith("capabilities[") and key.endswith("[requested]") and truthy(value)
+        }
+        account = self._new_account(self.new_id("acct"), params)
+        account["capabilities"] = {name: "pending" for name in sorted(capabilities)}
+        self.accounts[account["id"]] = account
+        return 200, account
+
+    def _account(self, call: Call, id: str) -> tuple[int, Body]:
+        if id not in self.accounts or id in self._disconnected:
+            raise StripeAnswer(
+                403,
+                {
+                    "type": "invalid_request_error",
+                    "code": "account_invalid",
+                    "message": "The provided key does not have access to account "
+                    f"'{id}' (or that account does not exist).",
+                },
+            )
+        return 200, self.accounts[id]
+
+    def _create_link(self, call: Call) -> tuple[int, Body]:
+        params = call.form
+        for required in ("account", "type"):
+            if required not in params:
+                raise invalid(f"Missing required param: {required}.", param=required)
+        if params["account"] not in self.accounts:
+            raise missing("account", params["account"], "account")
+        if params["type"] == "account_onboarding" and "return_url" not in params:
+            raise invalid("Missing required param: return_url.", param="return_url")
+        now = self.clock()
+        link = {
+            "object": "account_link",
+            "created": now,
+            "expires_at": now + 300,
+            "url": f"https://connect.stripe.com/setup/e/{params['account']}/"
+            f"{self.new_id('link').removeprefix('link_')}",
+        }
+        self.account_links.append({**link, "params": dict(params)})
+        return 200, link
+
+    # --- Shared Payment Tokens ----------------------------------------------------------------
+
+    def _token(self, call: Call, id: str) -> tuple[int, Body]:
+        if not call.headers.get("Stripe-Version", "").endswith(".preview"):
+            raise invalid(f"Unrecognized request URL (GET: {call.path}).")
+        if id not in self.tokens:
+            raise missing("shared_payment.granted_token", id)
+        return 200, self.tokens[id]
+
+    # --- PaymentIntents -----------------------------------------------------------------------
+
+    def _expand(self, intent: Body, expand: list[str]) -> Body:
+        body = json.loads(json.dumps(intent))
+        if "latest_charge" in expand and intent.get("latest_charge"):
+            body["latest_charge"] = json.loads(json.dumps(self.charges[intent["latest_charge"]]))
+        return body  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _expand_list(params: dict[str, str]) -> list[str]:
+        return [value for key, value in params.items() if key.startswith("expand[")]
+
+    def _create_pi(self, call: Call) -> tuple[int, Body]:
+        p = call.form
+        for required in ("amount", "currency"):
+            if required not in p:
+                raise invalid(f"Missing required param: {required}.", param=required)
+        amount = int(p["amount"])
+        if amount < 50:
+            raise invalid(
+                "Amount must be at least $0.50 usd", param="amount", code="amount_too_small"
+            )
+        fee = int(p["application_fee_amount"]) if "application_fee_amount" in p else None
+        destination = p.get("transfer_data[destination]")
+        spt = p.get("payment_method_data[shared_payment_granted_token]")
+        if fee is not None and destination is None and "on_behalf_of" not in p:
+            raise invalid(
+                "Can only apply an application_fee_amount when the PaymentIntent is attempting "
+                "a direct payment (using an OAuth key or Stripe-Account header) or destination "
+                "payment (using `transfer_data[destination]`).",
+                param="application_fee_amount",
+            )
+        if fee is not None and fee > amount:
+            raise invalid(
+                "The application fee cannot exceed the amount.", param="application_fee_amount"
+            )
+        if destination is not None:
+            account = self.accounts.get(destination)
+            if account is None:
+                raise invalid(
+                    f"No such destination: '{destination}'", param="transfer_data[destination]"
+                )
+            if account["capabilities"].get("transfers") != "active":
+                raise invalid(
+                    "Your destination account needs to have at least one of the following "
+                    "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+                    param="transfer_data[destination]",
+                    code="insufficient_capabilities_for_transfer",
+                )
+        on_behalf_of = p.get("on_behalf_of")
+        if on_behalf_of is not None and on_behalf_of not in self.accounts:
+            raise invalid(f"No such account: '{on_behalf_of}'", param="on_behalf_of")
+        if spt is not None:
+            outcome = self._spend_check(call, spt, amount, p["currency"])
+        elif "payment_method" in p:
+            if p["payment_method"] not in TEST_PAYMENT_METHODS:
+                raise missing("PaymentMethod", p["payment_method"], "payment_method")
+            outcome = TEST_PAYMENT_METHODS[p["payment_method"]]
+        else:
+            outcome = ("succeed", None)
+        intent: Body = {
+            "id": self.new_id("pi"),
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "application_fee_amount": fee,
+            "automatic_payment_methods": None,
+            "canceled_at": None,
+            "cancellation_reason": None,
+            "capture_method": p.get("capture_method", "automatic"),
+            "client_secret": None,
+            "confirmation_method": "automatic",
+            "created": self.clock(),
+            "currency": p["currency"],
+            "description": p.get("description"),
+            "last_payment_error": None,
+            "latest_charge": None,
+            "livemode": False,
+            "metadata": nested(p, "metadata"),
+            "next_action": None,
+            "on_behalf_of": on_behalf_of,
+            "payment_method": None,
+            "payment_method_types": [
+                v for k, v in p.items() if k.startswith("payment_method_types[")
+            ]
+            or ["card"],
+            "status": "requires_payment_method",
+            "transfer_data": {"destination": destination} if destination else None,
+            "transfer_group": None,
+        }
+        intent["client_secret"] = f"{intent['id']}_secret_fake"
+        self.payment_intents[intent["id"]] = intent
+        intent["_token"] = spt
+        if spt is not None or "payment_method" in p:
+            intent["payment_method"] = self.new_id("pm")
+        if not truthy(p.get("confirm")):
+            intent["status"] = (
+                "requires_confirmation" if intent["payment_method"] else intent["status"]
+            )
+            return 200, self._public(intent)
+        return self._confirm_with(intent, outcome)
+
+    def _spend_check(
+        self, call: Call, token_id: str, amount: int, currency: str
+    ) -> tuple[Outcome, str | None]:
+        param = "payment_method_data[shared_payment_granted_token]"
+        if not call.headers.get("Stripe-Version", "").endswith(".preview"):
+            raise invalid(
+                "Received unknown parameter: payment_method_data[shared_payment_granted_token]",
+                param=param,
+            )
+        token = self.tokens.get(token_id)
+        if token is None:
+            raise missing("shared_payment.granted_token", token_id, param)
+        limits = token["usage_limits"]
+        if token["deactivated_at"] is not None:
+            raise invalid(
+                "This SharedPaymentGrantedToken was deactivated.",
+                param=param,
+                code="shared_payment_granted_token_deactivated",
+            )
+        if currency != limits["currency"] or amount > limits["max_amount"]:
+            raise invalid(
+                "The amount exceeds the SharedPaymentGrantedToken's usage limits.",
+                param=param,
+                code="shared_payment_granted_token_usage_limit_exceeded",
+            )
+        if limits["expires_at"] is not None and limits["expires_at"] < self.clock():
+            raise invalid(
+                "This SharedPaymentGrantedToken has expired.",
+                param=param,
+                code="shared_payment_granted_token_expired",
+            )
+        return self._outcomes[token_id]
+
+    def _public(self, intent: Body, expand: list[str] | None = None) -> Body:
+        body = self._expand(intent, expand or [])
+        body.pop("_token", None)
+        return body
+
+    def _new_charge(self, intent: Body, status: str) -> Body:
+        charge: Body = {
+            "id": self.new_id("ch"),
+            "object": "charge",
+            "amount": intent["amount"],
+            "amount_captured": 0,
+            "amount_refunded": 0,
+            "application_fee": None,
+            "application_fee_amount": intent["application_fee_amount"],
+            "balance_transaction": None,
+            "captured": False,
+            "created": self.clock(),
+            "currency": intent["currency"],
+            "destination": (intent["transfer_data"] or {}).get("destination"),
+            "disputed": False,
+            "livemode": False,
+            "metadata": dict(intent["metadata"]),
+            "on_behalf_of": intent["on_behalf_of"],
+            "paid": status == "succeeded",
+            "payment_intent": intent["id"],
+            "payment_method": intent["payment_method"],
+            "refunded": False,
+            "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0},
+            "status": status,
+            "transfer": None,
+            "transfer_data": intent["transfer_data"],
+        }
+        self.charges[charge["id"]] = charge
+        intent["latest_charge"] = charge["id"]
+        return charge
+
+    def _authorized(self, intent: Body) -> None:
+        self._new_charge(intent, "succeeded")
+        intent["next_action"] = None
+        token = intent.get("_token")
+        if token in self.tokens:
+            self.tokens[token]["deactivated_at"] = self.clock()
+            self.tokens[token]["deactivated_reason"] = "consumed"
+        if intent["capture_method"] == "manual":
+            intent["status"] = "requires_capture"
+            intent["amount_capturable"] = intent["amount"]
+        else:
+            self._settle_capture(intent, intent["amount"])
+
+    def _confirm_with(self, intent: Body, outcome: tuple[Outcome, str | None]) -> tuple[int, Body]:
+        kind, decline_code = outcome
+        if kind == "succeed":
+            self._authorized(intent)
+            return 200, self._public(intent)
+        if kind == "requires_action":
+            intent["status"] = "requires_action"
+            intent["next_action"] = {
+                "type": "use_stripe_sdk",
+                "use_stripe_sdk": {
+                    "type": "three_d_secure_redirect",
+                    "stripe_js": "https://hooks.stripe.com/fake",
+                },
+            }
+            return 200, self._public(intent)
+        charge = self._new_charge(intent, "failed")
+        message = DECLINE_MESSAGES.get(decline_code or "", "Your card was declined.")
+        error = {
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": decline_code,
+            "message": message,
+            "charge": charge["id"],
+            "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+        }
+        intent["status"] = "requires_payment_method"
+        intent["last_payment_error"] = {
+            k: v for k, v in error.items() if k in ("type", "code", "decline_code", "message")
+        }
+        return 402, {"error": {**error, "payment_intent": self._public(intent)}}
+
+    def _intent(self, id: str) -> Body:
+        intent = self.payment_intents.get(id)
+        if intent is None:
+            raise missing("payment_intent", id)
+        return intent
+
+    def _retrieve_pi(self, call: Call, id: str) -> tuple[int, Body]:
+        return 200, self._public(self._intent(id), self._expand_list(call.query))
+
+    def _unexpected(self, intent: Body, action: str) -> StripeAnswer:
+        return StripeAnswer(
+            400,
+            {
+                "type": "invalid_request_error",
+                "code": "payment_intent_unexpected_state",
+                "message": f"This PaymentIntent could not be {action} because it has a status "
+                f"of {intent['status']}.",
+                "payment_intent": self._public(intent),
+            },
+        )
+
+    def _settle_capture(self, intent: Body, amount: int) -> None:
+        charge = self.charges[intent["latest_charge"]]
+        charge.update(captured=True, amount_captured=amount, paid=True)
+        charge["balance_transaction"] = self.new_id("txn")
+        fee_amount = min(intent["application_fee_amount"] or 0, amount)
+        if charge["destination"]:
+            charge["transfer"] = self.new_id("tr")
+        if intent["application_fee_amount"] is not None:
+            fee: Body = {
+                "id": self.new_id("fee"),
+                "object": "application_fee",
+                "account": charge["destination"] or intent["on_behalf_of"],
+                "amount": fee_amount,
+                "amount_refunded": 0,
+                "application": "ca_1FakePlatform",
+                "balance_transaction": self.new_id("txn"),
+                "charge": charge["id"],
+                "created": self.clock(),
+                "currency": intent["currency"],
+                "livemode": False,
+                "originating_transaction": None,
+                "refunded": False,
+                "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0},
+            }
+            self.application_fees[fee["id"]] = fee
+            self.fee_refunds[fee["id"]] = []
+            charge["application_fee"] = fee["id"]
+        intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+
+    def _capture(self, call: Call, id: str) -> tuple[int, Body]:
+        intent = self._intent(id)
+        if intent["status"] != "requires_capture":
+            raise self._unexpected(intent, "captured")
+        amount = int(call.form.get("amount_to_capture") or intent["amount_capturable"])
+        if amount > intent["amount_capturable"]:
+            raise invalid(
+                "The amount to capture exceeds the amount capturable.", param="amount_to_capture"
+            )
+        self._settle_capture(intent, amount)
+        return 200, self._public(intent, self._expand_list(call.form))
+
+    def _cancel(self, call: Call, id: str) -> tuple[int, Body]:
+        intent = self._intent(id)
+        if intent["status"] in ("succeeded", "canceled", "processing"):
+            raise self._unexpected(intent, "canceled")
+        intent.update(
+            status="canceled",
+            canceled_at=self.clock(),
+            cancellation_reason=call.form.get("cancellation_reason", "requested_by_customer"),
+            amount_capturable=0,
+            next_action=None,
+        )
+        return 200, self._public(intent)
+
+    def _confirm(self, call: Call, id: str) -> tuple[int, Body]:
+        intent = self._intent(id)
+        if intent["status"] not in ("requires_confirmation", "requires_payment_method"):
+            raise self._unexpected(intent, "confirmed")
+        token = intent.get("_token")
+        outcome = self._outcomes.get(token, ("succeed", None)) if token else ("succeed", None)
+        return self._confirm_with(intent, outcome)
+
+    def _charge(self, call: Call, id: str) -> tuple[int, Body]:
+        if id not in self.charges:
+            raise missing("charge", id)
+        return 200, self.charges[id]
+
+    # --- refunds and application fees ---------------------------------------------------------
+
+    def _refund_charge(
+        self,
+        charge: Body,
+        amount: int | None,
+        *,
+        reverse_transfer: bool,
+        refund_application_fee: bool,
+        reason: str | None,
+        metadata: dict[str, str],
+    ) -> Body:
+        if not charge["captured"]:
+            raise invalid("This charge has not been captured.", code="charge_not_captured")
+        remaining = charge["amount_captured"] - charge["amount_refunded"]
+        if remaining <= 0:
+            raise invalid(
+                f"Charge {charge['id']} has already been refunded.",
+                code="charge_already_refunded",
+            )
+        amount = remaining if amount is None else amount
+        if not 0 < amount <= remaining:
+            raise invalid(
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                f"({remaining})",
+                param="amount",
+            )
+        now = self.clock()
+        refund: Body = {
+            "id": self.new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": self.new_id("txn"),
+            "charge": charge["id"],
+            "created": now,
+            "currency": charge["currency"],
+            "destination_details": {"type": "card", "card": {"type": "refund"}},
+            "metadata": metadata,
+            "payment_intent": charge["payment_intent"],
+            "reason": reason,
+            "source_transfer_reversal": None,
+            "status": self.refund_status,
+            "transfer_reversal": None,
+        }
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
+        charge["refunds"]["data"].insert(0, refund)
+        charge["refunds"]["total_count"] += 1
+        if reverse_transfer and charge["transfer"]:
+            reversal = {
+                "id": self.new_id("trr"),
+                "object": "transfer_reversal",
+                "amount": amount,
+                "transfer": charge["transfer"],
+                "created": now,
+            }
+            self.transfer_reversals.append(reversal)
+            refund["transfer_reversal"] = reversal["id"]
+        fee_id = charge["application_fee"]
+        if refund_application_fee and fee_id:
+            fee = self.application_fees[fee_id]
+            if charge["refunded"]:
+                target = fee["amount"]
+            else:
+                target = half_up(
+                    fee["amount"] * charge["amount_refunded"], charge["amount_captured"]
+                )
+            back = target - fee["amount_refunded"]
+            if back > 0:
+                fee_refund = {
+                    "id": self.new_id("fr"),
+                    "object": "fee_refund",
+                    "amount": back,
+                    "balance_transaction": self.new_id("txn"),
+                    "created": now,
+                    "currency": fee["currency"],
+                    "fee": fee_id,
+                    "metadata": {},
+                }
+                fee["amount_refunded"] += back
+                fee["refunded"] = fee["amount_refunded"] == fee["amount"]
+                self.fee_refunds[fee_id].insert(0, fee_refund)
+                fee["refunds"]["data"].insert(0, fee_refund)
+                fee["refunds"]["total_count"] += 1
+        self.refunds[refund["id"]] = refund
+        return json.loads(json.dumps(refund))  # type: ignore[no-any-return]
+
+    def _create_refund(self, call: Call) -> tuple[int, Body]:
+        p = call.form
+        if "payment_intent" in p:
+            intent = self._intent(p["payment_intent"])
+            if intent["latest_charge"] is None:
+                raise invalid("This PaymentIntent has no charge to refund.")
+            charge = self.charges[intent["latest_charge"]]
+        elif "charge" in p:
+            if p["charge"] not in self.charges:
+                raise missing("charge", p["charge"], "charge")
+            charge = self.charges[p["charge"]]
+        else:
+            raise invalid("One of `charge` or `payment_intent` is required.")
+        if "reason" in p and p["reason"] not in (
+            "duplicate",
+            "fraudulent",
+            "requested_by_customer",
+        ):
+            raise invalid("Invalid reason.", param="reason")
+        refund = self._refund_charge(
+            charge,
+            int(p["amount"]) if "amount" in p else None,
+            reverse_transfer=truthy(p.get("reverse_transfer")),
+            refund_application_fee=truthy(p.get("refund_application_fee")),
+            reason=p.get("reason"),
+            metadata=nested(p, "metadata"),
+        )
+        return 200, refund
+
+    @staticmethod
+    def _list(url: str, items: list[Body], limit: int) -> Body:
+        return {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
+
+    def _list_refunds(self, call: Call) -> tuple[int, Body]:
+        items = list(reversed(self.refunds.values()))
+        if "charge" in call.query:
+            items = [r for r in items if r["charge"] == call.query["charge"]]
+        if "payment_intent" in call.query:
+            items = [r for r in items if r["payment_intent"] == call.query["payment_intent"]]
+        return 200, self._list("/v1/refunds", items, int(call.query.get("limit", 10)))
+
+    def _refund(self, call: Call, id: str) -> tuple[int, Body]:
+        if id not in self.refunds:
+            raise missing("refund", id)
+        return 200, self.refunds[id]
+
+    def _fee(self, call: Call, id: str) -> tuple[int, Body]:
+        if id not in self.application_fees:
+            raise missing("application fee", id)
+        return 200, self.application_fees[id]
+
+    def _list_fee_refunds(self, call: Call, id: str) -> tuple[int, Body]:
+        if id not in self.application_fees:
+            raise missing("application fee", id)
+        return 200, self._list(
+            f"/v1/application_fees/{id}/refunds",
+            self.fee_refunds[id],
+            int(call.query.get("limit", 10)),
+        )
+
+
+# --- the checkout app on the fake --------------------------------------------------------------
+
+SECRET_KEY = "sk_test_51FakePlatformKey000000000000"
+WEBHOOK_SECRET = "whsec_fake_platform_0123456789abcdef"
+CONNECT_WEBHOOK_SECRET = "whsec_fake_connect_fedcba9876543210"
+PREVIEW_VERSION = "2026-09-30.preview"
+
+
+def stripe_settings(database_url: str, **overrides: Any) -> Any:
+    """The test settings with Stripe as the provider (no SDK retries unless asked)."""
+    from tests.conftest import make_settings
+
+    values: dict[str, Any] = {
+        "payment_provider": "stripe",
+        "stripe_secret_key": SECRET_KEY,
+        "stripe_max_network_retries": 0,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "stripe_connect_webhook_secret": CONNECT_WEBHOOK_SECRET,
+        "stripe_timeout_seconds": 5.0,
+        **overrides,
+    }
+    return make_settings(database_url, **values)
+
+
+def sql(database_url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def assign_account(database_url: str, merchant_id: str, account_id: str) -> None:
+    """Give a demo merchant (onboarded with the sandbox provider) a Stripe account of the fake's."""
+    sql(
+        database_url,
+        "UPDATE merchants SET payment_account_id = :account, payment_status = 'payable', "
+        "payment_status_reason = NULL WHERE id = :merchant",
+        account=account_id,
+        merchant=merchant_id,
+    )
