@@ -182,6 +182,12 @@ class FakeStripe:
                 "granted_tokens.retrieve",
                 self._token,
             ),
+            (
+                "POST",
+                re.compile(r"/v1/test_helpers/shared_payment/granted_tokens"),
+                "granted_tokens.create",
+                self._mint_token,
+            ),
             ("POST", re.compile(r"/v1/payment_intents"), "payment_intents.create", self._create_pi),
             (
                 "GET",
@@ -644,6 +650,18 @@ class FakeStripe:
         return 200, link
 
     # --- Shared Payment Tokens ----------------------------------------------------------------
+
+    def _mint_token(self, call: Call) -> tuple[int, Body]:
+        """Stripe's test helper: a granted token for a test PaymentMethod (the demo's way)."""
+        if not call.headers.get("Stripe-Version", "").endswith(".preview"):
+            raise invalid(f"Unrecognized request URL (POST: {call.path}).")
+        params = call.form
+        token_id = self.grant_token(
+            max_amount=int(params["usage_limits[max_amount]"]),
+            currency=params["usage_limits[currency]"],
+            checkout_session_id=params.get("shared_metadata[checkout_session_id]"),
+        )
+        return 200, self.tokens[token_id]
 
     def _token(self, call: Call, id: str) -> tuple[int, Body]:
         if not call.headers.get("Stripe-Version", "").endswith(".preview"):
