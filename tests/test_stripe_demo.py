@@ -52,8 +52,6 @@ def test_the_stripe_demo_waits_for_onboarding_then_shows_the_payment_fee_and_tra
 
 
 def test_the_stripe_demo_refuses_a_live_key() -> None:
-    result = CliRunner().invoke(
-        cli, ["demo", "--stripe"], env={"STRIPE_SECRET_KEY": "sk_live_abc"}
-    )
+    result = CliRunner().invoke(cli, ["demo", "--stripe"], env={"STRIPE_SECRET_KEY": "sk_live_abc"})
     assert result.exit_code == 2
     assert "sk_test_" in result.output
