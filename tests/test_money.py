@@ -254,3 +254,32 @@ def test_a_statement_period_ending_before_it_starts_is_refused(agent: Agent) -> 
     )
     assert response.status_code == 400
     assert response.json()["type"] == "invalid_request"
+
+
+def test_a_merchant_reads_its_own_money_with_its_own_key_and_nobody_else_s(
+    agent: Agent,
+) -> None:
+    created = agent.client.post(
+        "/merchants",
+        json={"name": "Feed Shop", "platform": "feed", "currency": "usd"},
+        headers=OPERATOR,
+    )
+    assert created.status_code == 201, created.text
+    merchant_id, key = created.json()["id"], created.json()["api_key"]
+    assert created.json()["payments"]["status"] == "payable"  # the sandbox account takes charges
+    own = {"Authorization": f"Bearer {key}"}
+    for path in ("ledger", "statement", "commission"):
+        assert agent.client.get(f"/merchants/{merchant_id}/{path}", headers=own).status_code == 200
+    assert agent.client.get(f"/merchants/{merchant_id}", headers=own).json()["id"] == merchant_id
+    assert "api_key" not in agent.client.get(f"/merchants/{merchant_id}", headers=own).json()
+    assert agent.client.get(f"/merchants/{CLAY}/ledger", headers=own).status_code == 401
+    assert agent.client.get("/platform/revenue", headers=own).status_code == 401
+    refused = agent.client.post(
+        f"/merchants/{merchant_id}/api_key", headers={**own, "Idempotency-Key": "k"}
+    )
+    assert refused.status_code == 401
+
+    rotated = agent.client.post(f"/merchants/{merchant_id}/api_key", headers=OPERATOR)
+    fresh = {"Authorization": f"Bearer {rotated.json()['api_key']}"}
+    assert agent.client.get(f"/merchants/{merchant_id}/ledger", headers=own).status_code == 401
+    assert agent.client.get(f"/merchants/{merchant_id}/ledger", headers=fresh).status_code == 200

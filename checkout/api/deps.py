@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from checkout.api.services import Services
+from checkout.api.services import Services, key_hash
 from checkout.errors import (
     IdempotencyKeyRequired,
     InvalidRequest,
@@ -15,6 +15,7 @@ from checkout.errors import (
     UnsupportedApiVersion,
 )
 from checkout.protocol import SUPPORTED_VERSIONS
+from checkout.store.rows import MerchantRow
 
 
 def get_services(request: Request) -> Services:
@@ -50,6 +51,23 @@ def authenticated_operator(
     return "operator"
 
 
+def merchant_or_operator(
+    merchant_id: str, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> str:
+    """The operator, or the merchant itself with its own key, reading the merchant's money."""
+    secret = _bearer(authorization)
+    if hmac.compare_digest(secret.encode(), services.settings.operator_api_key.encode()):
+        return "operator"
+    digest = key_hash(secret)
+    with services.database.read() as db:
+        merchant = db.get(MerchantRow, merchant_id)
+    if merchant is None or merchant.api_key_hash is None:
+        raise Unauthenticated("The API key is not valid for this merchant.")
+    if not hmac.compare_digest(digest.encode(), merchant.api_key_hash.encode()):
+        raise Unauthenticated("The API key is not valid for this merchant.")
+    return merchant_id
+
+
 def api_version(api_version: Annotated[str | None, Header(alias="API-Version")] = None) -> str:
     if not api_version:
         raise UnsupportedApiVersion(
@@ -81,6 +99,7 @@ async def raw_body(request: Request) -> bytes:
 
 AgentDep = Annotated[str, Depends(authenticated_agent)]
 OperatorDep = Annotated[str, Depends(authenticated_operator)]
+MerchantReaderDep = Annotated[str, Depends(merchant_or_operator)]
 ApiVersionDep = Annotated[str, Depends(api_version)]
 IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
 RawBodyDep = Annotated[bytes, Depends(raw_body)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from typing import Any, Literal
 
 import anyio
@@ -13,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlmodel import col, func, select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
-from checkout.api.deps import OperatorDep, ServicesDep
-from checkout.api.services import Services
+from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
+from checkout.api.services import Services, key_hash
 from checkout.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthenticated
 from checkout.flows.ingest_feed import ingest_feed
 from checkout.flows.onboard_merchant import (
@@ -169,7 +170,8 @@ async def create_merchant(
 
         await anyio.to_thread.run_sync(save)
         merchant = await _open_account(services, merchant)
-        return _json({**merchant_view(merchant, 0), "sync": None}, 201)
+        api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
+        return _json({**merchant_view(merchant, 0), "api_key": api_key, "sync": None}, 201)
     shop_id = body.shop_domain if body.platform == "shopify" else body.shop_id
     if not shop_id:
         field = "shop_domain" if body.platform == "shopify" else "shop_id"
@@ -194,8 +196,33 @@ async def create_merchant(
         services.database, services.platforms, application, clock=services.clock
     )
     merchant = await _open_account(services, merchant)
+    api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
     active = counts.created + counts.updated
-    return _json({**merchant_view(merchant, active), "sync": counts.as_dict()}, 201)
+    return _json(
+        {**merchant_view(merchant, active), "api_key": api_key, "sync": counts.as_dict()}, 201
+    )
+
+
+def _issue_key(services: Services, merchant_id: str) -> str:
+    """A new key for the merchant to read its own money; shown once, stored hashed."""
+    secret = f"mk_{secrets.token_urlsafe(24)}"
+    with services.database.write() as db:
+        merchant = db.get(MerchantRow, merchant_id, with_for_update=True)
+        if merchant is None:
+            raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+        merchant.api_key_hash = key_hash(secret)
+        db.add(merchant)
+    return secret
+
+
+@router.post(
+    "/merchants/{merchant_id}/api_key", operation_id="rotateMerchantKey", responses=CLIENT_ERRORS
+)
+def rotate_merchant_key(
+    merchant_id: str, _operator: OperatorDep, services: ServicesDep
+) -> Response:
+    """Replace the merchant's key (the old one stops working at once); shown once."""
+    return _json({"merchant_id": merchant_id, "api_key": _issue_key(services, merchant_id)})
 
 
 async def _open_account(services: Services, merchant: MerchantRow) -> MerchantRow:
@@ -309,7 +336,7 @@ def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
 
 
 @router.get("/merchants/{merchant_id}", operation_id="getMerchant", responses=CLIENT_ERRORS)
-def get_merchant(merchant_id: str, _operator: OperatorDep, services: ServicesDep) -> Response:
+def get_merchant(merchant_id: str, _reader: MerchantReaderDep, services: ServicesDep) -> Response:
     with services.database.read() as db:
         merchant = db.get(MerchantRow, merchant_id)
     if merchant is None:

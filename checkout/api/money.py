@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
-from checkout.api.deps import IdempotencyKeyDep, OperatorDep, RawBodyDep, ServicesDep
+from checkout.api.deps import (
+    IdempotencyKeyDep,
+    MerchantReaderDep,
+    OperatorDep,
+    RawBodyDep,
+    ServicesDep,
+)
 from checkout.api.idempotency import run_idempotently_async
 from checkout.api.merchants import CommissionTerms
 from checkout.api.services import Services
@@ -153,7 +159,7 @@ def _terms_view(terms: commission.CommissionTerms, since: datetime | None) -> di
 @router.get(
     "/merchants/{merchant_id}/commission", operation_id="getCommission", responses=CLIENT_ERRORS
 )
-def get_commission(merchant_id: str, _operator: OperatorDep, services: ServicesDep) -> Response:
+def get_commission(merchant_id: str, _reader: MerchantReaderDep, services: ServicesDep) -> Response:
     _merchant(services, merchant_id)
     with services.database.read() as db:
         history = CommissionBook(db).history(merchant_id)
@@ -213,7 +219,7 @@ def entry_view(row: LedgerEntryRow) -> dict[str, Any]:
 @router.get("/merchants/{merchant_id}/ledger", operation_id="getLedger", responses=CLIENT_ERRORS)
 def get_ledger(
     merchant_id: str,
-    _operator: OperatorDep,
+    _reader: MerchantReaderDep,
     services: ServicesDep,
     after: int = Query(default=0, ge=0, description="Cursor: the last entry id already read."),
     limit: int = Query(default=100, ge=1, le=1000),
@@ -238,7 +244,7 @@ def get_ledger(
 )
 def get_statement(
     merchant_id: str,
-    _operator: OperatorDep,
+    _reader: MerchantReaderDep,
     services: ServicesDep,
     start: date | None = Query(default=None, alias="from", description="First day (UTC)."),
     end: date | None = Query(default=None, alias="to", description="Last day (UTC), included."),

@@ -64,6 +64,8 @@ class MerchantRow(SQLModel, table=True):
         default="payable", max_length=16, sa_column_kwargs={"server_default": "payable"}
     )
     payment_status_reason: str | None = None
+    # SHA-256 of the merchant's own API key (read its ledger, statements and terms).
+    api_key_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     catalog_watermark: str | None = None
     last_synced_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = utc_column()

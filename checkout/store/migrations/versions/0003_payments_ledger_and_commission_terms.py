@@ -111,6 +111,10 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("payment_status_reason", sa.String(), nullable=True))
+        batch_op.add_column(sa.Column("api_key_hash", sa.String(length=64), nullable=True))
+        batch_op.create_index(
+            batch_op.f("ix_merchants_api_key_hash"), ["api_key_hash"], unique=True
+        )
         batch_op.create_index(
             batch_op.f("ix_merchants_payment_account_id"), ["payment_account_id"], unique=False
         )
@@ -173,6 +177,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table("merchants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_merchants_payment_account_id"))
+        batch_op.drop_index(batch_op.f("ix_merchants_api_key_hash"))
+        batch_op.drop_column("api_key_hash")
         batch_op.drop_column("payment_status_reason")
         batch_op.drop_column("payment_status")
         batch_op.drop_column("payment_account_id")
