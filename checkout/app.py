@@ -30,7 +30,9 @@ from checkout.jobs import maintenance, purchases
 from checkout.jobs.order_webhooks import OrderWebhookSender
 from checkout.payments.provider import ConnectedAccounts, PaymentProvider
 from checkout.payments.sandbox import SandboxConnectedAccounts, SandboxPaymentProvider
-from checkout.payments.stripe import StripeConnectedAccounts, StripePaymentProvider, stripe_client
+from checkout.payments.stripe import StripePaymentProvider
+from checkout.payments.stripe_accounts import StripeConnectedAccounts
+from checkout.payments.stripe_sdk import stripe_client
 from checkout.platforms import MerchantPlatforms
 from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
@@ -91,11 +93,9 @@ class Payments:
     http: stripe.HTTPXClient | None = None
 
 
-def _payments(settings: Settings) -> Payments:
-    """The provider the settings name; Stripe's client is built here and closed at shutdown."""
-    if settings.payment_provider != "stripe":
-        return Payments(SandboxPaymentProvider(), SandboxConnectedAccounts())
-    assert settings.stripe_secret_key is not None  # the settings refuse stripe without a key
+def stripe_connection(settings: Settings) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
+    """A Stripe client as the settings describe it, and its HTTP client to close when done."""
+    assert settings.stripe_secret_key is not None
     http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds, allow_sync_methods=False)
     client = stripe_client(
         settings.stripe_secret_key,
@@ -104,6 +104,15 @@ def _payments(settings: Settings) -> Payments:
         timeout_seconds=settings.stripe_timeout_seconds,
         http_client=http,
     )
+    return client, http
+
+
+def _payments(settings: Settings) -> Payments:
+    """The provider the settings name; Stripe's client is built here and closed at shutdown."""
+    if settings.payment_provider != "stripe":
+        return Payments(SandboxPaymentProvider(), SandboxConnectedAccounts())
+    assert settings.stripe_secret_key is not None  # the settings refuse stripe without a key
+    client, http = stripe_connection(settings)
     return Payments(
         StripePaymentProvider(
             client,

@@ -14,9 +14,8 @@ from typing import Any
 import httpx
 import stripe
 
-from checkout.app import create_app
+from checkout.app import create_app, stripe_connection
 from checkout.flows.payment_accounts import open_payment_account
-from checkout.payments.stripe import stripe_client
 from checkout.protocol.render import iso
 from checkout.settings import Settings
 from checkout.store.ledger import Ledger
@@ -163,15 +162,7 @@ async def _ready_session(http: httpx.AsyncClient, agent_key: str) -> dict[str, A
 async def _test_token(settings: Settings, amount: int, currency: str, session_id: str) -> str:
     """A Shared Payment Token from Stripe's test helper; accounts outside the agentic-commerce
     preview get a PaymentMethod from the test card instead (accepted in test mode only)."""
-    assert settings.stripe_secret_key is not None
-    http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds)
-    client = stripe_client(
-        settings.stripe_secret_key,
-        api_base=settings.stripe_api_base,
-        max_network_retries=settings.stripe_max_network_retries,
-        timeout_seconds=settings.stripe_timeout_seconds,
-        http_client=http,
-    )
+    client, http = stripe_connection(settings)
     try:
         try:
             response = await client.raw_request_async(

@@ -33,14 +33,13 @@ from checkout.payments.provider import (
     SharedToken,
     TokenUnknown,
 )
-from checkout.payments.stripe import (
-    StripeConnectedAccounts,
+from checkout.payments.stripe import StripePaymentProvider
+from checkout.payments.stripe_accounts import StripeConnectedAccounts, account_status_from
+from checkout.payments.stripe_sdk import stripe_client
+from checkout.payments.stripe_webhooks import (
     StripeEvent,
-    StripePaymentProvider,
     StripeSignatureInvalid,
-    account_status_from,
     sign_stripe_payload,
-    stripe_client,
     verify_stripe_event,
 )
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from checkout.api.services import Services
 from checkout.app import create_app
 from checkout.flows.stripe_events import replay_deferred_events
-from checkout.payments.stripe import sign_stripe_payload
+from checkout.payments.stripe_webhooks import sign_stripe_payload
 from tests.fake_stripe import (
     CONNECT_WEBHOOK_SECRET,
     WEBHOOK_SECRET,

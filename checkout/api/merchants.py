@@ -25,6 +25,7 @@ from checkout.flows.onboard_merchant import (
     sync_merchant,
 )
 from checkout.flows.payment_accounts import onboarding_link, open_payment_account
+from checkout.payments.provider import OnboardingLink
 from checkout.protocol.render import iso, to_json
 from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
@@ -257,6 +258,19 @@ def _check_signature(services: Services, merchant_id: str, expires: int, signatu
         raise Unauthenticated("This onboarding link is not valid any more; ask for a new one.")
 
 
+async def _new_link(
+    services: Services, merchant_id: str, signed_query: str
+) -> tuple[MerchantRow, OnboardingLink]:
+    return await onboarding_link(
+        services.database,
+        services.accounts,
+        merchant_id,
+        base_url=services.settings.public_base_url,
+        clock=services.clock,
+        url_suffix=signed_query,
+    )
+
+
 @router.post(
     "/merchants/{merchant_id}/payments/onboarding_link",
     operation_id="createOnboardingLink",
@@ -266,14 +280,7 @@ async def create_onboarding_link(
     merchant_id: str, _operator: OperatorDep, services: ServicesDep
 ) -> Response:
     """A new single-use link to the provider's hosted onboarding for the merchant to open."""
-    merchant, link = await onboarding_link(
-        services.database,
-        services.accounts,
-        merchant_id,
-        base_url=services.settings.public_base_url,
-        clock=services.clock,
-        url_suffix=_signed_query(services, merchant_id),
-    )
+    merchant, link = await _new_link(services, merchant_id, _signed_query(services, merchant_id))
     return _json(
         {
             "merchant_id": merchant_id,
@@ -297,14 +304,7 @@ async def refresh_onboarding_link(
 ) -> Response:
     """Where the provider sends the merchant when a link expired or was used: a new one."""
     _check_signature(services, merchant_id, expires, signature)
-    _, link = await onboarding_link(
-        services.database,
-        services.accounts,
-        merchant_id,
-        base_url=services.settings.public_base_url,
-        clock=services.clock,
-        url_suffix=f"expires={expires}&signature={signature}",
-    )
+    _, link = await _new_link(services, merchant_id, f"expires={expires}&signature={signature}")
     return RedirectResponse(link.url, status_code=303)
 
 

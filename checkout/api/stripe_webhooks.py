@@ -9,7 +9,7 @@ from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import ServicesDep
 from checkout.errors import InvalidRequest
 from checkout.flows.stripe_events import handle_stripe_event
-from checkout.payments.stripe import StripeSignatureInvalid, verify_stripe_event
+from checkout.payments.stripe_webhooks import StripeSignatureInvalid, verify_stripe_event
 from checkout.protocol.render import to_json
 
 router = APIRouter(tags=["webhooks"])

@@ -31,11 +31,10 @@ from checkout.payments.provider import (
     Refund,
     RefundStatus,
 )
-from checkout.payments.stripe import StripeEvent
+from checkout.payments.stripe_webhooks import StripeEvent
 from checkout.store.db import Database
 from checkout.store.ids import new_id
 from checkout.store.ledger import Ledger
-from checkout.store.orders import Orders
 from checkout.store.refunds import Refunds
 from checkout.store.rows import (
     MerchantRow,
@@ -219,6 +218,7 @@ async def _payment_intent(inbox: StripeInbox, payment_intent_id: str) -> str:
 
 
 def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
+    """The order a charge or dispute is about, locked; None while it is not recorded yet."""
     payment_intent = data.get("payment_intent")
     charge = data.get("charge") if data.get("object") == "dispute" else data.get("id")
     clauses = []
@@ -229,7 +229,9 @@ def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
     for clause in clauses:
         payment = db.exec(select(PaymentRow).where(clause)).first()
         if payment is not None and payment.status == "succeeded":
-            return db.exec(select(OrderRow).where(col(OrderRow.payment_id) == payment.id)).first()
+            return db.exec(
+                select(OrderRow).where(col(OrderRow.payment_id) == payment.id).with_for_update()
+            ).first()
     return None
 
 
@@ -242,8 +244,6 @@ def _charge_refunded(inbox: StripeInbox, data: dict[str, Any], returned: int | N
         order = _order_for_charge(db, data)
         if order is None:
             return DEFERRED
-        order = Orders(db).get(order.id, for_update=True)
-        assert order is not None
         listed = (data.get("refunds") or {}).get("data") or []
         settled = 0
         for item in listed:
@@ -304,8 +304,6 @@ def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
         order = _order_for_charge(db, data)
         if order is None:
             return DEFERRED
-        order = Orders(db).get(order.id, for_update=True)
-        assert order is not None
         dispute_id = str(data.get("id"))
         amount = min(int(data.get("amount") or 0), order.total_amount)
         if kind == "charge.dispute.created":
