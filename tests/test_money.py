@@ -11,9 +11,16 @@ from sqlalchemy import create_engine, text
 
 from checkout.app import create_app
 from checkout.domain.commission import CommissionLine, CommissionTerms, commission_for
-from checkout.payments.provider import PaymentUnavailable, Refund, RefundRequest
+from checkout.payments.provider import (
+    Capture,
+    PaymentRefused,
+    PaymentUnavailable,
+    Refund,
+    RefundRequest,
+)
 from checkout.payments.sandbox import SandboxPaymentProvider
 from tests.conftest import make_settings
+from tests.platform_support import platform_orders
 from tests.support import CLAY, NORTHWIND, OPERATOR_KEY, Agent, both_backends, pick, total_of
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
@@ -283,3 +290,36 @@ def test_a_merchant_reads_its_own_money_with_its_own_key_and_nobody_else_s(
     fresh = {"Authorization": f"Bearer {rotated.json()['api_key']}"}
     assert agent.client.get(f"/merchants/{merchant_id}/ledger", headers=own).status_code == 401
     assert agent.client.get(f"/merchants/{merchant_id}/ledger", headers=fresh).status_code == 200
+
+
+class CaptureRefused(SandboxPaymentProvider):
+    """A hold that can no longer be captured (it lapsed at the issuer)."""
+
+    async def capture(self, payment_id: str, amount: int, *, idempotency_key: str) -> Capture:
+        raise PaymentRefused("the authorization has expired")
+
+
+def test_a_hold_that_cannot_be_captured_cancels_the_merchant_order_and_charges_nothing(
+    database_url: str,
+) -> None:
+    variant = pick(NORTHWIND)
+    with TestClient(
+        create_app(make_settings(database_url), provider=CaptureRefused()),
+        raise_server_exceptions=False,
+    ) as client:
+        agent = Agent(client)
+        before = rows(database_url, "SELECT inventory FROM variants WHERE id = :v", v=variant)
+        session = agent.ready_session(variant)
+        token = agent.delegate(session).json()["id"]
+        response = agent.complete(session["id"], token)
+        assert response.status_code == 402
+        assert response.json()["code"] == "payment_declined"
+        [placed] = [o for o in platform_orders(client, NORTHWIND) if o.reference == session["id"]]
+        assert placed.canceled
+        after = agent.get(session["id"]).json()
+        assert after["status"] == "ready_for_payment"
+        assert "payment_declined" in [m.get("code") for m in after["messages"]]
+    assert rows(database_url, "SELECT count(*) FROM orders") == [(0,)]
+    assert rows(database_url, "SELECT count(*) FROM ledger_entries") == [(0,)]
+    assert rows(database_url, "SELECT status FROM payments") == [("canceled",)]
+    assert rows(database_url, "SELECT inventory FROM variants WHERE id = :v", v=variant) == before

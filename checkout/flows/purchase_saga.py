@@ -24,12 +24,20 @@ import anyio
 from sqlmodel import Session, col, select
 
 from checkout.domain.checkout import Problem
-from checkout.errors import IdempotencyInFlight, InvalidRequest, OutOfStock, ServiceUnavailable
+from checkout.errors import (
+    CheckoutError,
+    IdempotencyInFlight,
+    InvalidRequest,
+    OutOfStock,
+    PaymentDeclined,
+    ServiceUnavailable,
+)
 from checkout.flows.purchase_settlement import (
     finish_purchase,
     hold_released,
     holds_to_release,
     note_placed,
+    placed_order,
     unwind_purchase,
 )
 from checkout.flows.purchase_steps import CompleteOutcome, authorize_request, record_authorization
@@ -137,7 +145,9 @@ async def carry_on(
         purchase = placed
     if purchase.state != "placed":
         return await _settle(ctx, purchase, lambda db, current: _settled(db, current, ctx), respond)
-    capture = await _capture(ctx, purchase, merchant)
+    capture = await _capture(ctx, purchase, merchant, respond)
+    if isinstance(capture, CompleteOutcome):
+        return capture
     return await _settle(
         ctx,
         purchase,
@@ -249,7 +259,9 @@ async def _place(
     return await anyio.to_thread.run_sync(note)
 
 
-async def _capture(ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow) -> Capture:
+async def _capture(
+    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond
+) -> Capture | CompleteOutcome:
     def read() -> PaymentRow:
         with ctx.database.read() as db:
             payment = db.get(PaymentRow, purchase.payment_id)
@@ -263,11 +275,11 @@ async def _capture(ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow
             payment.amount,
             idempotency_key=f"{payment.id}:capture",
         )
-    except (PaymentUnavailable, PaymentRefused) as exc:
+    except PaymentUnavailable as exc:
         # The merchant already has the order: the capture is retried (same key) until it is in.
         await _note_failure(ctx, purchase, f"capture: {exc}")
-        log.error(
-            "checkout.capture_failed session=%s payment=%s error=%s",
+        log.warning(
+            "checkout.capture_unanswered session=%s payment=%s error=%s",
             purchase.session_id,
             payment.provider_payment_id,
             exc,
@@ -276,6 +288,48 @@ async def _capture(ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow
             f"{merchant.name} has the order and the payment is being captured. Retry this "
             "request shortly to see the completed order."
         ) from exc
+    except PaymentRefused as exc:
+        # The hold cannot be captured (it expired, or was canceled at the provider): no charge,
+        # so no order either. The merchant's order is canceled and everything given back.
+        log.error(
+            "checkout.capture_refused session=%s payment=%s error=%s",
+            purchase.session_id,
+            payment.provider_payment_id,
+            exc,
+        )
+        return await _cancel_placed(ctx, purchase, merchant, respond, str(exc))
+
+
+async def _cancel_placed(
+    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond, why: str
+) -> CompleteOutcome:
+    adapter = merchant_adapter(ctx, merchant)
+    placed = placed_order(purchase)
+    if adapter is not None and placed is not None:
+        try:
+            await adapter.cancel_order(placed, external_sale(purchase), restock=True)
+        except MerchantPlatformError as exc:
+            await _note_failure(ctx, purchase, f"capture refused ({why}); cancel: {exc}")
+            raise ServiceUnavailable(
+                f"The payment could not be taken and {merchant.name}'s order is being "
+                "canceled; nothing was charged. Retry this request shortly."
+            ) from exc
+    problem = Problem(
+        "error",
+        "payment_declined",
+        "The payment could not be completed, so the order was canceled; nothing was charged. "
+        "Pay again with a new payment token.",
+        "$.payment_data",
+        "requires_buyer_input",
+    )
+    return await _unwind(
+        ctx,
+        purchase,
+        problem,
+        PaymentDeclined(problem.content, param="$.payment_data", code="payment_declined"),
+        respond,
+        expect="placed",
+    )
 
 
 async def release_hold(ctx: Completion, payment_id: str) -> bool:
@@ -293,9 +347,12 @@ async def release_hold(ctx: Completion, payment_id: str) -> bool:
             await ctx.provider.void(
                 payment.provider_payment_id, idempotency_key=f"{payment.id}:void"
             )
-        except (PaymentUnavailable, PaymentRefused) as exc:
-            log.warning("checkout.void_failed payment=%s error=%s", payment.id, exc)
+        except PaymentUnavailable as exc:
+            log.warning("checkout.void_unanswered payment=%s error=%s", payment.id, exc)
             return False
+        except PaymentRefused as exc:
+            # Asking again changes nothing; an uncaptured hold lapses on its own at the issuer.
+            log.error("checkout.void_refused payment=%s error=%s", payment.id, exc)
 
     def done() -> None:
         with ctx.database.write() as db:
@@ -358,8 +415,10 @@ async def _unwind(
     ctx: Completion,
     purchase: PurchaseRow,
     problem: Problem,
-    refusal: InvalidRequest | ServiceUnavailable,
+    refusal: CheckoutError,
     respond: Respond,
+    *,
+    expect: str = "authorized",
 ) -> CompleteOutcome:
     outcome = await _settle(
         ctx,
@@ -368,7 +427,7 @@ async def _unwind(
             db, current, problem=problem, refusal=refusal, now=ctx.clock()
         ),
         respond,
-        expect="authorized",
+        expect=expect,
     )
     await release_hold(ctx, purchase.payment_id)
     return outcome
