@@ -279,11 +279,24 @@ def test_a_dispute_moves_money_from_the_merchant_once_however_often_it_is_delive
     assert disputes == [("merchant", -dispute["amount"]), ("buyer", dispute["amount"])]
     assert {e["reference"] for e in entries if e["kind"] == "dispute"} == {dispute["id"]}
     assert sum(e["amount"] for e in entries) == 0
+    agent = Agent(client)
+
+    def dispute_adjustments() -> list[tuple[str, str, int]]:
+        seen = client.get(f"/orders/{order['id']}", headers=agent.headers()).json()
+        return [
+            (a["id"], a["status"], a["amount"])
+            for a in seen["adjustments"]
+            if a["type"] == "dispute"
+        ]
+
+    # The agent hears of it: the order carries a pending dispute adjustment.
+    assert dispute_adjustments() == [(dispute["id"], "pending", dispute["amount"])]
 
     won = fake.event("charge.dispute.closed", {**dispute, "status": "won"})
     assert outcome(deliver(client, won)) == f"dispute_reversal of {dispute['amount']} recorded"
     replayed_won = fake.event("charge.dispute.closed", {**dispute, "status": "won"})
     assert outcome(deliver(client, replayed_won)) == "already recorded"
+    assert dispute_adjustments() == [(dispute["id"], "failed", dispute["amount"])]
     statement = client.get(f"/merchants/{CLAY}/statement", headers=OPERATOR).json()
     assert statement["disputes"] == 0
     assert statement["net"] == statement["gross_sales"] - statement["commission"]

@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from checkout.domain.ledger import MovementKind
 from checkout.protocol import render
 from checkout.store.catalog import Catalog
+from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
 from checkout.store.outbox import Outbox
 from checkout.store.refunds import Refunds
@@ -19,7 +21,33 @@ from checkout.store.rows import OrderRow
 def order_document(db: Session, order: OrderRow) -> dict[str, Any]:
     merchant = Catalog(db).merchant(order.merchant_id)
     assert merchant is not None, "orders reference merchants by foreign key"
-    return render.order(order, Orders(db).lines(order.id), merchant, Refunds(db).of_order(order.id))
+    return render.order(
+        order,
+        Orders(db).lines(order.id),
+        merchant,
+        Refunds(db).of_order(order.id),
+        dispute_adjustments(db, order),
+    )
+
+
+def dispute_adjustments(db: Session, order: OrderRow) -> list[dict[str, Any]]:
+    """Disputes as the agent sees them: pending while the money is with the buyer, failed once
+    the merchant won it back (read from the ledger, which records both)."""
+    moves = Ledger(db).disputes_of(order.id)
+    won = {m.reference for m in moves if m.kind == MovementKind.DISPUTE_REVERSAL.value}
+    return [
+        {
+            "id": m.reference,
+            "type": "dispute",
+            "occurred_at": render.iso(m.occurred_at),
+            "status": "failed" if m.reference in won else "pending",
+            "amount": m.amount,
+            "currency": m.currency,
+            "description": "Disputed with the card issuer",
+        }
+        for m in moves
+        if m.kind == MovementKind.DISPUTE.value
+    ]
 
 
 def queue_order_event(db: Session, event_type: str, order: OrderRow, now: datetime) -> None:

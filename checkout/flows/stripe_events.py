@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from checkout.domain import ledger
+from checkout.flows.order_events import queue_order_event
 from checkout.flows.payment_accounts import apply_account_status
 from checkout.flows.purchase_saga import Completion, carry_on
 from checkout.flows.refund_order import Refunding, settle_refund
@@ -321,4 +322,7 @@ def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
             reference=dispute_id,
             occurred_at=now,
         )
-        return f"{movements[0].kind.value} of {amount} recorded" if written else "already recorded"
+        if not written:
+            return "already recorded"
+        queue_order_event(db, "order_update", order, now)
+        return f"{movements[0].kind.value} of {amount} recorded"

@@ -236,6 +236,7 @@ def order(
     lines: Sequence[OrderLineRow],
     merchant: MerchantRow,
     refunds: Sequence[RefundRow] = (),
+    disputes: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The full ACP Order, as sent in order_create/order_update webhooks and GET /orders/{id}."""
     shipped: dict[str, int] = {}
@@ -265,7 +266,8 @@ def order(
                 **({"reason": refund.reason} if refund.reason else {}),
             }
             for refund in refunds
-        ],
+        ]
+        + list(disputes),
         "totals": [
             total("subtotal", "Subtotal", order.items_amount),
             total("fulfillment", "Shipping", order.fulfillment_amount),

@@ -83,6 +83,20 @@ class Ledger:
             statement = statement.limit(limit)
         return self.db.exec(statement).all()
 
+    def disputes_of(self, order_id: str) -> Sequence[LedgerEntryRow]:
+        """The buyer's side of an order's dispute movements, oldest first."""
+        return self.db.exec(
+            select(LedgerEntryRow)
+            .where(
+                col(LedgerEntryRow.order_id) == order_id,
+                col(LedgerEntryRow.account) == Account.BUYER.value,
+                col(LedgerEntryRow.kind).in_(
+                    [MovementKind.DISPUTE.value, MovementKind.DISPUTE_REVERSAL.value]
+                ),
+            )
+            .order_by(col(LedgerEntryRow.id))
+        ).all()
+
     def balances(self) -> dict[str, int]:
         """Each account's balance over the whole ledger (every merchant, every currency)."""
         rows = self.db.exec(
