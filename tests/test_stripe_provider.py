@@ -657,6 +657,11 @@ async def test_partial_then_full_refund_report_stripes_fee_refunds(
         RefundStatus.PENDING,
         32,
     )
+    # The running total of the fee given back, which stays right across retries.
+    assert (partial.application_fee_refunded_total, full.application_fee_refunded_total) == (
+        20,
+        52,
+    )
     first = stripe_api.create.calls[0].request
     assert form(first) == {
         "payment_intent": PI,
@@ -1028,3 +1033,48 @@ def test_naive_now_is_a_programming_error() -> None:
         verify_stripe_event(
             payload, sign_with(payload), [PLATFORM_SECRET], now=datetime(2026, 11, 24, 12)
         )
+
+
+PM_CARD = {
+    "id": "pm_1SpTTestCard0001",
+    "object": "payment_method",
+    "type": "card",
+    "card": {"brand": "visa", "last4": "4242", "funding": "credit", "exp_month": 12},
+    "livemode": False,
+}
+
+
+async def test_test_mode_takes_a_payment_method_as_a_token_without_limits_of_its_own(
+    api: respx.MockRouter, client: stripe.StripeClient
+) -> None:
+    route = api.get(f"/v1/payment_methods/{PM_CARD['id']}").mock(return_value=answer(PM_CARD))
+    provider = StripePaymentProvider(client, accept_test_payment_methods=True)
+
+    token = await provider.shared_token(str(PM_CARD["id"]))
+
+    assert route.called
+    assert token.card == Card("visa", "4242", "credit", CardOutcome.DECIDED_BY_PROVIDER)
+    assert (token.currency, token.expires_at, token.deactivated) == ("", None, False)
+
+
+async def test_outside_test_mode_a_payment_method_is_not_a_token(
+    api: respx.MockRouter, provider: StripePaymentProvider
+) -> None:
+    route = api.get(f"/v1/payment_methods/{PM_CARD['id']}").mock(return_value=answer(PM_CARD))
+    with pytest.raises(TokenUnknown):
+        await provider.shared_token(str(PM_CARD["id"]))
+    assert not route.called
+
+
+async def test_commission_returned_reads_the_fee_of_the_payment_s_charge(
+    api: respx.MockRouter, provider: StripePaymentProvider
+) -> None:
+    intent = fixture("payment_intent_captured")
+    charge = intent["latest_charge"]
+    fee_id = charge["application_fee"] if isinstance(charge, dict) else None
+    assert fee_id, "the fixture's charge carries its application fee"
+    api.get(f"/v1/payment_intents/{intent['id']}").mock(return_value=answer(intent))
+    fee = {**fixture("application_fee"), "id": fee_id, "amount_refunded": 31}
+    api.get(f"/v1/application_fees/{fee_id}").mock(return_value=answer(fee))
+
+    assert await provider.commission_returned(intent["id"]) == 31
