@@ -8,7 +8,7 @@
 No charge without an order: capture happens only after the platform accepted the order. No
 order without a charge: the order is written only once the capture is in. When an answer is
 unknown (the provider or the platform failed and cannot be asked), the purchase stays where it
-is and is carried on later, by a retried complete or by recover_purchases, never guessed. No
+is and is carried on later, by a retried complete or by flows.recover_purchases, never guessed. No
 provider or platform call runs inside a transaction.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 import anyio
@@ -35,12 +35,12 @@ from checkout.errors import (
 from checkout.flows.purchase_settlement import (
     finish_purchase,
     hold_released,
-    holds_to_release,
     note_placed,
     placed_order,
     unwind_purchase,
 )
 from checkout.flows.purchase_steps import CompleteOutcome, authorize_request, record_authorization
+from checkout.flows.sale import external_sale
 from checkout.flows.session_state import load_session
 from checkout.payments.provider import (
     Authorization,
@@ -55,15 +55,11 @@ from checkout.store.db import Database
 from checkout.store.rows import MerchantRow, PaymentRow, PurchaseRow
 from checkout.store.sessions import CheckoutSessions
 from merchant_adapters import (
-    ExternalSale,
     MerchantAdapter,
     MerchantPlatformError,
     PlacedOrder,
     PlatformUnavailable,
     RateLimited,
-    SaleLine,
-    ShippingAddress,
-    VariantRef,
 )
 from merchant_adapters import OutOfStock as PlatformOutOfStock
 
@@ -92,41 +88,6 @@ def merchant_adapter(ctx: Completion, merchant: MerchantRow) -> MerchantAdapter 
     if merchant.platform not in ("etsy", "shopify") or merchant.credentials is None:
         return None
     return ctx.platforms.for_merchant(merchant)
-
-
-def external_sale(purchase: PurchaseRow) -> ExternalSale:
-    sale = purchase.sale
-    address = sale.get("address")
-    return ExternalSale(
-        reference=purchase.session_id,
-        lines=tuple(
-            SaleLine(
-                ref=VariantRef(line["platform_product_id"], line["platform_variant_id"]),
-                quantity=line["quantity"],
-                unit_price=line["unit_amount"],
-                title=line["title"],
-            )
-            for line in sale["lines"]
-        ),
-        currency=sale["currency"],
-        buyer_email=sale.get("email"),
-        buyer_name=sale.get("buyer_name"),
-        shipping_address=ShippingAddress(
-            name=address["name"],
-            line_one=address["line_one"],
-            line_two=address.get("line_two"),
-            city=address["city"],
-            state=address["state"],
-            country=address["country"],
-            postal_code=address["postal_code"],
-        )
-        if address
-        else None,
-        shipping_title=sale.get("shipping_title"),
-        shipping_amount=sale["fulfillment_amount"],
-        tax_amount=sale["tax_amount"],
-        total_amount=sale["total_amount"],
-    )
 
 
 async def carry_on(
@@ -484,39 +445,3 @@ def _line_index(purchase: PurchaseRow, exc: PlatformOutOfStock) -> int:
         if (line["platform_product_id"], line["platform_variant_id"]) in refs:
             return index
     return 0
-
-
-async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[str, int]:
-    """Carry on purchases a crashed or abandoned request left half-done; release stray holds."""
-
-    def stale() -> tuple[list[tuple[PurchaseRow, MerchantRow]], list[str]]:
-        cutoff = ctx.clock() - older_than
-        with ctx.database.read() as db:
-            rows = db.exec(
-                select(PurchaseRow, MerchantRow)
-                .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
-                .where(
-                    col(PurchaseRow.state).in_(["authorizing", "authorized", "placed"]),
-                    col(PurchaseRow.updated_at) <= cutoff,
-                )
-            ).all()
-            holds = [payment_id for payment_id, _ in holds_to_release(db)]
-        return [(purchase, merchant) for purchase, merchant in rows], holds
-
-    report = {"completed": 0, "unwound": 0, "pending": 0}
-    purchases, holds = await anyio.to_thread.run_sync(stale)
-    for purchase, merchant in purchases:
-        try:
-            outcome = await carry_on(ctx, purchase, merchant)
-        except ServiceUnavailable:
-            report["pending"] += 1
-            continue
-        report["unwound" if outcome.refusal else "completed"] += 1
-        log.info(
-            "checkout.purchase_recovered session=%s result=%s",
-            purchase.session_id,
-            "unwound" if outcome.refusal else "completed",
-        )
-    for payment_id in holds:
-        await release_hold(ctx, payment_id)
-    return report

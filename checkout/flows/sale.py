@@ -12,6 +12,8 @@ from checkout.flows.session_state import SessionState
 from checkout.protocol import render
 from checkout.store.catalog import Catalog
 from checkout.store.commission_terms import current_terms
+from checkout.store.rows import PurchaseRow
+from merchant_adapters import ExternalSale, SaleLine, ShippingAddress, VariantRef
 
 
 def sale_document(db: Session, state: SessionState) -> dict[str, Any]:
@@ -76,3 +78,38 @@ def sale_document(db: Session, state: SessionState) -> dict[str, Any]:
         if shipping and shipping[0].latest
         else None,
     }
+
+
+def external_sale(purchase: PurchaseRow) -> ExternalSale:
+    sale = purchase.sale
+    address = sale.get("address")
+    return ExternalSale(
+        reference=purchase.session_id,
+        lines=tuple(
+            SaleLine(
+                ref=VariantRef(line["platform_product_id"], line["platform_variant_id"]),
+                quantity=line["quantity"],
+                unit_price=line["unit_amount"],
+                title=line["title"],
+            )
+            for line in sale["lines"]
+        ),
+        currency=sale["currency"],
+        buyer_email=sale.get("email"),
+        buyer_name=sale.get("buyer_name"),
+        shipping_address=ShippingAddress(
+            name=address["name"],
+            line_one=address["line_one"],
+            line_two=address.get("line_two"),
+            city=address["city"],
+            state=address["state"],
+            country=address["country"],
+            postal_code=address["postal_code"],
+        )
+        if address
+        else None,
+        shipping_title=sale.get("shipping_title"),
+        shipping_amount=sale["fulfillment_amount"],
+        tax_amount=sale["tax_amount"],
+        total_amount=sale["total_amount"],
+    )

@@ -1,0 +1,53 @@
+"""Carrying on what a crashed or abandoned request left half-done: purchases stuck between steps
+and holds whose release the provider has not confirmed (run by checkout.jobs.purchases)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import anyio
+from sqlmodel import col, select
+
+from checkout.errors import ServiceUnavailable
+from checkout.flows.purchase_saga import Completion, carry_on, release_hold
+from checkout.flows.purchase_settlement import holds_to_release
+from checkout.store.rows import MerchantRow, PurchaseRow
+
+log = logging.getLogger("checkout.flows")
+
+
+async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[str, int]:
+    """Carry on purchases a crashed or abandoned request left half-done; release stray holds."""
+
+    def stale() -> tuple[list[tuple[PurchaseRow, MerchantRow]], list[str]]:
+        cutoff = ctx.clock() - older_than
+        with ctx.database.read() as db:
+            rows = db.exec(
+                select(PurchaseRow, MerchantRow)
+                .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
+                .where(
+                    col(PurchaseRow.state).in_(["authorizing", "authorized", "placed"]),
+                    col(PurchaseRow.updated_at) <= cutoff,
+                )
+            ).all()
+            holds = [payment_id for payment_id, _ in holds_to_release(db)]
+        return [(purchase, merchant) for purchase, merchant in rows], holds
+
+    report = {"completed": 0, "unwound": 0, "pending": 0}
+    purchases, holds = await anyio.to_thread.run_sync(stale)
+    for purchase, merchant in purchases:
+        try:
+            outcome = await carry_on(ctx, purchase, merchant)
+        except ServiceUnavailable:
+            report["pending"] += 1
+            continue
+        report["unwound" if outcome.refusal else "completed"] += 1
+        log.info(
+            "checkout.purchase_recovered session=%s result=%s",
+            purchase.session_id,
+            "unwound" if outcome.refusal else "completed",
+        )
+    for payment_id in holds:
+        await release_hold(ctx, payment_id)
+    return report
