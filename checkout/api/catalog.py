@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import AgentDep, ServicesDep
+from checkout.api.problems import json_document
 from checkout.errors import InvalidRequest
-from checkout.protocol.render import to_json
 from checkout.protocol.responses import CatalogPage
 from checkout.store.catalog import Catalog
 from checkout.store.rows import MerchantRow, ProductRow, VariantRow
@@ -110,4 +110,4 @@ def list_products(
         "products": [feed_product(p, v, merchants[p.merchant_id]) for p, v in page],
         "next_cursor": _cursor(page[-1][0].id) if more and page else None,
     }
-    return Response(to_json(body), media_type="application/json")
+    return json_document(body)

@@ -15,6 +15,7 @@ from sqlmodel import col, func, select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
+from checkout.api.problems import json_document
 from checkout.api.services import Services, key_hash
 from checkout.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthenticated
 from checkout.flows.ingest_feed import ingest_feed
@@ -26,7 +27,7 @@ from checkout.flows.onboard_merchant import (
 )
 from checkout.flows.payment_accounts import onboarding_link, open_payment_account
 from checkout.payments.provider import OnboardingLink
-from checkout.protocol.render import iso, to_json
+from checkout.protocol.render import iso
 from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
 from checkout.store.ids import new_id
@@ -129,10 +130,6 @@ def _product_counts(database: Database) -> dict[str, int]:
     return {merchant_id: count for merchant_id, count in rows}
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(to_json(body), status_code=status, media_type="application/json")
-
-
 @router.post("/merchants", status_code=201, operation_id="createMerchant", responses=CLIENT_ERRORS)
 async def create_merchant(
     body: MerchantCreateRequest, _operator: OperatorDep, services: ServicesDep
@@ -172,7 +169,7 @@ async def create_merchant(
         await anyio.to_thread.run_sync(save)
         merchant = await _open_account(services, merchant)
         api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
-        return _json({**merchant_view(merchant, 0), "api_key": api_key, "sync": None}, 201)
+        return json_document({**merchant_view(merchant, 0), "api_key": api_key, "sync": None}, 201)
     shop_id = body.shop_domain if body.platform == "shopify" else body.shop_id
     if not shop_id:
         field = "shop_domain" if body.platform == "shopify" else "shop_id"
@@ -199,7 +196,7 @@ async def create_merchant(
     merchant = await _open_account(services, merchant)
     api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
     active = counts.created + counts.updated
-    return _json(
+    return json_document(
         {**merchant_view(merchant, active), "api_key": api_key, "sync": counts.as_dict()}, 201
     )
 
@@ -223,7 +220,7 @@ def rotate_merchant_key(
     merchant_id: str, _operator: OperatorDep, services: ServicesDep
 ) -> Response:
     """Replace the merchant's key (the old one stops working at once); shown once."""
-    return _json({"merchant_id": merchant_id, "api_key": _issue_key(services, merchant_id)})
+    return json_document({"merchant_id": merchant_id, "api_key": _issue_key(services, merchant_id)})
 
 
 async def _open_account(services: Services, merchant: MerchantRow) -> MerchantRow:
@@ -281,7 +278,7 @@ async def create_onboarding_link(
 ) -> Response:
     """A new single-use link to the provider's hosted onboarding for the merchant to open."""
     merchant, link = await _new_link(services, merchant_id, _signed_query(services, merchant_id))
-    return _json(
+    return json_document(
         {
             "merchant_id": merchant_id,
             "url": link.url,
@@ -324,7 +321,7 @@ async def return_from_onboarding(
     merchant = await open_payment_account(
         services.database, services.accounts, merchant_id, clock=services.clock
     )
-    return _json({"merchant_id": merchant_id, **merchant_view(merchant, 0)["payments"]})
+    return json_document({"merchant_id": merchant_id, **merchant_view(merchant, 0)["payments"]})
 
 
 @router.get("/merchants", operation_id="listMerchants", responses=CLIENT_ERRORS)
@@ -332,7 +329,7 @@ def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
     counts = _product_counts(services.database)
     with services.database.read() as db:
         merchants = db.exec(select(MerchantRow).order_by(col(MerchantRow.created_at))).all()
-    return _json({"merchants": [merchant_view(m, counts.get(m.id, 0)) for m in merchants]})
+    return json_document({"merchants": [merchant_view(m, counts.get(m.id, 0)) for m in merchants]})
 
 
 @router.get("/merchants/{merchant_id}", operation_id="getMerchant", responses=CLIENT_ERRORS)
@@ -341,7 +338,9 @@ def get_merchant(merchant_id: str, _reader: MerchantReaderDep, services: Service
         merchant = db.get(MerchantRow, merchant_id)
     if merchant is None:
         raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
-    return _json(merchant_view(merchant, _product_counts(services.database).get(merchant_id, 0)))
+    return json_document(
+        merchant_view(merchant, _product_counts(services.database).get(merchant_id, 0))
+    )
 
 
 @router.post("/merchants/{merchant_id}/sync", operation_id="syncMerchant", responses=CLIENT_ERRORS)
@@ -356,7 +355,7 @@ async def sync_merchant_catalog(
         full=mode == "full",
         clock=services.clock,
     )
-    return _json({"merchant_id": merchant_id, "mode": mode, **counts.as_dict()})
+    return json_document({"merchant_id": merchant_id, "mode": mode, **counts.as_dict()})
 
 
 @router.post(
@@ -380,4 +379,4 @@ async def ingest_merchant_feed(
     counts = await anyio.to_thread.run_sync(
         lambda: ingest_feed(services.database, merchant_id, body, clock=services.clock)
     )
-    return _json({"merchant_id": merchant_id, **counts.as_dict()})
+    return json_document({"merchant_id": merchant_id, **counts.as_dict()})

@@ -23,13 +23,14 @@ from checkout.api.deps import (
 )
 from checkout.api.idempotency import run_idempotently_async
 from checkout.api.merchants import CommissionTerms
+from checkout.api.problems import json_document
 from checkout.api.services import Services
 from checkout.domain import commission
 from checkout.domain.ledger import statement
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flows.order_events import order_document
 from checkout.flows.refund_order import open_refund, send_refund
-from checkout.protocol.render import iso, to_json
+from checkout.protocol.render import iso
 from checkout.store.commission_terms import CommissionBook, current_terms
 from checkout.store.ledger import Ledger, as_entries
 from checkout.store.orders import Orders
@@ -45,10 +46,6 @@ class RefundCreateRequest(BaseModel):
         default=None, ge=1, description="Minor units; omitted means whatever is left to refund."
     )
     reason: Literal["duplicate", "fraudulent", "requested_by_customer"] | None = None
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(to_json(body), status_code=status, media_type="application/json")
 
 
 def refund_view(refund: RefundRow) -> dict[str, Any]:
@@ -135,7 +132,7 @@ def list_refunds(order_id: str, _operator: OperatorDep, services: ServicesDep) -
         if Orders(db).get(order_id) is None:
             raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
         refunds = Refunds(db).of_order(order_id)
-    return _json({"order_id": order_id, "refunds": [refund_view(r) for r in refunds]})
+    return json_document({"order_id": order_id, "refunds": [refund_view(r) for r in refunds]})
 
 
 def _merchant(services: Services, merchant_id: str) -> MerchantRow:
@@ -163,7 +160,7 @@ def get_commission(merchant_id: str, _reader: MerchantReaderDep, services: Servi
     _merchant(services, merchant_id)
     with services.database.read() as db:
         history = CommissionBook(db).history(merchant_id)
-    return _json(
+    return json_document(
         {
             "merchant_id": merchant_id,
             "current": _terms_view(*history[-1]),
@@ -189,7 +186,7 @@ def change_commission(
         except ValueError as exc:
             raise InvalidRequest(str(exc), param="$.category_bps", code="invalid") from exc
         stored = CommissionBook(db).change(merchant, terms, now)
-    return _json({"merchant_id": merchant_id, "current": _terms_view(stored, now)})
+    return json_document({"merchant_id": merchant_id, "current": _terms_view(stored, now)})
 
 
 def _period(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
@@ -230,7 +227,7 @@ def get_ledger(
         rows = Ledger(db).entries(merchant_id, after_id=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return _json(
+    return json_document(
         {
             "merchant_id": merchant_id,
             "entries": [entry_view(r) for r in rows],
@@ -254,7 +251,7 @@ def get_statement(
     with services.database.read() as db:
         rows = Ledger(db).entries(merchant_id, start=since, end=until)
     summary = statement(as_entries(rows))
-    return _json(
+    return json_document(
         {
             "merchant_id": merchant_id,
             "currency": merchant.currency,
@@ -303,7 +300,7 @@ def get_platform_revenue(
             "net": values[0] - values[1],
         }
 
-    return _json(
+    return json_document(
         {
             "from": start.isoformat() if start else None,
             "to": end.isoformat() if end else None,

@@ -8,10 +8,10 @@ from pydantic import BaseModel, Field
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import AgentDep, OperatorDep, ServicesDep
+from checkout.api.problems import json_document
 from checkout.errors import NotFound
 from checkout.flows.fulfill_order import ship_order
 from checkout.flows.order_events import order_document
-from checkout.protocol.render import to_json
 from checkout.protocol.responses import Order
 from checkout.store.orders import Orders
 from checkout.store.sessions import CheckoutSessions
@@ -39,7 +39,7 @@ def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response
         ):
             raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
         body = order_document(db, order)
-    return Response(to_json(body), media_type="application/json")
+    return json_document(body)
 
 
 @router.post(
@@ -61,4 +61,4 @@ def record_shipment(
             now=services.clock(),
         )
         document = order_document(db, order)
-    return Response(to_json(document), status_code=201, media_type="application/json")
+    return json_document(document, 201)

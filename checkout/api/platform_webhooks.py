@@ -8,9 +8,9 @@ from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
 from checkout.api.deps import ServicesDep
+from checkout.api.problems import json_document
 from checkout.errors import NotFound, Unauthenticated
 from checkout.flows.platform_events import handle_platform_event
-from checkout.protocol.render import to_json
 from checkout.store.rows import MerchantRow
 from merchant_adapters import WebhookInvalid
 
@@ -47,4 +47,4 @@ async def receive_platform_webhook(
         refunding=services.refunding,
         clock=services.clock,
     )
-    return Response(to_json({"received": True, "outcome": outcome}), media_type="application/json")
+    return json_document({"received": True, "outcome": outcome})

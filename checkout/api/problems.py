@@ -52,6 +52,11 @@ def json_response(status: int, content: bytes, headers: dict[str, str] | None = 
     )
 
 
+def json_document(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON body serialised the one way every endpoint uses (orjson, UTC times)."""
+    return json_response(status, to_json(body), headers)
+
+
 def error_body(exc: errors.CheckoutError, path: str) -> dict[str, Any]:
     body = render.error(exc)
     if path.startswith("/agentic_commerce/") and body["code"] not in DELEGATE_PAYMENT_CODES:

@@ -7,10 +7,10 @@ from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import ServicesDep
+from checkout.api.problems import json_document
 from checkout.errors import InvalidRequest
 from checkout.flows.stripe_events import handle_stripe_event
 from checkout.payments.stripe_webhooks import StripeSignatureInvalid, verify_stripe_event
-from checkout.protocol.render import to_json
 
 router = APIRouter(tags=["webhooks"])
 
@@ -48,7 +48,4 @@ async def receive_stripe_event(request: Request, services: ServicesDep) -> Respo
             f"The Stripe-Signature is not valid: {exc}.", code="invalid_signature"
         ) from exc
     outcome = await handle_stripe_event(services.stripe_inbox, event)
-    return Response(
-        to_json({"received": True, "event": event.id, "outcome": outcome}),
-        media_type="application/json",
-    )
+    return json_document({"received": True, "event": event.id, "outcome": outcome})

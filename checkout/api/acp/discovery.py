@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from checkout.api.deps import ServicesDep
+from checkout.api.problems import json_document
 from checkout.domain.money import CURRENCY_EXPONENTS
 from checkout.protocol import CURRENT_VERSION, SUPPORTED_VERSIONS
-from checkout.protocol.render import to_json
 
 router = APIRouter(tags=["discovery"])
 
@@ -31,8 +31,4 @@ def discovery(services: ServicesDep) -> Response:
             "supported_locales": ["en-US"],
         },
     }
-    return Response(
-        to_json(body),
-        media_type="application/json",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
+    return json_document(body, headers={"Cache-Control": "public, max-age=3600"})
