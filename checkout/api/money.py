@@ -3,7 +3,6 @@ the platform's revenue."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
@@ -29,7 +28,7 @@ from checkout.domain import commission
 from checkout.domain.ledger import statement
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flows.order_events import order_document
-from checkout.flows.refund_order import open_refund, send_refund
+from checkout.flows.refund_order import refund_order
 from checkout.protocol.render import iso
 from checkout.store.commission_terms import CommissionBook, current_terms
 from checkout.store.ledger import Ledger, as_entries
@@ -69,7 +68,7 @@ def refund_view(refund: RefundRow) -> dict[str, Any]:
     operation_id="refundOrder",
     responses={503: ERRORS[500], **CLIENT_ERRORS},
 )
-async def refund_order(
+async def post_refund(
     order_id: str,
     body: RefundCreateRequest,
     _operator: OperatorDep,
@@ -77,41 +76,19 @@ async def refund_order(
     raw: RawBodyDep,
     services: ServicesDep,
 ) -> Response:
-    """Refund an order in full or in part; the commission goes back in proportion.
-
-    The refund's id comes from the Idempotency-Key, so a retry after a lost answer (or a 503)
-    asks the provider for the same refund again instead of making a second one. A key reused
-    after the retention window is a new request: the next id in the key's sequence.
-    """
+    """Refund an order in full or in part; the commission goes back in proportion. The
+    Idempotency-Key names the refund, so a retry after a 503 never makes a second one."""
     path = f"/orders/{order_id}/refunds"
-    ctx = services.refunding
-    retention = timedelta(hours=services.settings.idempotency_retention_hours)
-
-    def refund_id(generation: int) -> str:
-        seed = f"{order_id}:{key}:{generation}"
-        return "rfd_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
     async def work(keep: Any) -> tuple[int, dict[str, Any]]:
-        def open_() -> RefundRow:
-            with services.database.write() as db:
-                generation = 0
-                while (existing := Refunds(db).get(refund_id(generation))) is not None:
-                    if existing.created_at > services.clock() - retention:
-                        return existing
-                    generation += 1
-                return open_refund(
-                    db,
-                    order_id,
-                    amount=body.amount,
-                    reason=body.reason,
-                    source="operator",
-                    now=services.clock(),
-                    refund_id=refund_id(generation),
-                )
-
-        refund = await anyio.to_thread.run_sync(open_)
-        if refund.status == "pending" and refund.provider_refund_id is None:
-            refund = await send_refund(ctx, refund.id)
+        refund = await refund_order(
+            services.refunding,
+            order_id,
+            amount=body.amount,
+            reason=body.reason,
+            source="operator",
+            request_key=key,
+        )
 
         def view() -> dict[str, Any]:
             with services.database.read() as db:

@@ -107,7 +107,12 @@ class Services:
 
     @property
     def refunding(self) -> Refunding:
-        return Refunding(database=self.database, provider=self.provider, clock=self.clock)
+        return Refunding(
+            database=self.database,
+            provider=self.provider,
+            clock=self.clock,
+            key_retention=timedelta(hours=self.settings.idempotency_retention_hours),
+        )
 
     @property
     def presentation(self) -> Presentation:

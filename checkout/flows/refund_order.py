@@ -13,10 +13,11 @@ retried request or by retry_pending_refunds), so it is never made twice; Stripe'
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio
 from sqlmodel import Session
@@ -48,6 +49,7 @@ class Refunding:
     database: Database
     provider: PaymentProvider
     clock: Callable[[], datetime]
+    key_retention: timedelta = timedelta(hours=24)  # how long a request key names one refund
 
 
 def _refundable(db: Session, order: OrderRow) -> int:
@@ -216,15 +218,51 @@ async def refund_order(
     amount: int | None,
     reason: str | None,
     source: str,
+    request_key: str | None = None,
 ) -> RefundRow:
+    """Open the refund and ask the provider for it.
+
+    With a `request_key` (the caller's Idempotency-Key) the refund's id comes from the key, so
+    a retry after a lost answer asks the provider for the same refund again instead of making
+    a second one; a key reused after the retention window starts the next id in its sequence.
+    """
+
     def open_() -> RefundRow:
         with ctx.database.write() as db:
+            refund_id = None
+            if request_key is not None:
+                found = _keyed_refund(db, order_id, request_key, ctx.clock() - ctx.key_retention)
+                if isinstance(found, RefundRow):
+                    return found
+                refund_id = found
             return open_refund(
-                db, order_id, amount=amount, reason=reason, source=source, now=ctx.clock()
+                db,
+                order_id,
+                amount=amount,
+                reason=reason,
+                source=source,
+                now=ctx.clock(),
+                refund_id=refund_id,
             )
 
     refund = await anyio.to_thread.run_sync(open_)
-    return await send_refund(ctx, refund.id)
+    if refund.status == "pending" and refund.provider_refund_id is None:
+        return await send_refund(ctx, refund.id)
+    return refund
+
+
+def _keyed_refund(db: Session, order_id: str, key: str, kept_since: datetime) -> RefundRow | str:
+    """The refund this key already made (within retention), or the id a new one takes."""
+    generation = 0
+    while True:
+        seed = f"{order_id}:{key}:{generation}"
+        refund_id = "rfd_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
+        existing = Refunds(db).get(refund_id)
+        if existing is None:
+            return refund_id
+        if existing.created_at > kept_since:
+            return existing
+        generation += 1
 
 
 async def retry_pending_refunds(ctx: Refunding) -> int:
