@@ -103,7 +103,7 @@ def list_products(
     with services.database.read() as db:
         catalog = Catalog(db)
         page = catalog.page(query=q, merchant_id=merchant_id, after=_after(cursor), limit=limit + 1)
-        merchants = {m.id: m for m in catalog.merchants()}
+        merchants = catalog.merchants(p.merchant_id for p, _ in page)
     more = len(page) > limit
     page = page[:limit]
     body = {

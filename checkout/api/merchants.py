@@ -11,13 +11,13 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
 from checkout.api.problems import json_document
 from checkout.api.services import Services, key_hash
-from checkout.errors import InvalidRequest, NotFound, ServiceUnavailable, Unauthenticated
+from checkout.errors import InvalidRequest, ServiceUnavailable, Unauthenticated
 from checkout.flows.ingest_feed import ingest_feed
 from checkout.flows.onboard_merchant import (
     DEFAULT_SHIPPING,
@@ -28,8 +28,8 @@ from checkout.flows.onboard_merchant import (
 from checkout.flows.payment_accounts import onboarding_link, open_payment_account
 from checkout.payments.provider import OnboardingLink
 from checkout.protocol.render import iso
+from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import CommissionBook
-from checkout.store.db import Database
 from checkout.store.ids import new_id
 from checkout.store.rows import MerchantRow, ProductRow
 
@@ -120,13 +120,12 @@ def merchant_view(merchant: MerchantRow, products: int) -> dict[str, Any]:
     }
 
 
-def _product_counts(database: Database) -> dict[str, int]:
-    with database.read() as db:
-        rows = db.exec(
-            select(ProductRow.merchant_id, func.count())
-            .where(col(ProductRow.active).is_(True))
-            .group_by(col(ProductRow.merchant_id))
-        ).all()
+def _product_counts(db: Session, merchant_id: str | None = None) -> dict[str, int]:
+    """Active products per merchant (of one merchant, when given)."""
+    statement = select(ProductRow.merchant_id, func.count()).where(col(ProductRow.active).is_(True))
+    if merchant_id is not None:
+        statement = statement.where(col(ProductRow.merchant_id) == merchant_id)
+    rows = db.exec(statement.group_by(col(ProductRow.merchant_id))).all()
     return {merchant_id: count for merchant_id, count in rows}
 
 
@@ -205,9 +204,7 @@ def _issue_key(services: Services, merchant_id: str) -> str:
     """A new key for the merchant to read its own money; shown once, stored hashed."""
     secret = f"mk_{secrets.token_urlsafe(24)}"
     with services.database.write() as db:
-        merchant = db.get(MerchantRow, merchant_id, with_for_update=True)
-        if merchant is None:
-            raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+        merchant = merchant_or_missing(db, merchant_id, for_update=True)
         merchant.api_key_hash = key_hash(secret)
         db.add(merchant)
     return secret
@@ -326,8 +323,8 @@ async def return_from_onboarding(
 
 @router.get("/merchants", operation_id="listMerchants", responses=CLIENT_ERRORS)
 def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
-    counts = _product_counts(services.database)
     with services.database.read() as db:
+        counts = _product_counts(db)
         merchants = db.exec(select(MerchantRow).order_by(col(MerchantRow.created_at))).all()
     return json_document({"merchants": [merchant_view(m, counts.get(m.id, 0)) for m in merchants]})
 
@@ -335,12 +332,9 @@ def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
 @router.get("/merchants/{merchant_id}", operation_id="getMerchant", responses=CLIENT_ERRORS)
 def get_merchant(merchant_id: str, _reader: MerchantReaderDep, services: ServicesDep) -> Response:
     with services.database.read() as db:
-        merchant = db.get(MerchantRow, merchant_id)
-    if merchant is None:
-        raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
-    return json_document(
-        merchant_view(merchant, _product_counts(services.database).get(merchant_id, 0))
-    )
+        merchant = merchant_or_missing(db, merchant_id)
+        products = _product_counts(db, merchant_id).get(merchant_id, 0)
+    return json_document(merchant_view(merchant, products))
 
 
 @router.post("/merchants/{merchant_id}/sync", operation_id="syncMerchant", responses=CLIENT_ERRORS)

@@ -30,6 +30,7 @@ from checkout.errors import InvalidRequest, NotFound
 from checkout.flows.order_events import order_document
 from checkout.flows.refund_order import refund_order
 from checkout.protocol.render import iso
+from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import CommissionBook, current_terms
 from checkout.store.ledger import Ledger, as_entries
 from checkout.store.orders import Orders
@@ -114,10 +115,7 @@ def list_refunds(order_id: str, _operator: OperatorDep, services: ServicesDep) -
 
 def _merchant(services: Services, merchant_id: str) -> MerchantRow:
     with services.database.read() as db:
-        merchant = db.get(MerchantRow, merchant_id)
-    if merchant is None:
-        raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
-    return merchant
+        return merchant_or_missing(db, merchant_id)
 
 
 def _terms_view(terms: commission.CommissionTerms, since: datetime | None) -> dict[str, Any]:
@@ -155,9 +153,7 @@ def change_commission(
     """New terms for orders from now on; orders already sold keep the version they were sold under."""
     now = services.clock()
     with services.database.write() as db:
-        merchant = db.get(MerchantRow, merchant_id, with_for_update=True)
-        if merchant is None:
-            raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+        merchant = merchant_or_missing(db, merchant_id, for_update=True)
         try:
             terms = commission.CommissionTerms(body.rate_bps, body.category_bps, body.minimum)
         except ValueError as exc:

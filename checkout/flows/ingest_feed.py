@@ -14,11 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from checkout.errors import InvalidRequest, NotFound
+from checkout.errors import InvalidRequest
 from checkout.flows.sync_catalog import SyncCounts, product_rows
-from checkout.store.catalog import CatalogWriter
+from checkout.store.catalog import CatalogWriter, merchant_or_missing
 from checkout.store.db import Database
-from checkout.store.rows import MerchantRow
 from merchant_adapters import PlatformProduct, PlatformVariant
 
 FEED_STOCK = 1_000_000
@@ -167,9 +166,7 @@ def ingest_feed(
     products = parse_feed(body)
     now = clock()
     with database.write() as db:
-        merchant = db.get(MerchantRow, merchant_id)
-        if merchant is None:
-            raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+        merchant = merchant_or_missing(db, merchant_id)
         converted = tuple(_platform_product(p, merchant.currency, now) for p in products)
         product_dicts, variant_dicts = product_rows(merchant, converted, now)
         writer = CatalogWriter(db)

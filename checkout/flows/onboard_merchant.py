@@ -11,9 +11,9 @@ import anyio
 from sqlmodel import col, select
 
 from checkout.errors import InvalidRequest, ServiceUnavailable
-from checkout.errors import NotFound as MerchantNotFound
 from checkout.flows.sync_catalog import SyncCounts, sync_catalog
 from checkout.platforms import MerchantPlatforms
+from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
 from checkout.store.ids import new_id
@@ -143,12 +143,7 @@ async def sync_merchant(
 ) -> SyncCounts:
     def load() -> MerchantRow:
         with database.read() as db:
-            merchant = db.get(MerchantRow, merchant_id)
-        if merchant is None:
-            raise MerchantNotFound(
-                f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found"
-            )
-        return merchant
+            return merchant_or_missing(db, merchant_id)
 
     merchant = await anyio.to_thread.run_sync(load)
     adapter = platforms.for_merchant(merchant)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import anyio
 
-from checkout.errors import InvalidRequest, NotFound, ServiceUnavailable
+from checkout.errors import InvalidRequest, ServiceUnavailable
 from checkout.payments.provider import (
     AccountStatus,
     ConnectedAccounts,
@@ -16,6 +16,7 @@ from checkout.payments.provider import (
     PaymentRefused,
     PaymentUnavailable,
 )
+from checkout.store.catalog import merchant_or_missing
 from checkout.store.db import Database
 from checkout.store.rows import MerchantRow
 
@@ -50,10 +51,7 @@ async def open_payment_account(
 
     def load() -> MerchantRow:
         with database.read() as db:
-            merchant = db.get(MerchantRow, merchant_id)
-        if merchant is None:
-            raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
-        return merchant
+            return merchant_or_missing(db, merchant_id)
 
     merchant = await anyio.to_thread.run_sync(load)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, or_, true, update
 from sqlmodel import Session, col, select
 
 from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
+from checkout.errors import NotFound
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
 
 
@@ -50,6 +51,14 @@ def offer_of(variant: VariantRow, product: ProductRow) -> Offer:
     )
 
 
+def merchant_or_missing(db: Session, merchant_id: str, *, for_update: bool = False) -> MerchantRow:
+    """The merchant, or the 404 every caller answers when there is none."""
+    merchant = db.get(MerchantRow, merchant_id, with_for_update=for_update)
+    if merchant is None:
+        raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
+    return merchant
+
+
 class Catalog:
     def __init__(self, db: Session) -> None:
         self.db = db
@@ -57,8 +66,12 @@ class Catalog:
     def merchant(self, merchant_id: str) -> MerchantRow | None:
         return self.db.get(MerchantRow, merchant_id)
 
-    def merchants(self) -> Sequence[MerchantRow]:
-        return self.db.exec(select(MerchantRow).order_by(col(MerchantRow.id))).all()
+    def merchants(self, ids: Iterable[str]) -> dict[str, MerchantRow]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        rows = self.db.exec(select(MerchantRow).where(col(MerchantRow.id).in_(wanted))).all()
+        return {row.id: row for row in rows}
 
     def offers(self, variant_ids: Iterable[str]) -> dict[str, Offer]:
         ids = set(variant_ids)
