@@ -11,6 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from checkout.app import create_app
+from checkout.store.catalog import Catalog
+from checkout.store.db import Database, create_database_engine
+from checkout.store.rows import VariantRow
 from tests.conftest import make_settings
 from tests.servers import Delivery, webhook_receiver
 from tests.support import (
@@ -176,3 +179,18 @@ def test_shipping_needs_the_operator_key(agent: Agent) -> None:
 @pytest.mark.parametrize("number", ["4242424242424242", "5555555555554444", "378282246310005"])
 def test_every_succeeding_test_card_buys(agent: Agent, number: str) -> None:
     assert agent.buy(pick(), number=number).status_code == 200
+
+
+def test_a_reservation_that_falls_short_keeps_none_of_the_stock(database_url: str) -> None:
+    """Two buyers racing for a cart's last unit: the loser's refusal is committed, so the
+    units it did get must go back with it."""
+    plenty, last = pick(min_stock=5), pick(stock=1)
+    database = Database(create_database_engine(database_url))
+    with database.write() as db:
+        before = {v: db.get(VariantRow, v).inventory for v in (plenty, last)}  # type: ignore[union-attr]
+        short = Catalog(db).reserve({plenty: 2, last: 2})
+    with database.read() as db:
+        after = {v: db.get(VariantRow, v).inventory for v in (plenty, last)}  # type: ignore[union-attr]
+    database.dispose()
+    assert short == [last]
+    assert after == before

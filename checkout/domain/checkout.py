@@ -23,6 +23,10 @@ class Status(StrEnum):
 
 
 FINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELED, Status.EXPIRED})
+# Sessions a buyer may still change or pay; these (and only these) expire when their time is up.
+OPEN_STATUSES = frozenset(
+    {Status.NOT_READY_FOR_PAYMENT, Status.READY_FOR_PAYMENT, Status.AUTHENTICATION_REQUIRED}
+)
 MAX_QUANTITY_PER_LINE = 99
 
 

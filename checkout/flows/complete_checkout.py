@@ -15,6 +15,7 @@ import anyio
 from sqlmodel import col, select
 
 from checkout.domain.allowance import TOKEN_PARAM
+from checkout.domain.checkout import OPEN_STATUSES, Status
 from checkout.errors import (
     IdempotencyInFlight,
     InvalidRequest,
@@ -84,11 +85,7 @@ async def complete_checkout(
 
     session, merchant = await anyio.to_thread.run_sync(load)
     adapter = merchant_adapter(ctx, merchant)
-    if adapter is not None and session.status in (
-        "not_ready_for_payment",
-        "ready_for_payment",
-        "authentication_required",
-    ):
+    if adapter is not None and Status(session.status) in OPEN_STATUSES:
         await _refresh_stock(ctx, adapter, session_id, merchant)
     await _hold_shared_token(ctx, request, session, agent_id)
 

@@ -419,7 +419,10 @@ async def _settle(
 
 def _locked(db: Session, purchase_id: str) -> PurchaseRow:
     return db.exec(
-        select(PurchaseRow).where(col(PurchaseRow.id) == purchase_id).with_for_update()
+        select(PurchaseRow)
+        .where(col(PurchaseRow.id) == purchase_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
 
 

@@ -130,8 +130,9 @@ def settle_refund(db: Session, refund_id: str, result: Refund, now: datetime) ->
     assert refund is not None
     order = Orders(db).get(refund.order_id, for_update=True)
     assert order is not None
-    refund = Refunds(db).get(refund_id)  # re-read under the order's lock
-    assert refund is not None
+    # Read again under the order's lock, past the session's cache: another settlement may have
+    # committed in between.
+    db.refresh(refund)
     if refund.status != "pending":
         return refund
     refund.provider_refund_id = result.refund_id

@@ -249,20 +249,8 @@ def _charge_refunded(inbox: StripeInbox, data: dict[str, Any], returned: int | N
         settled = 0
         for item in listed:
             refund = Refunds(db).by_provider_id(str(item.get("id")))
-            if refund is not None and refund.status == "pending":
-                status = item.get("status")
-                if status == "succeeded":
-                    settle_refund(
-                        db,
-                        refund.id,
-                        Refund(str(item["id"]), RefundStatus.SUCCEEDED, refund.commission_amount),
-                        now,
-                    )
-                    settled += 1
-                elif status in ("failed", "canceled"):
-                    settle_refund(
-                        db, refund.id, Refund(str(item["id"]), RefundStatus.FAILED, 0), now
-                    )
+            if refund is not None:
+                settled += _settle_from_stripe(db, refund, item, now) == "succeeded"
         known = sum(r.amount for r in Refunds(db).of_order(order.id) if r.status != "failed")
         outside = int(data.get("amount_refunded") or 0) - known
         if outside > 0:
@@ -289,14 +277,22 @@ def _refund_updated(inbox: StripeInbox, data: dict[str, Any]) -> str:
         refund = Refunds(db).by_provider_id(str(data.get("id")))
         if refund is None:
             return "no such refund"
-        status = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED}.get(
-            str(data.get("status"))
-        )
-        if status is None or refund.status != "pending":
-            return f"refund {refund.status}"
-        fee = refund.commission_amount if status is RefundStatus.SUCCEEDED else 0
-        settled = settle_refund(db, refund.id, Refund(str(data["id"]), status, fee), inbox.clock())
-        return f"refund {settled.status}"
+        return f"refund {_settle_from_stripe(db, refund, data, inbox.clock())}"
+
+
+def _settle_from_stripe(
+    db: Session, refund: RefundRow, stripe_refund: dict[str, Any], now: datetime
+) -> str:
+    """Settle a pending refund as Stripe now reports it; returns the refund's status."""
+    status = {
+        "succeeded": RefundStatus.SUCCEEDED,
+        "failed": RefundStatus.FAILED,
+        "canceled": RefundStatus.FAILED,
+    }.get(str(stripe_refund.get("status")))
+    if status is None or refund.status != "pending":
+        return refund.status
+    fee = refund.commission_amount if status is RefundStatus.SUCCEEDED else 0
+    return settle_refund(db, refund.id, Refund(str(stripe_refund["id"]), status, fee), now).status
 
 
 def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:

@@ -89,9 +89,10 @@ class Catalog:
 
         Each decrement is one conditional UPDATE, so two buyers of the last unit cannot both
         succeed. Variants are visited in id order so concurrent reservations lock rows in the
-        same order and cannot deadlock. The caller rolls back when the list is not empty.
+        same order and cannot deadlock. When any falls short, what was taken is given back
+        here, so a caller that commits its refusal keeps no stock.
         """
-        short = []
+        short, taken = [], {}
         for variant_id in sorted(quantities):
             wanted = quantities[variant_id]
             result = self.db.execute(
@@ -101,6 +102,10 @@ class Catalog:
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 short.append(variant_id)
+            else:
+                taken[variant_id] = wanted
+        if short:
+            self.release(taken)
         return short
 
     def release(self, quantities: dict[str, int]) -> None:

@@ -20,9 +20,10 @@ class Orders:
         self.db.flush()
 
     def get(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
+        """With `for_update`, the row is locked and read afresh even if this session holds it."""
         statement = select(OrderRow).where(col(OrderRow.id) == order_id)
         if for_update:
-            statement = statement.with_for_update()
+            statement = statement.with_for_update().execution_options(populate_existing=True)
         return self.db.exec(statement).first()
 
     def for_session(self, session_id: str) -> OrderRow | None:

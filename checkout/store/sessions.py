@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
+from checkout.domain.checkout import OPEN_STATUSES
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
 
 
@@ -23,14 +24,14 @@ class CheckoutSessions:
             col(CheckoutSessionRow.id) == session_id, col(CheckoutSessionRow.agent_id) == agent_id
         )
         if for_update:
-            statement = statement.with_for_update()
+            statement = statement.with_for_update().execution_options(populate_existing=True)
         return self.db.exec(statement).first()
 
     def get_any(self, session_id: str, *, for_update: bool = False) -> CheckoutSessionRow | None:
         """A session whoever owns it: for background work that acts on the platform's behalf."""
         statement = select(CheckoutSessionRow).where(col(CheckoutSessionRow.id) == session_id)
         if for_update:
-            statement = statement.with_for_update()
+            statement = statement.with_for_update().execution_options(populate_existing=True)
         return self.db.exec(statement).first()
 
     def lines(self, session_id: str) -> Sequence[CheckoutLineRow]:
@@ -64,22 +65,22 @@ class CheckoutSessions:
 
     def expire_due(self, now: datetime, *, limit: int = 500) -> int:
         """Mark open sessions past their expiry as expired; returns how many changed."""
-        due = self.db.exec(
+        open_statuses = [status.value for status in OPEN_STATUSES]
+        due = (
             select(CheckoutSessionRow.id)
             .where(
                 col(CheckoutSessionRow.expires_at) <= now,
-                col(CheckoutSessionRow.status).in_(
-                    ["not_ready_for_payment", "ready_for_payment", "authentication_required"]
-                ),
+                col(CheckoutSessionRow.status).in_(open_statuses),
             )
             .limit(limit)
-        ).all()
-        if not due:
-            return 0
+        )
+        # The status is checked again by the UPDATE itself: a session being paid or canceled
+        # since it was selected is left alone.
         result = self.db.execute(
             update(CheckoutSessionRow)
             .where(
-                col(CheckoutSessionRow.id).in_(due), col(CheckoutSessionRow.status) != "completed"
+                col(CheckoutSessionRow.id).in_(due.scalar_subquery()),
+                col(CheckoutSessionRow.status).in_(open_statuses),
             )
             .values(status="expired", updated_at=now)
         )
