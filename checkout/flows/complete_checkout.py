@@ -12,7 +12,6 @@ import logging
 from datetime import timedelta
 
 import anyio
-from sqlmodel import col, select
 
 from checkout.domain.allowance import TOKEN_PARAM
 from checkout.domain.checkout import OPEN_STATUSES, Status
@@ -34,15 +33,13 @@ from checkout.flows.purchase_settlement import holds_to_release
 from checkout.flows.purchase_steps import CompleteOutcome, Resumed, begin_purchase
 from checkout.payments.provider import PaymentUnavailable, TokenUnknown
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
-from checkout.store.catalog import CatalogWriter
+from checkout.store.catalog import Catalog, CatalogWriter
 from checkout.store.payments import PaymentTokens
 from checkout.store.rows import (
     CheckoutSessionRow,
     MerchantRow,
     PaymentTokenRow,
-    ProductRow,
     PurchaseRow,
-    VariantRow,
 )
 from checkout.store.sessions import CheckoutSessions
 from merchant_adapters import (
@@ -134,23 +131,11 @@ async def _refresh_stock(
     def refs() -> dict[VariantRef, str]:
         with ctx.database.read() as db:
             lines = CheckoutSessions(db).lines(session_id)
-            rows = db.exec(
-                select(VariantRow).where(
-                    col(VariantRow.id).in_([line.variant_id for line in lines])
-                )
-            ).all()
-            products = {row.product_id for row in rows}
-            platform_products = dict(
-                db.exec(
-                    select(ProductRow.id, ProductRow.platform_product_id).where(
-                        col(ProductRow.id).in_(products)
-                    )
-                ).all()
-            )
+            found = Catalog(db).platform_refs(line.variant_id for line in lines)
         return {
-            VariantRef(str(platform_products[row.product_id]), str(row.platform_variant_id)): row.id
-            for row in rows
-            if row.platform_variant_id and platform_products.get(row.product_id)
+            VariantRef(product, variant): variant_id
+            for variant_id, (product, variant) in found.items()
+            if product and variant
         }
 
     wanted = await anyio.to_thread.run_sync(refs)
@@ -180,7 +165,7 @@ async def _refresh_stock(
     def write() -> None:
         with ctx.database.write() as db:
             writer = CatalogWriter(db)
-            writer.set_stock(fresh, ctx.clock())
+            writer.set_stock(fresh, ctx.clock(), merchant_id=merchant.id)
             # Variants the platform no longer knows are no longer sold.
             writer.retire_variants(missing, ctx.clock())
 

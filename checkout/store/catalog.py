@@ -59,6 +59,11 @@ def merchant_or_missing(db: Session, merchant_id: str, *, for_update: bool = Fal
     return merchant
 
 
+# A purchase holds our copy of its stock until the platform has the order (then the platform's
+# own figure counts it).
+STOCK_HOLDING_STATES = ("authorizing", "authorized")
+
+
 class Catalog:
     def __init__(self, db: Session) -> None:
         self.db = db
@@ -171,8 +176,8 @@ class CatalogWriter:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def in_flight(self) -> dict[str, int]:
-        """Units our purchases hold that the platform does not know about yet (not yet placed).
+    def in_flight(self, merchant_id: str) -> dict[str, int]:
+        """Units the merchant's purchases hold that its platform does not know about yet.
 
         The platform's stock figure does not include them, so the mirror must subtract them,
         or a sync in the middle of a purchase would hand the same unit to the next buyer.
@@ -180,7 +185,8 @@ class CatalogWriter:
         held: dict[str, int] = {}
         sales = self.db.exec(
             select(PurchaseRow.sale).where(
-                col(PurchaseRow.state).in_(["authorizing", "authorized"])
+                col(PurchaseRow.merchant_id) == merchant_id,
+                col(PurchaseRow.state).in_(STOCK_HOLDING_STATES),
             )
         )
         for sale in sales:
@@ -194,13 +200,19 @@ class CatalogWriter:
         """Insert new rows and update known ones; returns (products created, products updated)."""
         if not products:
             return 0, 0
-        if variants:
-            self.db.exec(
-                select(VariantRow.id)
-                .where(col(VariantRow.id).in_([v["id"] for v in variants]))
-                .with_for_update()
-            ).all()
-        held = self.in_flight()
+        # Locked first, so a purchase reserving them commits before this write or after it.
+        known_variants = (
+            set(
+                self.db.exec(
+                    select(VariantRow.id)
+                    .where(col(VariantRow.id).in_([v["id"] for v in variants]))
+                    .with_for_update()
+                ).all()
+            )
+            if variants
+            else set()
+        )
+        held = self.in_flight(products[0]["merchant_id"])
         if held:
             variants = [
                 {**v, "inventory": max(v["inventory"] - held.get(v["id"], 0), 0)} for v in variants
@@ -209,15 +221,6 @@ class CatalogWriter:
             self.db.exec(
                 select(ProductRow.id).where(col(ProductRow.id).in_([p["id"] for p in products]))
             ).all()
-        )
-        known_variants = (
-            set(
-                self.db.exec(
-                    select(VariantRow.id).where(col(VariantRow.id).in_([v["id"] for v in variants]))
-                ).all()
-            )
-            if variants
-            else set()
         )
         new_products = [p for p in products if p["id"] not in known_products]
         old_products = [p for p in products if p["id"] in known_products]
@@ -276,7 +279,9 @@ class CatalogWriter:
                 .values(active=False, inventory=0, updated_at=now)
             )
 
-    def set_stock(self, stock: dict[str, tuple[int, int]], now: datetime) -> None:
+    def set_stock(
+        self, stock: dict[str, tuple[int, int]], now: datetime, *, merchant_id: str
+    ) -> None:
         """Record fresh (price, available) per variant id, as just read from the platform."""
         if stock:
             # Lock the rows first: a purchase reserving them commits either before (and is
@@ -284,7 +289,7 @@ class CatalogWriter:
             self.db.exec(
                 select(VariantRow.id).where(col(VariantRow.id).in_(list(stock))).with_for_update()
             ).all()
-            held = self.in_flight()
+            held = self.in_flight(merchant_id)
             self.db.execute(
                 update(VariantRow),
                 [
