@@ -153,9 +153,7 @@ async def onboard_demo_merchants(
             if exc.code != "merchant_exists":  # another worker onboarded it a moment ago
                 raise
             continue
-        await open_payment_account(
-            services.database, services.accounts, merchant["id"], clock=services.clock
-        )
+        await open_payment_account(services.database, services.accounts, merchant["id"])
         onboarded.append(merchant["id"])
         log.info(
             "sandbox.merchant_onboarded merchant=%s platform=%s products=%d",

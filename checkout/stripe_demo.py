@@ -42,9 +42,7 @@ async def run_stripe_demo(settings: Settings, echo: Callable[[str], None]) -> No
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         services = app.state.services
-        merchant = await open_payment_account(
-            services.database, services.accounts, DEMO_MERCHANT, clock=services.clock
-        )
+        merchant = await open_payment_account(services.database, services.accounts, DEMO_MERCHANT)
         echo(f"merchant {merchant.name}: connected account {merchant.payment_account_id}")
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=settings.public_base_url

@@ -224,9 +224,7 @@ async def _open_account(services: Services, merchant: MerchantRow) -> MerchantRo
     """Open the merchant's payment account; if the provider is down the merchant stays pending
     and the account is opened by asking for an onboarding link later."""
     try:
-        return await open_payment_account(
-            services.database, services.accounts, merchant.id, clock=services.clock
-        )
+        return await open_payment_account(services.database, services.accounts, merchant.id)
     except ServiceUnavailable:
         return merchant
 
@@ -260,7 +258,6 @@ async def _new_link(
         services.accounts,
         merchant_id,
         base_url=services.settings.public_base_url,
-        clock=services.clock,
         url_suffix=signed_query,
     )
 
@@ -315,9 +312,7 @@ async def return_from_onboarding(
 ) -> Response:
     """The merchant left the provider's onboarding; whether it is done is the account's say."""
     _check_signature(services, merchant_id, expires, signature)
-    merchant = await open_payment_account(
-        services.database, services.accounts, merchant_id, clock=services.clock
-    )
+    merchant = await open_payment_account(services.database, services.accounts, merchant_id)
     return json_document({"merchant_id": merchant_id, **merchant_view(merchant, 0)["payments"]})
 
 

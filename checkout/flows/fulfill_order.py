@@ -55,11 +55,11 @@ def ship_order(
     return order
 
 
-def cancel_order(db: Session, order_id: str, *, reason: str, now: datetime) -> OrderRow:
+def cancel_order(db: Session, order_id: str, *, now: datetime) -> OrderRow:
     """The merchant canceled the order on its platform: record it and queue `order_update`.
 
-    Returning the money (a refund with the commission given back pro rata) is the payments
-    flow's job; this records what the merchant did and tells the agent.
+    The money goes back separately (flows.refund_order), after this commits, because the
+    provider is never called inside a transaction.
     """
     orders = Orders(db)
     order = orders.get(order_id, for_update=True)
@@ -68,7 +68,6 @@ def cancel_order(db: Session, order_id: str, *, reason: str, now: datetime) -> O
     if order.status == "canceled":
         return order
     order.status = "canceled"
-    order.fulfillments = [*order.fulfillments]
     order.updated_at = now
     orders.save(order)
     queue_order_event(db, "order_update", order, now)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
 import anyio
 
@@ -44,8 +42,6 @@ async def open_payment_account(
     database: Database,
     accounts: ConnectedAccounts,
     merchant_id: str,
-    *,
-    clock: Callable[[], datetime],
 ) -> MerchantRow:
     """Open the merchant's account (once: keyed on the merchant) and record whether it is payable."""
 
@@ -101,11 +97,10 @@ async def onboarding_link(
     merchant_id: str,
     *,
     base_url: str,
-    clock: Callable[[], datetime],
     url_suffix: str,
 ) -> tuple[MerchantRow, OnboardingLink]:
     """A fresh single-use link to the provider's hosted onboarding (never stored or logged)."""
-    merchant = await open_payment_account(database, accounts, merchant_id, clock=clock)
+    merchant = await open_payment_account(database, accounts, merchant_id)
     assert merchant.payment_account_id is not None
     try:
         link = await accounts.onboarding_link(

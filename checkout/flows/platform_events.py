@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import anyio
@@ -80,9 +81,9 @@ async def handle_platform_event(
     fresh = await anyio.to_thread.run_sync(_receive, database, merchant.id, event, clock())
     if not fresh:
         return "duplicate"
-    outcome = await _apply(database, platforms, merchant, event, clock)
-    if outcome.startswith("order canceled"):
-        outcome = await _refund_canceled(refunding, outcome.split(":", 1)[1])
+    outcome: str | Canceled = await _apply(database, platforms, merchant, event, clock)
+    if isinstance(outcome, Canceled):
+        outcome = await _refund_canceled(refunding, outcome.order_id)
     await anyio.to_thread.run_sync(_done, database, merchant.id, event.event_id, clock())
     log.info(
         "platform.event merchant=%s kind=%s id=%s outcome=%s",
@@ -92,6 +93,13 @@ async def handle_platform_event(
         outcome,
     )
     return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Canceled:
+    """An order the merchant canceled: what is left of its money goes back to the buyer next."""
+
+    order_id: str
 
 
 async def _refund_canceled(refunding: Refunding, order_id: str) -> str:
@@ -121,14 +129,14 @@ async def _apply(
     merchant: MerchantRow,
     event: PlatformEvent,
     clock: Callable[[], datetime],
-) -> str:
+) -> str | Canceled:
     if event.kind == "product_updated":
         counts = await sync_catalog(
             database, platforms.for_merchant(merchant), merchant, full=False, clock=clock
         )
         return f"synced {counts.created + counts.updated} products"
 
-    def in_transaction() -> str:
+    def in_transaction() -> str | Canceled:
         now = clock()
         with database.write() as db:
             if event.kind == "product_deleted" and event.platform_product_id:
@@ -148,8 +156,8 @@ async def _apply(
             if order is None:
                 return "no such order"
             if event.kind == "order_canceled":
-                cancel_order(db, order.id, reason="canceled by the merchant", now=now)
-                return f"order canceled:{order.id}"
+                cancel_order(db, order.id, now=now)
+                return Canceled(order.id)
             if order.status in ("shipped", "canceled", "completed"):
                 return f"order already {order.status}"
             tracking = event.tracking

@@ -50,7 +50,7 @@ from checkout.payments.provider import (
     PaymentRefused,
     PaymentUnavailable,
 )
-from checkout.platforms import MerchantPlatforms
+from checkout.platforms import PLATFORMS, MerchantPlatforms
 from checkout.store.db import Database
 from checkout.store.rows import MerchantRow, PaymentRow, PurchaseRow
 from checkout.store.sessions import CheckoutSessions
@@ -85,7 +85,7 @@ def _no_response(db: Session, outcome: CompleteOutcome) -> None:
 
 def merchant_adapter(ctx: Completion, merchant: MerchantRow) -> MerchantAdapter | None:
     """None for merchants on no platform (feed merchants): their orders live only here."""
-    if merchant.platform not in ("etsy", "shopify") or merchant.credentials is None:
+    if merchant.platform not in PLATFORMS or merchant.credentials is None:
         return None
     return ctx.platforms.for_merchant(merchant)
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from checkout.domain.commission import CommissionLine, commission_for
-from checkout.flows.session_state import SessionState
+from checkout.flows.session_state import SessionState, contact_email
 from checkout.protocol import render
 from checkout.store.catalog import Catalog
 from checkout.store.commission_terms import current_terms
@@ -62,7 +62,7 @@ def sale_document(db: Session, state: SessionState) -> dict[str, Any]:
         "tax_amount": quote.totals.tax,
         "total_amount": quote.totals.total,
         "address": details.get("address"),
-        "email": (row.buyer or {}).get("email") or details.get("email"),
+        "email": contact_email(row),
         "buyer_name": (row.buyer or {}).get("full_name")
         or " ".join(
             n

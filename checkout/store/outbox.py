@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -92,10 +91,3 @@ class Outbox:
                 failed_at=now if give_up else None,
             )
         )
-
-    def for_order(self, order_id: str) -> Sequence[OutboxEventRow]:
-        return self.db.exec(
-            select(OutboxEventRow)
-            .where(col(OutboxEventRow.order_id) == order_id)
-            .order_by(col(OutboxEventRow.created_at))
-        ).all()
