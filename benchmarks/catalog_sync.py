@@ -39,7 +39,7 @@ def peak_rss_mib() -> float:
 async def run(products: int, url: str) -> dict[str, object]:
     upgrade_schema(url)
     database = Database(create_database_engine(url))
-    sandbox = ShopifySandbox(database.engine.execution_options(writer=True))
+    sandbox = ShopifySandbox(database.engine)
     started = time.perf_counter()
     sandbox.generate_synthetic(DOMAIN, products=products, variants_per_product=2)
     generated = time.perf_counter() - started

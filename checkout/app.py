@@ -142,13 +142,9 @@ def create_app(
     platform_http = httpx.AsyncClient(
         timeout=settings.platform_timeout_seconds, transport=platform_transport
     )
-    # The emulators share the database but not our transactions; on SQLite every one of their
-    # transactions takes the write lock up front so they wait their turn instead of failing.
-    sandboxes = (
-        Sandboxes.build(database.engine.execution_options(writer=True))
-        if settings.merchant_sandbox
-        else None
-    )
+    # The emulators share the database but not our transactions; their writes take SQLite's
+    # lock up front (merchant_adapters.sandbox.transactions) so they wait their turn.
+    sandboxes = Sandboxes(database.engine) if settings.merchant_sandbox else None
     platforms = MerchantPlatforms(
         platform_http,
         vault,

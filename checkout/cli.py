@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from assistant.demo import DemoResult, run_demo
-from checkout.composition import create_platform_app
+from checkout.composition import INTERNAL_BASE_URL, create_platform_app
 from checkout.domain.money import format_amount
 from checkout.settings import Settings
 from checkout.store.db import upgrade_schema
@@ -126,9 +126,7 @@ async def _run_demo(url: str | None) -> DemoResult:
         settings = Settings(database_url=f"sqlite:///{Path(workdir) / 'demo.db'}")
         app = create_platform_app(settings)
         async with app.router.lifespan_context(app):
-            result = await run_demo(
-                "http://platform.internal", transport=httpx.ASGITransport(app=app)
-            )
+            result = await run_demo(INTERNAL_BASE_URL, transport=httpx.ASGITransport(app=app))
             result.commission = await anyio.to_thread.run_sync(_commission, app, result)
         return result
 

@@ -54,10 +54,6 @@ class Sandboxes:
         self._callback: httpx.AsyncClient | None = None
         self._clients: list[httpx.AsyncClient] = []
 
-    @classmethod
-    def build(cls, engine: Engine) -> Sandboxes:
-        return cls(engine)
-
     def client(self) -> httpx.AsyncClient:
         """How adapters reach the emulators: HTTP semantics over an in-process transport."""
         client = httpx.AsyncClient(
@@ -111,6 +107,8 @@ async def onboard_demo_merchants(
                 "webhook_secret": EtsySandbox.WEBHOOK_SECRET,
             }
             base_url = f"{SANDBOX_BASE_URL}/etsy/v3/application"
+            callback = f"{CALLBACK_BASE_URL}/webhooks/platforms/{merchant['id']}"
+            await anyio.to_thread.run_sync(sandboxes.etsy.subscribe, int(shop_id), callback)
         elif merchant["platform"] == "shopify":
             shop_id = await anyio.to_thread.run_sync(sandboxes.shopify.load_seed, document)
             credentials = {
@@ -118,13 +116,10 @@ async def onboard_demo_merchants(
                 "webhook_secret": ShopifySandbox.DEMO_WEBHOOK_SECRET,
             }
             base_url = f"{SANDBOX_BASE_URL}/shopify/{shop_id}"
+            callback = f"{CALLBACK_BASE_URL}/webhooks/platforms/{merchant['id']}"
+            await anyio.to_thread.run_sync(sandboxes.shopify.subscribe, shop_id, callback)
         else:
             continue
-        callback = f"{CALLBACK_BASE_URL}/webhooks/platforms/{merchant['id']}"
-        if merchant["platform"] == "etsy":
-            await anyio.to_thread.run_sync(sandboxes.etsy.subscribe, int(shop_id), callback)
-        else:
-            await anyio.to_thread.run_sync(sandboxes.shopify.subscribe, shop_id, callback)
 
         def exists(merchant_id: str = merchant["id"]) -> bool:
             with services.database.read() as db:

@@ -16,13 +16,13 @@ import stripe
 
 from checkout.app import create_app, stripe_connection
 from checkout.flows.payment_accounts import open_payment_account
+from checkout.protocol import CURRENT_VERSION as API_VERSION
 from checkout.protocol.render import iso
 from checkout.settings import Settings
 from checkout.store.ledger import Ledger
 from checkout.store.rows import OrderRow, PaymentRow
 
 DEMO_MERCHANT = "mch_clay_and_kiln"
-API_VERSION = "2026-04-17"
 DASHBOARD = "https://dashboard.stripe.com/test"
 BUYER_ADDRESS = {
     "name": "Ada Lovelace",

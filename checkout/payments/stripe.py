@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("checkout.payments.stripe")
 
-T = TypeVar("T")
 
 SPT_API_VERSION = "2026-09-30.preview"
 SPT_PREFIX = "spt_"

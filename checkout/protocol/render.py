@@ -220,7 +220,7 @@ def order_reference(order: OrderRow) -> dict[str, Any]:
     }
 
 
-def line_status(ordered: int, current: int, fulfilled: int) -> str:
+def line_status(current: int, fulfilled: int) -> str:
     if current == 0:
         return "removed"
     if fulfilled >= current:
@@ -297,7 +297,7 @@ def order(
             },
             "unit_price": line.unit_amount,
             "subtotal": line.subtotal,
-            "status": line_status(line.quantity, line.quantity, fulfilled),
+            "status": line_status(line.quantity, fulfilled),
         }
         if line.image_url:
             item["image_url"] = line.image_url

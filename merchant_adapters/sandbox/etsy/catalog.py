@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, func, insert, sel
 
 from merchant_adapters.sandbox.etsy.schemas import EtsyApiError, Json, PutInventory
 from merchant_adapters.sandbox.etsy.tables import listings, next_ids, products, shops
+from merchant_adapters.sandbox.transactions import write_transaction
 
 ON_PROPERTY = (
     "price_on_property",
@@ -138,7 +139,7 @@ def replace_inventory(
     if len(set(combinations)) != len(combinations):
         raise EtsyApiError(400, "Two products have the same property values")
     now = clock()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = listing_row(conn, listing_id)
         currency = conn.execute(
             select(shops.c.currency_code).where(shops.c.shop_id == row["shop_id"])
@@ -186,7 +187,7 @@ def edit_listing(
     product_id: int | None,
 ) -> tuple[str | None, Json]:
     """A seller's edit; returns the shop's webhook url and the x_sandbox.listing_updated payload."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = listing_row(conn, listing_id)
         target = update(products).where(products.c.listing_id == listing_id)
         if product_id is not None:

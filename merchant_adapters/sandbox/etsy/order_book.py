@@ -18,6 +18,7 @@ from merchant_adapters.sandbox.etsy.schemas import (
     SandboxOrderLine,
 )
 from merchant_adapters.sandbox.etsy.tables import listings, next_ids, orders, products, shops
+from merchant_adapters.sandbox.transactions import write_transaction
 
 logger = logging.getLogger("merchant_adapters.sandbox.etsy")
 
@@ -31,7 +32,7 @@ def create_order(
         wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
     now = clock()
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             shop_exists(conn, shop_id)
             existing = order_row(conn, shop_id, reference=body.reference)
             if existing is not None:
@@ -100,7 +101,7 @@ def cancel_order(
 ) -> Json:
     """Cancel an order, idempotently (a second cancel restocks nothing); not once shipped."""
     now = clock()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = order_row(conn, shop_id, order_id=order_id)
         if row is None:
             raise EtsyApiError(404, f"Order {order_id} not found")
@@ -126,7 +127,7 @@ def ship_order(
 ) -> tuple[str | None, Json]:
     """Mark an order shipped; returns the shop's webhook url and the order.shipped payload."""
     tracking = {"carrier": carrier, "tracking_number": tracking_number}
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         row = conn.execute(select(orders).where(orders.c.order_id == order_id)).first()
         if row is None or (shop_id is not None and row.shop_id != shop_id):
             raise EtsyApiError(404, f"Order {order_id} not found")

@@ -19,7 +19,6 @@ import httpx
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-# Imported as modules: their functions share names with the methods that call them.
 from merchant_adapters.sandbox.etsy import catalog, order_book
 from merchant_adapters.sandbox.etsy.schemas import (
     EtsyApiError,
@@ -33,6 +32,9 @@ from merchant_adapters.sandbox.etsy.schemas import (
 from merchant_adapters.sandbox.etsy.seeds import insert_seed
 from merchant_adapters.sandbox.etsy.tables import create_tables, listings, products, shops
 from merchant_adapters.sandbox.etsy.webhooks import deliver
+
+# Imported as modules: their functions share names with the methods that call them.
+from merchant_adapters.sandbox.transactions import write_transaction
 
 _KEY_ONLY = re.compile(r"^/v3/application/(openapi-ping|listings/\d+|shops/\d+)$")
 
@@ -86,7 +88,7 @@ class EtsySandbox:
 
     def subscribe(self, shop_id: int, url: str) -> None:
         """Where the shop's webhooks go (on Etsy, registered in the developer portal)."""
-        with self._engine.begin() as conn:
+        with write_transaction(self._engine) as conn:
             query = update(shops).where(shops.c.shop_id == shop_id).values(webhook_url=url)
             if conn.execute(query).rowcount != 1:
                 raise EtsyApiError(404, f"Shop with id {shop_id} not found")

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from merchant_adapters.sandbox.etsy.catalog import ON_PROPERTY, refresh_state
 from merchant_adapters.sandbox.etsy.tables import listings, next_ids, products, shops
+from merchant_adapters.sandbox.transactions import write_transaction
 
 CUSTOM_PROPERTY_IDS = (513, 514, 515)  # Etsy's ids for seller-named variation properties
 
@@ -18,7 +19,7 @@ def insert_seed(engine: Engine, clock: Callable[[], int], document: Mapping[str,
     merchant = document["merchant"]
     now, name = clock(), str(merchant["shop_ref"])
     currency = str(merchant.get("currency") or "usd").upper()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         shop_id = conn.execute(select(shops.c.shop_id).where(shops.c.shop_name == name)).scalar()
         if shop_id is None:
             shop_id = next_ids(conn, "shop", 1)

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from merchant_adapters.sandbox.transactions import write_transaction
+
 metadata = MetaData()
 shops = Table(
     "sandbox_etsy_shops",
@@ -112,7 +114,7 @@ def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
     for name, start in SEQUENCE_STARTS.items():
         try:
-            with engine.begin() as conn:
+            with write_transaction(engine) as conn:
                 query = select(sequences.c.name).where(sequences.c.name == name)
                 if conn.execute(query).first() is None:
                     conn.execute(insert(sequences).values(name=name, next_value=start))

@@ -12,7 +12,6 @@ from merchant_adapters.sandbox.shopify.outbox import WebhookOutbox
 from merchant_adapters.sandbox.shopify.schemas import SandboxNotFound
 from merchant_adapters.sandbox.shopify.tables import (
     FULFILLMENT,
-    WriteTransaction,
     format_time,
     make_id,
     numeric_id,
@@ -21,6 +20,7 @@ from merchant_adapters.sandbox.shopify.tables import (
     shops,
     variants,
 )
+from merchant_adapters.sandbox.transactions import write_transaction
 
 
 class MerchantLevers:
@@ -39,7 +39,7 @@ class MerchantLevers:
         """Mark the order fulfilled with one tracked shipment; queues orders/fulfilled."""
         order_id = numeric_id(order_gid, "Order")
         now = format_time(self._clock())
-        with WriteTransaction(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             order = conn.execute(select(orders).where(orders.c.id == order_id)).first()
             if order is None:
                 raise SandboxNotFound(f"no sandbox order {order_gid}")
@@ -78,7 +78,7 @@ class MerchantLevers:
     ) -> None:
         """Change a product (price and stock apply to all its variants); queues products/update."""
         product_id = numeric_id(product_gid, "Product")
-        with WriteTransaction(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             product = conn.execute(select(products).where(products.c.id == product_id)).first()
             if product is None:
                 raise SandboxNotFound(f"no sandbox product {product_gid}")

@@ -16,7 +16,6 @@ from merchant_adapters.sandbox.shopify.parser import GraphQLError
 from merchant_adapters.sandbox.shopify.tables import (
     LINE_ITEM,
     ORDER,
-    WriteTransaction,
     format_time,
     make_id,
     numeric_id,
@@ -24,6 +23,7 @@ from merchant_adapters.sandbox.shopify.tables import (
     shops,
     variants,
 )
+from merchant_adapters.sandbox.transactions import write_transaction
 
 
 def _user_error(field: Sequence[str], message: str, code: str) -> dict[str, Any]:
@@ -136,7 +136,7 @@ class MutationResolvers:
         shipping = sum(line["price"] for line in shipping_lines)
         tags = [str(tag).strip() for tag in order.get("tags") or []]
         try:
-            with WriteTransaction(self._engine) as conn:
+            with write_transaction(self._engine) as conn:
                 self._claim_stock(conn, lines, behaviour)
                 conn.execute(
                     update(shops)
@@ -231,7 +231,7 @@ class MutationResolvers:
             "userErrors": [],
         }
         now = format_time(self._clock())
-        with WriteTransaction(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             row = conn.execute(
                 select(orders).where(orders.c.id == order_id, orders.c.shop_domain == shop.domain)
             ).first()

@@ -14,7 +14,8 @@ import httpx
 from sqlalchemy import Connection, Engine, Row, select, update
 
 from merchant_adapters.sandbox.shopify.schemas import API_VERSION
-from merchant_adapters.sandbox.shopify.tables import WriteTransaction, webhooks
+from merchant_adapters.sandbox.shopify.tables import webhooks
+from merchant_adapters.sandbox.transactions import write_transaction
 from merchant_adapters.signatures import hmac_sha256_base64
 
 WEBHOOK_ATTEMPTS = 8  # Shopify retries a failing delivery 8 times, then gives up
@@ -101,7 +102,7 @@ class WebhookOutbox:
             )
 
     def _record_delivery(self, webhook_id: int, ok: bool) -> None:
-        with WriteTransaction(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             conn.execute(
                 update(webhooks)
                 .where(webhooks.c.id == webhook_id)

@@ -41,13 +41,13 @@ from merchant_adapters.sandbox.shopify.schemas import (
 )
 from merchant_adapters.sandbox.shopify.seeds import generate_synthetic, load_seed
 from merchant_adapters.sandbox.shopify.tables import (
-    WriteTransaction,
     metadata,
     numeric_id,
     orders,
     shops,
     variants,
 )
+from merchant_adapters.sandbox.transactions import write_transaction
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 
@@ -96,7 +96,7 @@ class ShopifySandbox:
 
     def subscribe(self, shop_domain: str, url: str) -> None:
         """Send every webhook topic the sandbox emits for the shop to `url`."""
-        with WriteTransaction(self._engine) as conn:
+        with write_transaction(self._engine) as conn:
             result = conn.execute(
                 update(shops).where(shops.c.domain == shop_domain).values(webhook_url=url)
             )

@@ -15,13 +15,13 @@ from sqlalchemy import Connection, Engine, Row, select, update
 from merchant_adapters.sandbox.shopify.tables import (
     PRODUCT,
     VARIANT,
-    WriteTransaction,
     format_time,
     make_id,
     products,
     shops,
     variants,
 )
+from merchant_adapters.sandbox.transactions import write_transaction
 
 
 def load_seed(engine: Engine, clock: Callable[[], datetime], document: Mapping[str, Any]) -> str:
@@ -31,7 +31,7 @@ def load_seed(engine: Engine, clock: Callable[[], datetime], document: Mapping[s
         raise ValueError(f"{merchant.get('id')} is not a Shopify merchant")
     domain = str(merchant["shop_ref"])
     now = format_time(clock())
-    with WriteTransaction(engine) as conn:
+    with write_transaction(engine) as conn:
         shop = ensure_shop(conn, domain, merchant["name"], merchant["currency"])
         known = set(
             conn.execute(
@@ -99,7 +99,7 @@ def generate_synthetic(
     now = format_time(clock())
     sizes = ["XS", "S", "M", "L", "XL", "XXL"]
     kinds = ["Tee", "Hoodie", "Sock", "Beanie", "Throw", "Mug", "Backpack", "Jacket"]
-    with WriteTransaction(engine) as conn:
+    with write_transaction(engine) as conn:
         shop = ensure_shop(conn, shop_domain, shop_domain.split(".")[0], "usd")
         product_rows, variant_rows = [], []
         next_product, next_variant = shop.next_product, shop.next_variant

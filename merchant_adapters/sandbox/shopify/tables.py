@@ -13,8 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
-    Engine,
     Index,
     Integer,
     MetaData,
@@ -137,26 +135,3 @@ def numeric_id(gid: object, kind: str) -> int | None:
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class WriteTransaction:
-    """A transaction that says it will write, so engines that care (SQLite) lock up front."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def __enter__(self) -> Connection:
-        self._connection = self._engine.connect()
-        # checkout.store.db's SQLite engines read `writer` to BEGIN IMMEDIATE; others ignore it.
-        self._connection.execution_options(writer=True)
-        self._transaction = self._connection.begin()
-        return self._connection
-
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        try:
-            if error is None:
-                self._transaction.commit()
-            else:
-                self._transaction.rollback()
-        finally:
-            self._connection.close()
