@@ -7,13 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from merchant_adapters import PlatformUnavailable
-
-# ISO 4217 exponents that are not 2 (Etsy's Money carries no exponent, only a divisor).
-_EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(("bif", "clp", "djf", "gnf", "isk", "jpy", "kmf", "krw"), 0),
-    **dict.fromkeys(("pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"), 0),
-    **dict.fromkeys(("bhd", "jod", "kwd", "omr", "tnd"), 3),
-}
+from merchant_adapters.money import exponent
 
 
 def minor_units(money: Mapping[str, Any]) -> tuple[int, str]:
@@ -26,7 +20,8 @@ def minor_units(money: Mapping[str, Any]) -> tuple[int, str]:
         amount = Decimal(str(money["amount"]))
         divisor = Decimal(str(money["divisor"]))
         currency = str(money["currency_code"]).lower()
-        scaled = amount / divisor * (Decimal(10) ** _EXPONENTS.get(currency, 2))
+        # Etsy's Money carries no exponent, only a divisor: the currency's own one applies.
+        scaled = amount / divisor * (Decimal(10) ** exponent(currency))
         return int(scaled.to_integral_value(rounding=ROUND_HALF_EVEN)), currency
     except (KeyError, TypeError, InvalidOperation, ArithmeticError) as exc:
         raise PlatformUnavailable(f"Etsy sent a malformed Money value: {money!r}") from exc

@@ -23,8 +23,12 @@ from merchant_adapters import (
     ShippingAddress,
     VariantRef,
 )
+from merchant_adapters.etsy.money import minor_units as etsy_minor_units
 from merchant_adapters.sandbox.shopify import ShopifySandbox, create_shopify_sandbox_app
+from merchant_adapters.sandbox.shopify.nodes import decimal_string as sandbox_amount
+from merchant_adapters.sandbox.shopify.nodes import minor_units as sandbox_minor_units
 from merchant_adapters.shopify import ShopifyAdapter
+from merchant_adapters.shopify.money import minor_units as shopify_minor_units
 
 pytestmark = pytest.mark.anyio
 
@@ -466,3 +470,17 @@ async def test_an_unknown_field_is_an_error_not_a_silent_null(client: httpx.Asyn
     body: dict[str, Any] = response.json()
     assert body["errors"][0]["extensions"]["code"] == "undefinedField"
     assert body["data"] is None
+
+
+@pytest.mark.parametrize(
+    "currency, minor", [("usd", 2599), ("jpy", 2599), ("bhd", 2599), ("iqd", 2599)]
+)
+def test_the_sandbox_and_the_adapters_agree_on_every_currency_s_minor_units(
+    currency: str, minor: int
+) -> None:
+    written = sandbox_amount(minor, currency)  # what the Shopify-style sandbox sends
+    assert shopify_minor_units(written, currency) == minor
+    assert sandbox_minor_units(written, currency) == minor
+    divisor = 10 ** {"usd": 2, "jpy": 0, "bhd": 3, "iqd": 3}[currency]
+    etsy = {"amount": minor, "divisor": divisor, "currency_code": currency.upper()}
+    assert etsy_minor_units(etsy) == (minor, currency)

@@ -8,27 +8,26 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
+from merchant_adapters.money import exponent
 from merchant_adapters.sandbox.shopify.connections import Paged
 from merchant_adapters.sandbox.shopify.tables import variants
 
-ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"}
 
-
-def _amount(minor: int, currency: str) -> str:
-    exponent = 0 if currency.lower() in ZERO_DECIMAL else 2
-    return f"{Decimal(minor).scaleb(-exponent):.{exponent}f}"
+def decimal_string(minor: int, currency: str) -> str:
+    places = exponent(currency)
+    return f"{Decimal(minor).scaleb(-places):.{places}f}"
 
 
 def minor_units(amount: object, currency: str) -> int:
-    exponent = 0 if currency.lower() in ZERO_DECIMAL else 2
-    scaled = Decimal(str(amount)).scaleb(exponent)
+    """Stricter than the adapter's: an amount finer than the currency allows is refused."""
+    scaled = Decimal(str(amount)).scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
         raise InvalidOperation(f"{amount} has more decimals than {currency}")
     return int(scaled)
 
 
 def _money_bag(minor: int, currency: str) -> dict[str, Any]:
-    money = {"amount": _amount(minor, currency), "currencyCode": currency}
+    money = {"amount": decimal_string(minor, currency), "currencyCode": currency}
     return {"shopMoney": money, "presentmentMoney": dict(money)}
 
 
@@ -56,8 +55,8 @@ def variant_node(
         "id": f"gid://shopify/ProductVariant/{row.id}",
         "title": row.title,
         "sku": row.sku,
-        "price": _amount(row.price, currency),
-        "compareAtPrice": _amount(row.compare_at_price, currency)
+        "price": decimal_string(row.price, currency),
+        "compareAtPrice": decimal_string(row.compare_at_price, currency)
         if row.compare_at_price is not None
         else None,
         "inventoryQuantity": row.available,
@@ -123,9 +122,9 @@ def order_payload(row: Row[Any]) -> dict[str, Any]:
         "currency": row.currency,
         "financial_status": row.financial_status.lower(),
         "fulfillment_status": "fulfilled" if row.fulfillments else None,
-        "subtotal_price": _amount(row.subtotal, row.currency),
-        "total_tax": _amount(row.tax, row.currency),
-        "total_price": _amount(row.total, row.currency),
+        "subtotal_price": decimal_string(row.subtotal, row.currency),
+        "total_tax": decimal_string(row.tax, row.currency),
+        "total_price": decimal_string(row.total, row.currency),
         "tags": row.tags,
         "source_name": row.source_name,
         "source_identifier": row.source_identifier,
@@ -138,7 +137,7 @@ def order_payload(row: Row[Any]) -> dict[str, Any]:
                 "sku": line["sku"],
                 "title": line["title"],
                 "quantity": line["quantity"],
-                "price": _amount(line["price"], row.currency),
+                "price": decimal_string(line["price"], row.currency),
             }
             for line in row.lines
         ],
@@ -164,7 +163,7 @@ def product_payload(product: Row[Any], rows: Iterable[Row[Any]], currency: str) 
                 "admin_graphql_api_id": f"gid://shopify/ProductVariant/{row.id}",
                 "product_id": product.id,
                 "title": row.title,
-                "price": _amount(row.price, currency),
+                "price": decimal_string(row.price, currency),
                 "sku": row.sku,
                 "inventory_quantity": row.available,
                 "inventory_policy": row.inventory_policy.lower(),
