@@ -4,7 +4,7 @@ Quality: nDCG@5 and recall@10 on tests/assistant_eval/queries.json (graded judgm
 seeded catalog), for the ranker (query understanding, field weights, synonyms, filters, quality
 signals) and for a plain-BM25 baseline (the same tokens over the unweighted text, the raw
 query, no filters, no quality). The catalog is fetched from a checkout started in-process on a
-temporary SQLite file, as served today and with the rating/review/tag fields the seeds hold.
+temporary SQLite file, as checkout serves it (ratings, reviews, tags and materials included).
 
 Speed: p50/p95 latency of one search (understanding + retrieval + filters + ranking + reasons)
 on a synthetic 100k-product catalog generated in-process. Numbers are printed and written to
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.catalog.embeddings import load_encoder
-from assistant.catalog.evaluation import Scores, enrich_from_seeds, evaluate, load_queries
+from assistant.catalog.evaluation import Scores, evaluate, load_queries
 from assistant.catalog.index import ProductIndex
 from assistant.catalog.products import products_from_feed
 from assistant.dialogue.language import to_search_query, understand
@@ -211,7 +211,6 @@ def main() -> None:
     report: dict[str, Any] = {
         "evaluation_set": str(QUERIES.relative_to(ROOT)),
         "quality_today": quality(feed),
-        "quality_with_rating_and_tags": quality(enrich_from_seeds(feed, ROOT / "seeds")),
     }
     if importlib.util.find_spec("wordllama") is not None:  # EMBEDDINGS=true, when installed
         report["quality_today_with_embeddings"] = quality(feed, dense=True)

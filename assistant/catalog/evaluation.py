@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
-from typing import Any
 
 from assistant.catalog.index import ProductIndex
 from assistant.dialogue.language import to_search_query, understand
@@ -76,18 +75,3 @@ def evaluate(index: ProductIndex, queries: Sequence[Judged], *, baseline: bool =
         recall_at_10=mean(s[1] for s in scored) if scored else 0.0,
         queries=len(scored),
     )
-
-
-def enrich_from_seeds(feed: Sequence[Mapping[str, Any]], seeds_dir: Path) -> list[dict[str, Any]]:
-    """The feed with `rating`, `review_count`, `tags` and `material` from the seed files.
-
-    Checkout's GET /catalog/products does not serve these yet; this shows what the ranking
-    does once it does (matched by title, which the seeds and the feed share).
-    """
-    extra: dict[str, dict[str, Any]] = {}
-    for path in sorted(seeds_dir.glob("*.json")):
-        for product in json.loads(path.read_text())["products"]:
-            extra[product["title"]] = {
-                key: product.get(key) for key in ("rating", "review_count", "tags", "material")
-            }
-    return [{**item, **extra.get(str(item.get("title")), {})} for item in feed]
