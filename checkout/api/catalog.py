@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import AgentDep, ServicesDep
 from checkout.api.problems import json_document
+from checkout.domain.checkout import LOW_STOCK
 from checkout.errors import InvalidRequest
 from checkout.protocol.responses import CatalogPage
 from checkout.store.catalog import Catalog
@@ -35,7 +36,7 @@ def _after(cursor: str | None) -> str | None:
 def _availability(inventory: int) -> dict[str, Any]:
     if inventory <= 0:
         return {"available": False, "status": "out_of_stock"}
-    return {"available": True, "status": "limited_stock" if inventory <= 2 else "in_stock"}
+    return {"available": True, "status": "limited_stock" if inventory <= LOW_STOCK else "in_stock"}
 
 
 def feed_product(

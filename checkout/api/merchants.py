@@ -10,7 +10,7 @@ from typing import Any, Literal
 import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import EmailStr, Field
 from sqlmodel import Session, col, func, select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
@@ -28,16 +28,13 @@ from checkout.flows.onboard_merchant import (
 from checkout.flows.payment_accounts import onboarding_link, open_payment_account
 from checkout.payments.provider import OnboardingLink
 from checkout.protocol.render import iso
+from checkout.protocol.requests import Strict
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import CommissionBook
 from checkout.store.ids import new_id
 from checkout.store.rows import MerchantRow, ProductRow
 
 router = APIRouter(tags=["merchants"])
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CommissionTerms(Strict):

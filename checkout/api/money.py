@@ -9,7 +9,7 @@ from typing import Any, Literal
 import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
@@ -30,6 +30,7 @@ from checkout.errors import InvalidRequest, NotFound
 from checkout.flows.order_events import order_document
 from checkout.flows.refund_order import refund_order
 from checkout.protocol.render import iso
+from checkout.protocol.requests import Strict
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import CommissionBook, current_terms
 from checkout.store.ledger import Ledger, as_entries
@@ -40,8 +41,7 @@ from checkout.store.rows import LedgerEntryRow, MerchantRow, RefundRow
 router = APIRouter(tags=["money"])
 
 
-class RefundCreateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RefundCreateRequest(Strict):
     amount: int | None = Field(
         default=None, ge=1, description="Minor units; omitted means whatever is left to refund."
     )

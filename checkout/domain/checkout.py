@@ -28,6 +28,8 @@ OPEN_STATUSES = frozenset(
     {Status.NOT_READY_FOR_PAYMENT, Status.READY_FOR_PAYMENT, Status.AUTHENTICATION_REQUIRED}
 )
 MAX_QUANTITY_PER_LINE = 99
+# At or below this many units left, a buyer is told stock is low (session, order, feed).
+LOW_STOCK = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +338,7 @@ def stock_problems(lines: Sequence[Line]) -> list[Problem]:
                     "requires_buyer_input",
                 )
             )
-        elif available <= 2:
+        elif available <= LOW_STOCK:
             problems.append(
                 Problem(
                     "warning", "low_stock", f"Only {available} of '{line.offer.name}' left.", param

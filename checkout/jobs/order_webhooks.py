@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import anyio
 import httpx
 
+from checkout.protocol.render import iso
 from checkout.store.db import Database
 from checkout.store.outbox import Outbox
 from checkout.store.rows import OutboxEventRow
@@ -87,7 +88,7 @@ class OrderWebhookSender:
             "Content-Type": "application/json",
             "Merchant-Signature": signature(self.secret, int(now.timestamp()), body),
             "Request-Id": event.id,
-            "Timestamp": now.isoformat().replace("+00:00", "Z"),
+            "Timestamp": iso(now),
         }
         try:
             response = await self.client.post(self.url, content=body, headers=headers)

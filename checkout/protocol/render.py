@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from checkout.domain.checkout import FulfillmentOption, Problem, Status
+from checkout.domain.checkout import LOW_STOCK, FulfillmentOption, Problem, Status
 from checkout.errors import CheckoutError, UnsupportedApiVersion
 from checkout.protocol import CURRENT_VERSION
 from checkout.store.rows import MerchantRow, OrderLineRow, OrderRow, RefundRow
@@ -106,7 +106,7 @@ def fulfillment_option(option: FulfillmentOption) -> dict[str, Any]:
 def availability(available: int, wanted: int) -> str:
     if available <= 0:
         return "out_of_stock"
-    return "low_stock" if available <= 2 or available < wanted else "in_stock"
+    return "low_stock" if available <= LOW_STOCK or available < wanted else "in_stock"
 
 
 def authentication_metadata(merchant: MerchantRow, brand: str) -> dict[str, Any]:
