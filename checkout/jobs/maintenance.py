@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
 
 import anyio
 
+from checkout.jobs import run_every
 from checkout.store.db import Database
 from checkout.store.idempotency import IdempotencyRecords
 from checkout.store.sessions import CheckoutSessions
@@ -29,13 +29,10 @@ async def run_forever(
     stop: asyncio.Event,
     every_seconds: float = 60.0,
 ) -> None:
-    while not stop.is_set():
-        try:
-            expired = await anyio.to_thread.run_sync(expire_sessions, database, clock())
-            purged = await anyio.to_thread.run_sync(idempotency.purge, clock())
-            if expired or purged:
-                log.info("maintenance.swept sessions_expired=%d keys_purged=%d", expired, purged)
-        except Exception:
-            log.exception("maintenance.failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+    async def sweep() -> None:
+        expired = await anyio.to_thread.run_sync(expire_sessions, database, clock())
+        purged = await anyio.to_thread.run_sync(idempotency.purge, clock())
+        if expired or purged:
+            log.info("maintenance.swept sessions_expired=%d keys_purged=%d", expired, purged)
+
+    await run_every(every_seconds, sweep, stop, name="maintenance")

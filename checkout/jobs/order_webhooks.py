@@ -8,7 +8,6 @@ and a worker that dies mid-delivery hands its events back when the lease runs ou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -19,6 +18,7 @@ from datetime import datetime, timedelta
 import anyio
 import httpx
 
+from checkout.jobs import run_every
 from checkout.protocol.render import iso
 from checkout.store.db import Database
 from checkout.store.outbox import Outbox
@@ -123,10 +123,4 @@ class OrderWebhookSender:
         return len(events)
 
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the loop must outlive a bad moment of the database
-                log.exception("webhook.loop_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+        await run_every(poll_seconds, self.run_once, stop, name="webhook.loop")

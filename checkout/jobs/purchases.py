@@ -4,7 +4,6 @@ to release, refunds whose answer was lost, Stripe events that came before what t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from checkout.flows.purchase_saga import Completion
 from checkout.flows.recover_purchases import recover_purchases
 from checkout.flows.refund_order import Refunding, retry_pending_refunds
 from checkout.flows.stripe_events import StripeInbox, replay_deferred_events
+from checkout.jobs import run_every
 
 log = logging.getLogger("checkout.jobs")
 
@@ -26,18 +26,15 @@ async def run_forever(
     stop: asyncio.Event,
     every_seconds: float = 30.0,
 ) -> None:
-    while not stop.is_set():
-        try:
-            report = await recover_purchases(ctx, older_than=GRACE)
-            if any(report.values()):
-                log.info("purchases.recovered %s", report)
-            refunds = await retry_pending_refunds(refunding)
-            if refunds:
-                log.info("refunds.retried count=%d", refunds)
-            events = await replay_deferred_events(inbox)
-            if events:
-                log.info("stripe.events_replayed count=%d", events)
-        except Exception:
-            log.exception("purchases.recovery_failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+    async def recover() -> None:
+        report = await recover_purchases(ctx, older_than=GRACE)
+        if any(report.values()):
+            log.info("purchases.recovered %s", report)
+        refunds = await retry_pending_refunds(refunding)
+        if refunds:
+            log.info("refunds.retried count=%d", refunds)
+        events = await replay_deferred_events(inbox)
+        if events:
+            log.info("stripe.events_replayed count=%d", events)
+
+    await run_every(every_seconds, recover, stop, name="purchases.recovery")
