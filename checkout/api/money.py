@@ -25,7 +25,7 @@ from checkout.api.merchants import CommissionTerms
 from checkout.api.problems import json_document
 from checkout.api.services import Services
 from checkout.domain import commission
-from checkout.domain.ledger import statement
+from checkout.domain.ledger import Earned, revenue, statement
 from checkout.errors import InvalidRequest, NotFound
 from checkout.flows.order_events import order_document
 from checkout.flows.refund_order import refund_order
@@ -230,7 +230,7 @@ def get_statement(
             "currency": merchant.currency,
             "from": start.isoformat() if start else None,
             "to": end.isoformat() if end else None,
-            "orders": len({r.order_id for r in rows if r.kind == "charge"}),
+            "orders": summary.orders,
             "gross_sales": summary.gross_sales,
             "commission": summary.commission,
             "refunds": summary.refunds,
@@ -254,36 +254,27 @@ def get_platform_revenue(
     with services.database.read() as db:
         rows = Ledger(db).platform_commission(start=since, end=until)
         names = {m.id: m.name for m in db.exec(select(MerchantRow))}
-    by_merchant: dict[tuple[str, str], list[int]] = {}
-    by_day: dict[tuple[str, str], list[int]] = {}
-    totals: dict[str, list[int]] = {}
-    for merchant_id, currency, day, earned, refunded in rows:
-        for bucket in (
-            by_merchant.setdefault((merchant_id, currency), [0, 0]),
-            by_day.setdefault((day.isoformat(), currency), [0, 0]),
-            totals.setdefault(currency, [0, 0]),
-        ):
-            bucket[0] += earned
-            bucket[1] += refunded
+    earned = revenue(rows)
 
-    def sums(values: list[int]) -> dict[str, int]:
+    def sums(part: Earned) -> dict[str, int]:
         return {
-            "commission": values[0],
-            "commission_refunded": values[1],
-            "net": values[0] - values[1],
+            "commission": part.commission,
+            "commission_refunded": part.commission_refunded,
+            "net": part.net,
         }
 
     return json_document(
         {
             "from": start.isoformat() if start else None,
             "to": end.isoformat() if end else None,
-            "totals": [{"currency": c, **sums(v)} for c, v in sorted(totals.items())],
+            "totals": [{"currency": c, **sums(v)} for c, v in sorted(earned.totals.items())],
             "by_merchant": [
                 {"merchant_id": m, "name": names.get(m), "currency": c, **sums(v)}
-                for (m, c), v in sorted(by_merchant.items())
+                for (m, c), v in sorted(earned.by_merchant.items())
             ],
             "by_day": [
-                {"date": d, "currency": c, **sums(v)} for (d, c), v in sorted(by_day.items())
+                {"date": d.isoformat(), "currency": c, **sums(v)}
+                for (d, c), v in sorted(earned.by_day.items())
             ],
         }
     )

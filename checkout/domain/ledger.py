@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -105,6 +106,7 @@ class Entry:
     kind: MovementKind
     account: Account
     amount: int
+    order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +119,12 @@ class Statement:
     commission_refunded: int
     disputes: int
     net: int  # what the merchant keeps: its account's balance change
+    orders: int  # orders sold in the period
 
 
 def statement(entries: Iterable[Entry]) -> Statement:
     gross = commission = refunds = commission_back = disputes = net = 0
+    sold: set[str | None] = set()
     for entry in entries:
         if entry.account is Account.MERCHANT:
             net += entry.amount
@@ -129,6 +133,7 @@ def statement(entries: Iterable[Entry]) -> Statement:
         # Read each movement from its clearing or buyer leg, which names the whole amount.
         if entry.kind is MovementKind.CHARGE and entry.account is Account.CLEARING:
             gross += entry.amount
+            sold.add(entry.order_id)
         elif entry.kind is MovementKind.COMMISSION and entry.account is Account.CLEARING:
             commission -= entry.amount
         elif entry.kind is MovementKind.REFUND and entry.account is Account.BUYER:
@@ -146,4 +151,43 @@ def statement(entries: Iterable[Entry]) -> Statement:
         commission_refunded=commission_back,
         disputes=disputes,
         net=net,
+        orders=len(sold),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Earned:
+    """The platform's commission over some slice of the ledger."""
+
+    commission: int = 0
+    commission_refunded: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.commission - self.commission_refunded
+
+    def __add__(self, other: Earned) -> Earned:
+        return Earned(
+            self.commission + other.commission,
+            self.commission_refunded + other.commission_refunded,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Revenue:
+    totals: dict[str, Earned]  # by currency
+    by_merchant: dict[tuple[str, str], Earned]  # (merchant, currency)
+    by_day: dict[tuple[date, str], Earned]  # (UTC day, currency)
+
+
+def revenue(rows: Iterable[tuple[str, str, date, int, int]]) -> Revenue:
+    """Sum (merchant, currency, day, commission, commission refunded) rows three ways."""
+    result = Revenue({}, {}, {})
+    for merchant_id, currency, day, earned, refunded in rows:
+        part = Earned(earned, refunded)
+        result.totals[currency] = result.totals.get(currency, Earned()) + part
+        key = (merchant_id, currency)
+        result.by_merchant[key] = result.by_merchant.get(key, Earned()) + part
+        day_key = (day, currency)
+        result.by_day[day_key] = result.by_day.get(day_key, Earned()) + part
+    return result

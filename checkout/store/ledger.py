@@ -130,4 +130,4 @@ class Ledger:
 
 
 def as_entries(rows: Sequence[LedgerEntryRow]) -> list[Entry]:
-    return [Entry(MovementKind(r.kind), Account(r.account), r.amount) for r in rows]
+    return [Entry(MovementKind(r.kind), Account(r.account), r.amount, r.order_id) for r in rows]
