@@ -7,9 +7,22 @@ from typing import Any
 
 from sqlmodel import Session
 
-from checkout.domain.checkout import Offer, Status, price_problems, status_of
+from checkout.domain.checkout import (
+    FINAL_STATUSES,
+    MAX_QUANTITY_PER_LINE,
+    Offer,
+    Status,
+    price_problems,
+    status_of,
+)
 from checkout.errors import CancelNotAllowed, InvalidRequest, UnknownItem
-from checkout.flows.session_state import SessionState, load_session, quote_session, require_open
+from checkout.flows.session_state import (
+    SessionState,
+    accept_current_prices,
+    load_session,
+    quote_session,
+    require_open,
+)
 from checkout.protocol.requests import (
     CancelSessionRequest,
     CheckoutSessionCreateRequest,
@@ -67,9 +80,9 @@ def _line_rows(
             )
         quantities[item.id] = quantities.get(item.id, 0) + item.quantity
     for index, (_variant_id, quantity) in enumerate(quantities.items()):
-        if quantity > 99:
+        if quantity > MAX_QUANTITY_PER_LINE:
             raise InvalidRequest(
-                "At most 99 of one item per session.",
+                f"At most {MAX_QUANTITY_PER_LINE} of one item per session.",
                 param=f"$.line_items[{index}].quantity",
                 code="invalid",
             )
@@ -173,10 +186,7 @@ def update_session(
     updated = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
     if changes and "line_items" not in sent:
         # Show the price change on this response, then accept the current prices as shown.
-        for line in sessions.lines(row.id):
-            line.unit_amount = updated.quote.lines[line.position].line.offer.unit_amount
-            db.add(line)
-        db.flush()
+        accept_current_prices(db, updated)
     return updated
 
 
@@ -195,7 +205,7 @@ def cancel_session(
     state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
     if state.status is Status.COMPLETE_IN_PROGRESS:
         require_open(state, "canceled")
-    if state.status in (Status.COMPLETED, Status.CANCELED, Status.EXPIRED):
+    if state.status in FINAL_STATUSES:
         raise CancelNotAllowed(
             f"This checkout session is {state.status.value} and cannot be canceled.",
             code=f"checkout_session_{state.status.value}",

@@ -36,7 +36,13 @@ from checkout.errors import (
     SessionNotOpen,
 )
 from checkout.flows.sale import sale_document
-from checkout.flows.session_state import SessionState, load_session, notice_dict, require_open
+from checkout.flows.session_state import (
+    SessionState,
+    accept_current_prices,
+    load_session,
+    notice_dict,
+    require_open,
+)
 from checkout.payments.provider import (
     Authorization,
     AuthorizationStatus,
@@ -154,9 +160,7 @@ def begin_purchase(
 
     changed = price_problems(state.lines)
     if changed:
-        for line in CheckoutSessions(db).lines(row.id):
-            line.unit_amount = next(s.offer.unit_amount for s in state.lines if s.id == line.id)
-            db.add(line)
+        accept_current_prices(db, state)
         _remember(state, db, changed[0], now)
         return CompleteOutcome(
             load_session(db, session_id, agent_id=agent_id, now=now),

@@ -149,6 +149,15 @@ def load_session(
     return SessionState(row, merchant, lines, quote, status_of(stored, quote), order)
 
 
+def accept_current_prices(db: Session, state: SessionState) -> None:
+    """The buyer has been shown the catalog's current prices: they become the prices shown."""
+    current = {line.id: line.offer.unit_amount for line in state.lines}
+    for line in CheckoutSessions(db).lines(state.row.id):
+        line.unit_amount = current[line.id]
+        db.add(line)
+    db.flush()
+
+
 def require_open(state: SessionState, action: str) -> None:
     if state.status is Status.COMPLETE_IN_PROGRESS and action != "completed":
         raise SessionNotOpen(

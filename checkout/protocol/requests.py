@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from checkout.domain.checkout import MAX_QUANTITY_PER_LINE
+
 # Amounts are stored as 32-bit integers of minor units; larger values are refused up front.
 MAX_AMOUNT = 2_147_483_647
 
@@ -19,7 +21,7 @@ class Item(Strict):
     name: str | None = None
     unit_amount: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     # Deviation (ACP issue #264): the 2026-04-17 Item has no quantity; we accept one, default 1.
-    quantity: int = Field(default=1, ge=1, le=99)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY_PER_LINE)
 
 
 class Address(Strict):
