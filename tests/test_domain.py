@@ -170,7 +170,7 @@ def token(**overrides: object) -> TokenState:
         expires_at=NOW + timedelta(minutes=5),
     )
     values.update(overrides)
-    return TokenState(allowance=Allowance(**values), used=False, held_by_session=None)  # type: ignore[arg-type]
+    return TokenState(allowance=Allowance(**values), used=False)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def token(**overrides: object) -> TokenState:
         (token(), {"merchant_id": "mch_2"}, "payment_token_merchant_mismatch"),
         (token(), {"currency": "eur"}, "payment_token_currency_mismatch"),
         (token(), {"now": NOW + timedelta(minutes=5)}, "payment_token_expired"),
-        (TokenState(token().allowance, used=True, held_by_session=None), {}, "payment_token_used"),
+        (TokenState(token().allowance, used=True), {}, "payment_token_used"),
     ],
 )
 def test_each_allowance_breach_has_its_own_code(

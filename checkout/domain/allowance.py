@@ -23,7 +23,6 @@ class Allowance:
 class TokenState:
     allowance: Allowance
     used: bool
-    held_by_session: str | None  # a 3-D Secure attempt keeps the token for its session
 
 
 def check_spend(

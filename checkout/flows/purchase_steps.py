@@ -359,7 +359,6 @@ def record_authorization(
         Payments(db).add(payment)
         # Nothing is charged yet: the token waits for this session's authenticated retry.
         PaymentTokens(db).release(token.id)
-        PaymentTokens(db).hold(token.id, session.id)
         session.status = Status.AUTHENTICATION_REQUIRED.value
         session.authentication_metadata = render.authentication_metadata(
             state.merchant, token.card_brand

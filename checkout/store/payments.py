@@ -21,7 +21,6 @@ def token_state(row: PaymentTokenRow) -> TokenState:
             expires_at=row.expires_at,
         ),
         used=row.used_at is not None,
-        held_by_session=row.held_by_session,
     )
 
 
@@ -49,13 +48,6 @@ class PaymentTokens:
         """Make a spent token usable again: its payment was voided before anything was charged."""
         self.db.execute(
             update(PaymentTokenRow).where(col(PaymentTokenRow.id) == token_id).values(used_at=None)
-        )
-
-    def hold(self, token_id: str, session_id: str) -> None:
-        self.db.execute(
-            update(PaymentTokenRow)
-            .where(col(PaymentTokenRow.id) == token_id)
-            .values(held_by_session=session_id)
         )
 
 

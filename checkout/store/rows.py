@@ -183,7 +183,6 @@ class PaymentTokenRow(SQLModel, table=True):
     )
     created_at: datetime = utc_column()
     used_at: datetime | None = utc_column(nullable=True)
-    held_by_session: str | None = Field(default=None, max_length=64)
 
 
 class PaymentRow(SQLModel, table=True):
