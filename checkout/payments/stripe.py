@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import stripe
 
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
 
 log = logging.getLogger("checkout.payments.stripe")
+T = TypeVar("T")
 
 
 SPT_API_VERSION = "2026-09-30.preview"
@@ -134,6 +135,27 @@ def _fee_refund_paired(
 # --- payments ------------------------------------------------------------------------------
 
 
+def _card_from(card: Mapping[str, Any]) -> Card:
+    return Card(
+        brand=str(card.get("brand") or "unknown"),
+        last4=str(card.get("last4") or ""),
+        funding=str(card.get("funding") or "unknown"),
+        outcome=CardOutcome.DECIDED_BY_PROVIDER,
+    )
+
+
+async def _known_token(what: str, pending: Awaitable[T]) -> T:
+    """A token read from Stripe; one Stripe does not know is TokenUnknown, not a failure."""
+    try:
+        return await pending
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404 or error.code == "resource_missing":
+            raise TokenUnknown(f"Stripe does not know this {what}") from error
+        raise provider_error(error, what) from error
+    except stripe.StripeError as error:
+        raise provider_error(error, what) from error
+
+
 class StripePaymentProvider:
     """A hold on the buyer's card as a destination charge to the merchant's connected account,
     with the platform's commission as its application fee."""
@@ -165,18 +187,14 @@ class StripePaymentProvider:
         if not _SPT_ID.fullmatch(token_id):
             raise TokenUnknown(f"{token_id!r} is not a Stripe Shared Payment Token id")
         log.info("stripe.shared_token.retrieve")
-        try:
-            response = await self._client.raw_request_async(
+        response = await _known_token(
+            "Shared Payment Token",
+            self._client.raw_request_async(
                 "get",
                 f"/v1/shared_payment/granted_tokens/{token_id}",
                 stripe_version=self._spt_api_version,
-            )
-        except stripe.InvalidRequestError as error:
-            if error.http_status == 404 or error.code == "resource_missing":
-                raise TokenUnknown("Stripe does not know this Shared Payment Token") from error
-            raise provider_error(error, "shared token") from error
-        except stripe.StripeError as error:
-            raise provider_error(error, "shared token") from error
+            ),
+        )
         token = mapping(response.data)
         limits = mapping(token.get("usage_limits"))
         if not isinstance(limits.get("max_amount"), int) or not limits.get("currency"):
@@ -189,26 +207,16 @@ class StripePaymentProvider:
             currency=str(limits["currency"]).lower(),
             expires_at=from_unix(limits.get("expires_at")),
             deactivated=token.get("deactivated_at") is not None,
-            card=Card(
-                brand=str(card.get("brand") or "unknown"),
-                last4=str(card.get("last4") or ""),
-                funding=str(card.get("funding") or "unknown"),
-                outcome=CardOutcome.DECIDED_BY_PROVIDER,
-            ),
+            card=_card_from(card),
             checkout_session_id=str(session_id) if session_id else None,
         )
 
     async def _test_payment_method(self, payment_method_id: str) -> SharedToken:
         """A test-mode PaymentMethod as a token with no limit of its own: the session's total
         and currency are what it may pay, and it is spent once like any token."""
-        try:
-            method = await self._client.v1.payment_methods.retrieve_async(payment_method_id)
-        except stripe.InvalidRequestError as error:
-            if error.http_status == 404 or error.code == "resource_missing":
-                raise TokenUnknown("Stripe does not know this PaymentMethod") from error
-            raise provider_error(error, "payment method") from error
-        except stripe.StripeError as error:
-            raise provider_error(error, "payment method") from error
+        method = await _known_token(
+            "PaymentMethod", self._client.v1.payment_methods.retrieve_async(payment_method_id)
+        )
         card = mapping(plain(method).get("card"))
         return SharedToken(
             id=payment_method_id,
@@ -216,13 +224,19 @@ class StripePaymentProvider:
             currency="",
             expires_at=None,
             deactivated=False,
-            card=Card(
-                brand=str(card.get("brand") or "unknown"),
-                last4=str(card.get("last4") or ""),
-                funding=str(card.get("funding") or "unknown"),
-                outcome=CardOutcome.DECIDED_BY_PROVIDER,
-            ),
+            card=_card_from(card),
             checkout_session_id=None,
+        )
+
+    async def _intent_with_charge(self, payment_id: str, what: str) -> dict[str, Any]:
+        """The PaymentIntent with its latest charge expanded (transfer, application fee)."""
+        return plain(
+            await call(
+                what,
+                self._client.v1.payment_intents.retrieve_async(
+                    payment_id, {"expand": ["latest_charge"]}
+                ),
+            )
         )
 
     async def authorize(self, request: AuthorizeRequest) -> Authorization:
@@ -388,14 +402,7 @@ class StripePaymentProvider:
         except stripe.StripeError as error:
             raise provider_error(error, f"capture {payment_id}") from error
         # Captured already, by a call whose answer was lost with its key: report that capture.
-        captured = plain(
-            await call(
-                f"capture {payment_id}",
-                self._client.v1.payment_intents.retrieve_async(
-                    payment_id, {"expand": ["latest_charge"]}
-                ),
-            )
-        )
+        captured = await self._intent_with_charge(payment_id, f"capture {payment_id}")
         if captured.get("amount_received") != amount:
             raise PaymentRefused(
                 f"PaymentIntent {payment_id} was captured for {captured.get('amount_received')}, "
@@ -433,14 +440,7 @@ class StripePaymentProvider:
         refund and reads 0 for a repeated one; a warning says so.
         """
         what = f"refund {request.payment_id}"
-        intent = plain(
-            await call(
-                what,
-                self._client.v1.payment_intents.retrieve_async(
-                    request.payment_id, {"expand": ["latest_charge"]}
-                ),
-            )
-        )
+        intent = await self._intent_with_charge(request.payment_id, what)
         if intent.get("currency") != request.currency:
             raise PaymentRefused(f"{what}: the charge is in {intent.get('currency')}")
         charge = mapping(intent.get("latest_charge"))
@@ -500,14 +500,7 @@ class StripePaymentProvider:
         )
 
     async def commission_returned(self, payment_id: str) -> int | None:
-        intent = plain(
-            await call(
-                f"payment {payment_id}",
-                self._client.v1.payment_intents.retrieve_async(
-                    payment_id, {"expand": ["latest_charge"]}
-                ),
-            )
-        )
+        intent = await self._intent_with_charge(payment_id, f"payment {payment_id}")
         fee_id = ref_id(mapping(intent.get("latest_charge")).get("application_fee"))
         return await self._fee_refunded(fee_id) if fee_id else 0
 
