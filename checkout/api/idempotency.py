@@ -48,6 +48,18 @@ def fingerprint(raw: bytes) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _replay(claim: StoredResponse, headers: dict[str, str]) -> Response:
+    return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
+
+
+def _kept_refusal(exc: CheckoutError, path: str) -> StoredResponse | None:
+    """The answer a key keeps for a refusal; None for a 5xx, which is never kept."""
+    status = status_for(exc)
+    if status >= 500:
+        return None
+    return StoredResponse(status, to_json(error_body(exc, path)))
+
+
 def run_idempotently(
     services: Services, *, agent_id: str, path: str, key: str, raw: bytes, work: Work
 ) -> Response:
@@ -58,7 +70,7 @@ def run_idempotently(
     except CheckoutError as exc:
         return error_response(exc, path, headers)
     if isinstance(claim, StoredResponse):
-        return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
+        return _replay(claim, headers)
     try:
         with services.database.write() as db:
             status, body = work(db)
@@ -66,11 +78,11 @@ def run_idempotently(
             IdempotencyRecords.finish(db, claim, stored)
     except CheckoutError as exc:
         # The work rolled back; its refusal is the answer this key keeps (unless it is a 5xx).
-        status = status_for(exc)
-        if status >= 500:
+        refusal = _kept_refusal(exc, path)
+        if refusal is None:
             services.idempotency.abandon(claim)
             raise
-        stored = StoredResponse(status, to_json(error_body(exc, path)))
+        stored = refusal
         with services.database.write() as db:
             IdempotencyRecords.finish(db, claim, stored)
     except BaseException:
@@ -101,7 +113,7 @@ async def run_idempotently_async(
     except CheckoutError as exc:
         return error_response(exc, path, headers)
     if isinstance(claim, StoredResponse):
-        return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
+        return _replay(claim, headers)
     kept: StoredResponse | None = None
 
     def keep(db: Session, status: int, body: dict[str, Any]) -> None:
@@ -121,13 +133,12 @@ async def run_idempotently_async(
         await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
         return error_response(exc, path, headers)
     except CheckoutError as exc:
-        status = status_for(exc)
-        if status >= 500:
+        refusal = _kept_refusal(exc, path)
+        if refusal is None:
             await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
             raise
-        response = StoredResponse(status, to_json(error_body(exc, path)))
-        await anyio.to_thread.run_sync(keep_alone, response)
-        return json_response(response.status, response.body, headers)
+        await anyio.to_thread.run_sync(keep_alone, refusal)
+        return json_response(refusal.status, refusal.body, headers)
     except BaseException:
         await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
         raise

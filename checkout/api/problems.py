@@ -65,14 +65,19 @@ def error_body(exc: errors.CheckoutError, path: str) -> dict[str, Any]:
 
 
 def error_response(
-    exc: errors.CheckoutError, path: str, headers: dict[str, str] | None = None
+    exc: errors.CheckoutError,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    status: int | None = None,
 ) -> Response:
+    """The flat ACP error; `status` only where the framework decided it (405, other 4xx)."""
     extra = dict(headers or {})
     if isinstance(exc, errors.IdempotencyInFlight):
         extra["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthenticated):
         extra["WWW-Authenticate"] = "Bearer"
-    return json_response(status_for(exc), to_json(error_body(exc, path)), extra)
+    return json_response(status or status_for(exc), to_json(error_body(exc, path)), extra)
 
 
 def json_path(location: tuple[Any, ...]) -> str:
@@ -111,18 +116,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            problem: errors.CheckoutError = errors.NotFound(f"No resource at {request.url.path}.")
-        elif exc.status_code == 405:
+            return error_response(
+                errors.NotFound(f"No resource at {request.url.path}."), request.url.path
+            )
+        if exc.status_code == 405:
             problem = errors.InvalidRequest(
                 f"{request.method} is not allowed on {request.url.path}.", code="method_not_allowed"
             )
-            return json_response(
-                405, to_json(error_body(problem, request.url.path)), dict(exc.headers or {})
-            )
-        else:
-            problem = errors.InvalidRequest(str(exc.detail), code="invalid_request")
-            return json_response(exc.status_code, to_json(error_body(problem, request.url.path)))
-        return error_response(problem, request.url.path)
+            return error_response(problem, request.url.path, dict(exc.headers or {}), status=405)
+        problem = errors.InvalidRequest(str(exc.detail), code="invalid_request")
+        return error_response(problem, request.url.path, status=exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
