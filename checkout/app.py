@@ -159,8 +159,8 @@ def create_app(
         provider or payments.provider,
         platforms,
         accounts or payments.accounts,
+        clock,
     )
-    services.clock = clock
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -126,6 +126,7 @@ class Services:
         provider: PaymentProvider,
         platforms: MerchantPlatforms,
         accounts: ConnectedAccounts,
+        clock: Callable[[], datetime] = utc_now,
     ) -> Services:
         return cls(
             settings=settings,
@@ -139,4 +140,5 @@ class Services:
             agent_keys=AgentKeys(database),
             platforms=platforms,
             accounts=accounts,
+            clock=clock,
         )
