@@ -33,7 +33,7 @@ from assistant.dialogue.cards import CardVault
 from assistant.dialogue.language import Understanding
 from assistant.flows.receive_order_event import receive_order_event
 from assistant.flows.take_turn import IncomingMessage, TurnOutcome, TurnTaker
-from assistant.llm.agent import LlmAgent
+from assistant.llm.agent import HISTORY_FOR_LLM, LlmAgent
 from assistant.llm.tools import ToolBox
 from assistant.settings import AssistantSettings
 from assistant.shopping.purchase import PurchaseDesk
@@ -104,7 +104,7 @@ class AssistantService:
         self.turns = TurnTaker(self.store, self.vault, self.clock)
         if self.settings.embeddings and self.encoder is None:
             self.encoder = await anyio.to_thread.run_sync(load_encoder)
-        if self.settings.openai_api_key:
+        if self.settings.openai_api_key:  # (llm_enabled, narrowed for the key's type)
             self._llm = LlmAgent(
                 api_key=self.settings.openai_api_key,
                 model=self.settings.openai_model,
@@ -140,7 +140,7 @@ class AssistantService:
 
     @property
     def mode(self) -> str:
-        return "llm" if self.settings.openai_api_key else "offline"
+        return "llm" if self.settings.llm_enabled else "offline"
 
     # The product index
 
@@ -216,13 +216,19 @@ class AssistantService:
             if self._llm is None:
                 await self.offline.respond(turn, u)
                 return
-            rows = await anyio.to_thread.run_sync(self.store.messages, conversation_id)
+            rows = await anyio.to_thread.run_sync(
+                lambda: self.store.messages(conversation_id, last=HISTORY_FOR_LLM)
+            )
             history = [(row.role, row.text) for row in rows]
             await self._llm.respond(turn, u, history)
 
         return await self.turns.take(
             conversation_id, message, client_key=client_key, respond=respond, queue=queue
         )
+
+    async def exists(self, conversation_id: str) -> bool:
+        self._require_started()
+        return await anyio.to_thread.run_sync(self.store.get, conversation_id) is not None
 
     async def history(self, conversation_id: str) -> dict[str, Any] | None:
         self._require_started()

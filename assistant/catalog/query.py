@@ -26,20 +26,6 @@ class SearchQuery(BaseModel):
     sort: Literal["relevance", "price"] = "relevance"
     offset: int = 0
 
-    @property
-    def has_filters(self) -> bool:
-        return any(
-            (
-                self.min_price is not None,
-                self.max_price is not None,
-                self.colour,
-                self.size,
-                self.material,
-                self.merchant_id,
-                self.in_stock_only,
-            )
-        )
-
     def describe(self) -> str:
         """A short human description ("ceramic mug, in blue, under $40")."""
         bits = [self.text] if self.text else []

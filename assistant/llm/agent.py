@@ -19,6 +19,9 @@ from assistant.llm.tools import TOOLS, ToolBox
 from assistant.shopping.turn import Turn
 
 log = logging.getLogger("assistant.llm")
+# How much of the conversation the model sees (older turns live in the stored state).
+HISTORY_FOR_LLM = 20
+
 MAX_ROUNDS = 8
 SYSTEM_PROMPT = """You are a shopping assistant on an agentic-commerce platform.
 Find products with search_products and quote only what the tools return: never invent
@@ -60,7 +63,7 @@ class LlmAgent:
     ) -> None:
         turn.confirmed = u.confirms
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
-        for role, text in history[-20:]:
+        for role, text in history[-HISTORY_FOR_LLM:]:
             messages.append({"role": "assistant" if role != "user" else "user", "content": text})
         messages.append({"role": "user", "content": turn.text})
         try:

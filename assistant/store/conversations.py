@@ -73,13 +73,14 @@ class ConversationStore:
             ).first()
         return (row.version, dict(row.state)) if row else (0, {})
 
-    def messages(self, conversation_id: str) -> Sequence[MessageRow]:
+    def messages(self, conversation_id: str, *, last: int | None = None) -> Sequence[MessageRow]:
+        """The conversation's messages in order; only the `last` ones when given."""
+        statement = select(MessageRow).where(col(MessageRow.conversation_id) == conversation_id)
         with self.database.read() as db:
-            return db.exec(
-                select(MessageRow)
-                .where(col(MessageRow.conversation_id) == conversation_id)
-                .order_by(col(MessageRow.seq))
-            ).all()
+            if last is None:
+                return db.exec(statement.order_by(col(MessageRow.seq))).all()
+            newest = db.exec(statement.order_by(col(MessageRow.seq).desc()).limit(last)).all()
+        return list(reversed(newest))
 
     def claim_turn(
         self,

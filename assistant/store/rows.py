@@ -7,7 +7,7 @@ except a typed card, which is deliberately never stored.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
@@ -19,10 +19,6 @@ assistant_registry = registry()
 
 class AssistantTable(SQLModel, registry=assistant_registry):
     """Base of the assistant's tables; `AssistantTable.metadata` is what its migrations describe."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def utc_column(nullable: bool = False) -> Any:
