@@ -148,24 +148,22 @@ class EtsyAdapter:
                 wanted[ref.platform_product_id].append(ref)
         stock: dict[VariantRef, VariantStock] = {}
         listing_ids = sorted(wanted, key=int)
-        for start in range(0, len(listing_ids), PAGE_LIMIT):
-            batch = listing_ids[start : start + PAGE_LIMIT]
-            for listing_id, inventory, state in await self._inventory.read_many(batch):
-                for ref in wanted.get(listing_id, ()):
-                    product = find_product(inventory, ref.platform_variant_id)
-                    offering = live_offering(product) if product else None
-                    if offering is None:
-                        continue
-                    price, currency = minor_units(offering["price"])
-                    available = max(0, int(offering.get("quantity") or 0))
-                    enabled = bool(offering.get("is_enabled", True))
-                    stock[ref] = VariantStock(
-                        ref=ref,
-                        price=price,
-                        currency=currency,
-                        available=available if enabled else 0,
-                        purchasable=enabled and available > 0 and state in (None, "active"),
-                    )
+        for listing_id, inventory, state in await self._inventory.read_many(listing_ids):
+            for ref in wanted.get(listing_id, ()):
+                product = find_product(inventory, ref.platform_variant_id)
+                offering = live_offering(product) if product else None
+                if offering is None:
+                    continue
+                price, currency = minor_units(offering["price"])
+                available = max(0, int(offering.get("quantity") or 0))
+                enabled = bool(offering.get("is_enabled", True))
+                stock[ref] = VariantStock(
+                    ref=ref,
+                    price=price,
+                    currency=currency,
+                    available=available if enabled else 0,
+                    purchasable=enabled and available > 0 and state in (None, "active"),
+                )
         return stock
 
     async def place_order(self, sale: ExternalSale) -> PlacedOrder:
