@@ -111,7 +111,7 @@ async def complete_checkout(
             )
     else:
         purchase = begun
-    return await carry_on(ctx, purchase, merchant, respond)
+    return await carry_on(ctx, purchase, merchant, respond, adapter=adapter)
 
 
 async def _release_session_holds(ctx: Completion, session_id: str) -> None:

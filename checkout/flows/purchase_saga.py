@@ -91,22 +91,32 @@ def merchant_adapter(ctx: Completion, merchant: MerchantRow) -> MerchantAdapter 
 
 
 async def carry_on(
-    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond = _no_response
+    ctx: Completion,
+    purchase: PurchaseRow,
+    merchant: MerchantRow,
+    respond: Respond = _no_response,
+    *,
+    adapter: MerchantAdapter | None = None,
 ) -> CompleteOutcome:
-    """Take the purchase from wherever it stands to its end; live requests and recovery share this."""
+    """Take the purchase from wherever it stands to its end; live requests and recovery share this.
+
+    `adapter` is the merchant's, when the caller has already built it (its credentials are
+    decrypted once per request, not per step).
+    """
+    adapter = adapter or merchant_adapter(ctx, merchant)
     if purchase.state == "authorizing":
         authorized = await _authorize(ctx, purchase, respond)
         if isinstance(authorized, CompleteOutcome):
             return authorized
         purchase = authorized
     if purchase.state == "authorized":
-        placed = await _place(ctx, purchase, merchant, respond)
+        placed = await _place(ctx, purchase, merchant, adapter, respond)
         if isinstance(placed, CompleteOutcome):
             return placed
         purchase = placed
     if purchase.state != "placed":
         return await _settle(ctx, purchase, lambda db, current: _settled(db, current, ctx), respond)
-    capture = await _capture(ctx, purchase, merchant, respond)
+    capture = await _capture(ctx, purchase, merchant, adapter, respond)
     if isinstance(capture, CompleteOutcome):
         return capture
     return await _settle(
@@ -170,9 +180,12 @@ async def _authorize(
 
 
 async def _place(
-    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond
+    ctx: Completion,
+    purchase: PurchaseRow,
+    merchant: MerchantRow,
+    adapter: MerchantAdapter | None,
+    respond: Respond,
 ) -> PurchaseRow | CompleteOutcome:
-    adapter = merchant_adapter(ctx, merchant)
     placed: PlacedOrder | None = None
     if adapter is not None:
         try:
@@ -221,7 +234,11 @@ async def _place(
 
 
 async def _capture(
-    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond
+    ctx: Completion,
+    purchase: PurchaseRow,
+    merchant: MerchantRow,
+    adapter: MerchantAdapter | None,
+    respond: Respond,
 ) -> Capture | CompleteOutcome:
     def read() -> PaymentRow:
         with ctx.database.read() as db:
@@ -258,13 +275,17 @@ async def _capture(
             payment.provider_payment_id,
             exc,
         )
-        return await _cancel_placed(ctx, purchase, merchant, respond, str(exc))
+        return await _cancel_placed(ctx, purchase, merchant, adapter, respond, str(exc))
 
 
 async def _cancel_placed(
-    ctx: Completion, purchase: PurchaseRow, merchant: MerchantRow, respond: Respond, why: str
+    ctx: Completion,
+    purchase: PurchaseRow,
+    merchant: MerchantRow,
+    adapter: MerchantAdapter | None,
+    respond: Respond,
+    why: str,
 ) -> CompleteOutcome:
-    adapter = merchant_adapter(ctx, merchant)
     placed = placed_order(purchase)
     if adapter is not None and placed is not None:
         try:
