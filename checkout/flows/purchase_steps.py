@@ -57,6 +57,7 @@ from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
 from checkout.store.payments import Payments, PaymentTokens, token_state
 from checkout.store.rows import (
+    CheckoutSessionRow,
     PaymentRow,
     PaymentTokenRow,
     PurchaseRow,
@@ -121,10 +122,10 @@ def _purchase_paid_with(
     return purchase
 
 
-def _remember(state: SessionState, db: Session, problem: Problem, now: datetime) -> None:
-    state.row.notices = [notice_dict(problem)]
-    state.row.updated_at = now
-    CheckoutSessions(db).save(state.row)
+def _remember(row: CheckoutSessionRow, db: Session, problem: Problem, now: datetime) -> None:
+    row.notices = [notice_dict(problem)]
+    row.updated_at = now
+    CheckoutSessions(db).save(row)
 
 
 def begin_purchase(
@@ -161,7 +162,7 @@ def begin_purchase(
     changed = price_problems(state.lines)
     if changed:
         accept_current_prices(db, state)
-        _remember(state, db, changed[0], now)
+        _remember(state.row, db, changed[0], now)
         return CompleteOutcome(
             load_session(db, session_id, agent_id=agent_id, now=now),
             PriceChanged(
@@ -230,7 +231,7 @@ def begin_purchase(
             f"$.line_items[{index}]",
             "requires_buyer_input",
         )
-        _remember(state, db, problem, now)
+        _remember(state.row, db, problem, now)
         return CompleteOutcome(
             load_session(db, session_id, agent_id=agent_id, now=now),
             OutOfStock(problem.content, param=problem.param),
@@ -350,7 +351,6 @@ def record_authorization(
     Catalog(db).release({line["variant_id"]: line["quantity"] for line in purchase.sale["lines"]})
     purchase.state, purchase.updated_at = "unwound", now
     db.add(purchase)
-    state = load_session(db, session.id, agent_id=session.agent_id, now=now)
     if (
         authorization.status is AuthorizationStatus.REQUIRES_ACTION
         and "3ds" in session.interventions
@@ -360,9 +360,9 @@ def record_authorization(
         # Nothing is charged yet: the token waits for this session's authenticated retry.
         PaymentTokens(db).release(token.id)
         session.status = Status.AUTHENTICATION_REQUIRED.value
-        session.authentication_metadata = render.authentication_metadata(
-            state.merchant, token.card_brand
-        )
+        merchant = Catalog(db).merchant(session.merchant_id)
+        assert merchant is not None, "sessions reference merchants by foreign key"
+        session.authentication_metadata = render.authentication_metadata(merchant, token.card_brand)
         session.notices = []
         session.updated_at = now
         CheckoutSessions(db).save(session)
@@ -390,7 +390,7 @@ def record_authorization(
         text = authorization.message or "Your card was declined."
     payment.decline_code = code
     Payments(db).add(payment)
-    return _decline_notice(db, state, code, text, now)
+    return _decline_notice(db, session, code, text, now)
 
 
 def _decline(
@@ -421,14 +421,14 @@ def _decline(
     )
     if state.row.status == Status.AUTHENTICATION_REQUIRED.value:
         state.row.status = Status.READY_FOR_PAYMENT.value
-    return _decline_notice(db, state, code, text, now)
+    return _decline_notice(db, state.row, code, text, now)
 
 
 def _decline_notice(
-    db: Session, state: SessionState, code: str, text: str, now: datetime
+    db: Session, row: CheckoutSessionRow, code: str, text: str, now: datetime
 ) -> CompleteOutcome:
-    log.info("checkout.payment_declined session=%s reason=%s", state.row.id, code)
-    state.row.authentication_metadata = None
+    log.info("checkout.payment_declined session=%s reason=%s", row.id, code)
+    row.authentication_metadata = None
     problem = Problem(
         "error",
         "payment_declined",
@@ -436,8 +436,8 @@ def _decline_notice(
         "$.payment_data",
         "requires_buyer_input",
     )
-    _remember(state, db, problem, now)
+    _remember(row, db, problem, now)
     return CompleteOutcome(
-        load_session(db, state.row.id, agent_id=state.row.agent_id, now=now),
+        load_session(db, row.id, agent_id=row.agent_id, now=now),
         PaymentDeclined(problem.content, param="$.payment_data", code="payment_declined"),
     )
