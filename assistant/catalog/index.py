@@ -187,6 +187,8 @@ class ProductIndex:
             return []
         relevance = self.relevance(query.text)
         has_text = bool(query.text.strip()) and float(relevance.max(initial=0.0)) > 0
+        if query.text.strip() and not has_text:
+            return []
         top = float(relevance.max(initial=0.0)) or 1.0
         normalised = relevance / top
         dense = self._dense(query.text) if has_text else None
@@ -195,8 +197,6 @@ class ProductIndex:
         if dense is not None:
             prior = prior + DENSE_WEIGHT * dense
         mask = relevance > 0 if has_text else np.ones(len(self.products), dtype=bool)
-        if query.text.strip() and not has_text:
-            return []
         if query.max_price is not None:
             mask &= self._min_price <= query.max_price
         if query.min_price is not None:
@@ -221,7 +221,10 @@ class ProductIndex:
                 chosen.append((int(position), variant))
                 if len(chosen) >= pool:
                     break
-        scored = [self._score(i, v, normalised, dense, query, chosen) for i, v in chosen]
+        # Where each price stands in the pool (cheapest first), for shoppers who want cheap.
+        prices = sorted(v.price for _, v in chosen)
+        price_rank = {price: prices.index(price) / max(len(prices) - 1, 1) for price in set(prices)}
+        scored = [self._score(i, v, normalised, dense, query, price_rank) for i, v in chosen]
         scored.sort(key=lambda m: (-m.score, m.variant.price, m.product.id))
         if query.sort == "price":
             scored.sort(key=lambda m: (m.variant.price, -m.score))
@@ -234,7 +237,7 @@ class ProductIndex:
         normalised: np.ndarray,
         dense: np.ndarray | None,
         query: SearchQuery,
-        pool: list[tuple[int, Variant]],
+        price_rank: dict[int, float],
     ) -> Match:
         product = self.products[index]
         relevance = float(normalised[index])
@@ -242,10 +245,8 @@ class ProductIndex:
         score += IN_STOCK_BONUS if variant.in_stock else -OUT_OF_STOCK_PENALTY
         if dense is not None:
             score += DENSE_WEIGHT * float(dense[index])
-        if query.prefer_cheap and pool:
-            prices = sorted(v.price for _, v in pool)
-            rank = prices.index(variant.price) / max(len(prices) - 1, 1)
-            score += CHEAP_WEIGHT * (1 - rank)
+        if query.prefer_cheap and price_rank:
+            score += CHEAP_WEIGHT * (1 - price_rank[variant.price])
         return Match(product, variant, score, relevance, reasons_for(product, variant, query))
 
     def _attribute_mask(self, kind: str, value: str) -> np.ndarray:
