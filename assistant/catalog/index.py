@@ -222,7 +222,7 @@ class ProductIndex:
                 if len(chosen) >= pool:
                     break
         # Where each price stands in the pool (cheapest first), for shoppers who want cheap.
-        prices = sorted(v.price for _, v in chosen)
+        prices = sorted(v.price for _, v in chosen) if query.prefer_cheap else []
         price_rank = {price: prices.index(price) / max(len(prices) - 1, 1) for price in set(prices)}
         scored = [self._score(i, v, normalised, dense, query, price_rank) for i, v in chosen]
         scored.sort(key=lambda m: (-m.score, m.variant.price, m.product.id))
