@@ -14,6 +14,7 @@
     ├── NotFound
     ├── CancelNotAllowed
     ├── PaymentDeclined ........... processing_error: the card was declined
+    ├── PaymentProcessingFailed ... processing_error: the provider refused our own request
     ├── IdempotencyConflict, IdempotencyInFlight
     └── ServiceUnavailable
 
@@ -94,6 +95,13 @@ class CancelNotAllowed(CheckoutError):
 class PaymentDeclined(CheckoutError):
     type = "processing_error"
     code = "payment_declined"
+
+
+class PaymentProcessingFailed(CheckoutError):
+    """The payment provider refused our request (not the card): the platform's fault."""
+
+    type = "processing_error"
+    code = "processing_error"
 
 
 class IdempotencyConflict(CheckoutError):

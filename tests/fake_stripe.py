@@ -32,6 +32,10 @@ import httpx
 import respx
 
 API = "https://api.stripe.com"
+SECRET_KEY = "sk_test_51FakePlatformKey000000000000"
+WEBHOOK_SECRET = "whsec_fake_platform_0123456789abcdef"
+CONNECT_WEBHOOK_SECRET = "whsec_fake_connect_fedcba9876543210"
+PREVIEW_VERSION = "2026-09-30.preview"
 ACCOUNT_DUE = ["business_type", "external_account", "tos_acceptance.date", "tos_acceptance.ip"]
 
 Outcome = Literal["succeed", "decline", "requires_action"]
@@ -149,6 +153,7 @@ class _Kept:
 @dataclass
 class FakeStripe:
     base_url: str = API
+    api_key: str = SECRET_KEY  # the platform's secret key; any other is refused with a 401
     clock: Callable[[], int] = field(default=lambda: int(time.time()))
     accounts: dict[str, Body] = field(default_factory=dict)
     account_links: list[Body] = field(default_factory=list)
@@ -483,6 +488,20 @@ class FakeStripe:
         call = Call(name, method, path, query, form, request.headers)
         with self._lock:
             self.requests.append(call)
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            call.status = 401
+            shown = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            return self._json(
+                401,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Invalid API Key provided: {shown[:8]}****{shown[-4:]}",
+                    }
+                },
+                {"Request-Id": f"req_{next(self._sequence):012d}"},
+            )
+        with self._lock:
             failures = self._failures.get(name) or []
             failure = failures.pop(0) if failures else None
         if failure is not None:
@@ -684,6 +703,15 @@ class FakeStripe:
 
     def _create_pi(self, call: Call) -> tuple[int, Body]:
         p = call.form
+        if any(key.startswith("payment_method_types[") for key in p):
+            # Documented: changelog/endive/2026-09-30/removes-the-payment-method-types-parameter-
+            # from-payment-intents-and-setup-intents (and 2026-08-26.preview).
+            raise invalid(
+                "The payment_method_types parameter is no longer supported; use "
+                "allowed_payment_method_types or automatic_payment_methods instead.",
+                param="payment_method_types",
+                code="payment_method_types_no_longer_supported",
+            )
         for required in ("amount", "currency"):
             if required not in p:
                 raise invalid(f"Missing required param: {required}.", param=required)
@@ -754,7 +782,7 @@ class FakeStripe:
             "on_behalf_of": on_behalf_of,
             "payment_method": None,
             "payment_method_types": [
-                v for k, v in p.items() if k.startswith("payment_method_types[")
+                v for k, v in p.items() if k.startswith("allowed_payment_method_types[")
             ]
             or ["card"],
             "status": "requires_payment_method",
@@ -1123,11 +1151,6 @@ class FakeStripe:
 
 
 # --- the checkout app on the fake --------------------------------------------------------------
-
-SECRET_KEY = "sk_test_51FakePlatformKey000000000000"
-WEBHOOK_SECRET = "whsec_fake_platform_0123456789abcdef"
-CONNECT_WEBHOOK_SECRET = "whsec_fake_connect_fedcba9876543210"
-PREVIEW_VERSION = "2026-09-30.preview"
 
 
 def stripe_settings(database_url: str, **overrides: Any) -> Any:

@@ -20,6 +20,7 @@ from checkout.flows.recover_purchases import recover_purchases
 from tests.conftest import make_settings
 from tests.fake_stripe import (
     PREVIEW_VERSION,
+    SECRET_KEY,
     FakeStripe,
     assign_account,
     half_up,
@@ -151,7 +152,7 @@ def test_a_shared_token_purchase_is_a_destination_charge_with_the_commission_as_
             "currency": "usd",
             "confirm": "true",
             "capture_method": "manual",
-            "payment_method_types[0]": "card",
+            "allowed_payment_method_types[0]": "card",
             "description": f"Checkout session {session['id']}",
             "metadata[checkout_session_id]": session["id"],
             "metadata[payment_id]": payment_id,
@@ -300,6 +301,52 @@ def test_a_declined_shared_token_leaves_the_session_payable_and_charges_nothing(
     first, second = fake.calls("payment_intents.create")
     assert first.idempotency_key != second.idempotency_key
     assert inventory(database_url, variant) == stock - 1
+
+
+@pytest.mark.parametrize("refusal", ["rolled_key", "account_not_ready"])
+def test_stripe_refusing_the_platforms_own_request_is_a_processing_error_not_a_decline(
+    database_url: str, fake: FakeStripe, caplog: pytest.LogCaptureFixture, refusal: str
+) -> None:
+    # Our books say the merchant is payable; Stripe has not activated its transfers yet.
+    account = fake.add_account(enabled=refusal != "account_not_ready")
+    assign_account(database_url, CLAY, account)
+    variant = pick(CLAY)
+    with start(database_url) as client:
+        agent = Agent(client)
+        session = agent.ready_session(variant)
+        stock = inventory(database_url, variant)
+        token = fake.grant_token(max_amount=total_of(session), checkout_session_id=session["id"])
+        if refusal == "rolled_key":
+            fake.api_key = "sk_test_51RolledKey"  # the operator rolled the key at Stripe
+
+        with caplog.at_level("WARNING"):
+            response = agent.complete(session["id"], token)
+
+        assert response.status_code == 502, response.text
+        assert response.json()["type"] == "processing_error"
+        assert response.json()["code"] == "processing_error"
+        after = agent.get(session["id"]).json()
+        assert after["status"] == "ready_for_payment"
+        assert "payment_declined" not in message_codes(after)
+        assert inventory(database_url, variant) == stock
+        logged = " ".join(r.getMessage() for r in caplog.records)
+        assert "stripe.error" in logged and "request_id=req_" in logged
+        if refusal == "account_not_ready":
+            [refused] = fake.calls("payment_intents.create")
+            assert refused.status == 400
+            assert "code=insufficient_capabilities_for_transfer" in logged
+            assert sql(database_url, "SELECT status, decline_code FROM payments") == [
+                ("failed", "processing_error")
+            ]
+        else:
+            assert [c.status for c in fake.requests] == [401]
+            assert not fake.calls("payment_intents.create")
+
+        # Fixed on our side, the same token pays: it never reached the card.
+        fake.api_key = SECRET_KEY
+        fake.enable(account)
+        paid = agent.complete(session["id"], token)
+        assert paid.status_code == 200, paid.text
 
 
 def test_three_d_secure_continues_the_same_payment_intent_after_the_buyer_authenticates(

@@ -193,7 +193,7 @@ async def test_authorize_with_shared_token_is_a_destination_charge(
         "currency": "usd",
         "confirm": "true",
         "capture_method": "manual",
-        "payment_method_types[0]": "card",
+        "allowed_payment_method_types[0]": "card",
         "description": "Order at Northwind Supply",
         "metadata[checkout_session_id]": "cs_01JAGENTIC",
         "metadata[merchant_id]": "m_northwind",

@@ -24,6 +24,8 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.CheckoutError], int], ...] = (
     (errors.IdempotencyInFlight, 409),
     (errors.IdempotencyConflict, 422),
     (errors.PaymentDeclined, 402),
+    # The provider refused our own request (a bad parameter or key): nothing the buyer can fix.
+    (errors.PaymentProcessingFailed, 502),
     (errors.ServiceUnavailable, 503),
     (errors.InvalidRequest, 400),
     (errors.CheckoutError, 400),

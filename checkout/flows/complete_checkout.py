@@ -19,6 +19,7 @@ from checkout.errors import (
     IdempotencyInFlight,
     InvalidRequest,
     NotFound,
+    PaymentProcessingFailed,
     PaymentTokenRejected,
     ServiceUnavailable,
 )
@@ -31,7 +32,7 @@ from checkout.flows.purchase_saga import (
 )
 from checkout.flows.purchase_settlement import holds_to_release
 from checkout.flows.purchase_steps import CompleteOutcome, Resumed, begin_purchase
-from checkout.payments.provider import PaymentUnavailable, TokenUnknown
+from checkout.payments.provider import PaymentRefused, PaymentUnavailable, TokenUnknown
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.catalog import Catalog, CatalogWriter
 from checkout.store.payments import PaymentTokens
@@ -200,6 +201,14 @@ async def _hold_shared_token(
     except PaymentUnavailable as exc:
         raise ServiceUnavailable(
             "The payment provider is not answering; nothing was charged. Retry shortly."
+        ) from exc
+    except PaymentRefused as exc:
+        # Our request was refused (a bad key, say): the operator's to fix, not the agent's.
+        log.error("checkout.token_read_refused session=%s error=%s", session.id, exc)
+        raise PaymentProcessingFailed(
+            "The payment could not be processed because of an error on the platform's side; "
+            "nothing was charged. The payment token can be used again.",
+            param=TOKEN_PARAM,
         ) from exc
     now = ctx.clock()
     # A token the agent scoped to another session is refused by the allowance check; one scoped

@@ -147,12 +147,14 @@ async def _authorize(
             "is charged unless the order is placed. Retry this request shortly."
         ) from exc
     except PaymentRefused as exc:
-        log.warning("checkout.payment_refused session=%s error=%s", purchase.session_id, exc)
+        # Our request, not the card: the operator must see it (with the provider's request id,
+        # which the provider puts in the message); the agent is not told its card was declined.
+        log.error("checkout.payment_refused session=%s error=%s", purchase.session_id, exc)
         authorization = Authorization(
             payment_id=request.pending_payment_id or "",
-            status=AuthorizationStatus.DECLINED,
+            status=AuthorizationStatus.FAILED,
             decline_code="processing_error",
-            message="The payment could not be processed.",
+            message="The payment provider refused the platform's request.",
         )
     except Exception as exc:
         # Not an answer at all: remember the attempt so a retry may carry on at once.

@@ -31,6 +31,7 @@ from checkout.errors import (
     NotReadyForPayment,
     OutOfStock,
     PaymentDeclined,
+    PaymentProcessingFailed,
     PaymentTokenRejected,
     PriceChanged,
     SessionNotOpen,
@@ -377,6 +378,21 @@ def record_authorization(
         )
     session.status = Status.READY_FOR_PAYMENT.value
     session.updated_at = now
+    if authorization.status is AuthorizationStatus.FAILED:
+        # Nothing reached the card: the token is the buyer's to use again once we are fixed.
+        payment.status, payment.decline_code = "failed", "processing_error"
+        Payments(db).add(payment)
+        PaymentTokens(db).release(token.id)
+        session.authentication_metadata = None
+        CheckoutSessions(db).save(session)
+        return CompleteOutcome(
+            load_session(db, session.id, agent_id=session.agent_id, now=now),
+            PaymentProcessingFailed(
+                "The payment could not be processed because of an error on the platform's "
+                "side; nothing was charged. The payment token can be used again.",
+                param="$.payment_data",
+            ),
+        )
     if authorization.status is AuthorizationStatus.REQUIRES_ACTION:
         payment.status = "void_pending"
         code, text = (

@@ -61,6 +61,8 @@ class AuthorizationStatus(StrEnum):
     AUTHORIZED = "authorized"
     DECLINED = "declined"
     REQUIRES_ACTION = "requires_action"
+    # The provider refused the request itself (a bad parameter, a bad key): not the card's doing.
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

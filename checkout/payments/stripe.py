@@ -280,8 +280,10 @@ class StripePaymentProvider:
             "currency": request.currency,
             "confirm": True,
             "capture_method": "manual",
-            # An agent cannot follow a redirect, so only cards (3-D Secure runs in Stripe's SDK).
-            "payment_method_types": ["card"],
+            # An agent cannot follow a redirect, so only cards. Not `payment_method_types`:
+            # Stripe removed it as a writable parameter in API 2026-08-26.preview and
+            # 2026-09-30.endive and answers 400 payment_method_types_no_longer_supported.
+            "allowed_payment_method_types": ["card"],
             "metadata": {**request.metadata, "merchant_id": request.merchant_id},
         }
         if request.description:

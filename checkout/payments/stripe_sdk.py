@@ -3,6 +3,7 @@ its errors turned into ours (checkout.payments.stripe for payments, stripe_accou
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ import stripe
 
 from checkout.payments.provider import PaymentRefused, PaymentUnavailable
 
+log = logging.getLogger("checkout.payments.stripe")
 T = TypeVar("T")
 
 
@@ -78,10 +80,25 @@ def message(error: stripe.StripeError) -> str:
 
 
 def provider_error(error: stripe.StripeError, what: str) -> Exception:
-    """Our exception for a Stripe error that is not a card decline."""
+    """Our exception for a Stripe error that is not a card decline, logged for the operator
+    with Stripe's request id (what Stripe's support asks for)."""
+    body = error_body(error)
+    log.warning(
+        "stripe.error what=%s status=%s type=%s code=%s param=%s request_id=%s message=%s",
+        what,
+        error.http_status,
+        body.get("type") or type(error).__name__,
+        error.code,
+        body.get("param"),
+        error.request_id,
+        message(error),
+    )
+    where = f" (Stripe request {error.request_id})" if error.request_id else ""
     if isinstance(error, stripe.APIConnectionError | stripe.APIError | stripe.RateLimitError):
         # The SDK has already retried these with the same Idempotency-Key.
-        return PaymentUnavailable(f"{what}: Stripe did not answer usefully: {message(error)}")
+        return PaymentUnavailable(
+            f"{what}: Stripe did not answer usefully: {message(error)}{where}"
+        )
     if isinstance(
         error,
         stripe.AuthenticationError
@@ -90,10 +107,10 @@ def provider_error(error: stripe.StripeError, what: str) -> Exception:
         | stripe.IdempotencyError
         | stripe.CardError,
     ):
-        return PaymentRefused(f"{what}: {message(error)}")
+        return PaymentRefused(f"{what}: {message(error)}{where}")
     if error.http_status is not None and 400 <= error.http_status < 500:
-        return PaymentRefused(f"{what}: {message(error)}")
-    return PaymentUnavailable(f"{what}: {message(error)}")
+        return PaymentRefused(f"{what}: {message(error)}{where}")
+    return PaymentUnavailable(f"{what}: {message(error)}{where}")
 
 
 async def call(what: str, pending: Awaitable[T]) -> T:
