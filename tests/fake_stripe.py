@@ -31,6 +31,8 @@ from urllib.parse import parse_qs
 import httpx
 import respx
 
+from tests.stripe_contract import ContractViolation, check_object, check_request, fixtures
+
 API = "https://api.stripe.com"
 SECRET_KEY = "sk_test_51FakePlatformKey000000000000"
 WEBHOOK_SECRET = "whsec_fake_platform_0123456789abcdef"
@@ -166,6 +168,10 @@ class FakeStripe:
     transfer_reversals: list[Body] = field(default_factory=list)
     disputes: dict[str, Body] = field(default_factory=dict)
     requests: list[Call] = field(default_factory=list)
+    # What the fake was asked or answered that Stripe would not (tests/stripe_contract.py);
+    # leaving the `with` block with any fails the test that caused it.
+    violations: list[str] = field(default_factory=list)
+    check_contract: bool = True
     unrecognized: list[Call] = field(default_factory=list)
     refund_status: str = "succeeded"  # what new refunds start as ("pending" for slow ones)
 
@@ -253,6 +259,8 @@ class FakeStripe:
         assert self._mock is not None
         self._mock.__exit__(kind, error, trace)
         self._mock = None
+        if kind is None and self.check_contract and self.violations:
+            raise ContractViolation("Stripe's contract broken:\n" + "\n".join(self.violations))
 
     # --- levers for tests ---------------------------------------------------------------------
 
@@ -311,7 +319,9 @@ class FakeStripe:
             "application_fee": self.application_fees,
             "dispute": self.disputes,
         }[kind]
-        return json.loads(json.dumps(store[object_id]))  # type: ignore[no-any-return]
+        body: Body = json.loads(json.dumps(store[object_id]))
+        body.pop("_token", None)
+        return body
 
     def grant_token(
         self,
@@ -397,17 +407,38 @@ class FakeStripe:
     def open_dispute(self, payment_intent_id: str, amount: int | None = None) -> Body:
         intent = self.payment_intents[payment_intent_id]
         charge = self.charges[intent["latest_charge"]]
+        now = self.clock()
         dispute = {
             "id": self.new_id("dp"),
             "object": "dispute",
             "amount": charge["amount"] if amount is None else amount,
+            "balance_transactions": [],
             "charge": charge["id"],
             "payment_intent": payment_intent_id,
             "currency": charge["currency"],
-            "created": self.clock(),
+            "created": now,
+            "enhanced_eligibility_types": [],
+            # Every evidence field starts empty, as in Stripe's example.
+            "evidence": {key: None for key in fixtures()["dispute"]["evidence"]}
+            | {"enhanced_evidence": {}},
+            "evidence_details": {
+                "due_by": now + 7 * 86_400,
+                "enhanced_eligibility": {},
+                "has_evidence": False,
+                "past_due": False,
+                "submission_count": 0,
+            },
             "is_charge_refundable": False,
             "livemode": False,
             "metadata": {},
+            "payment_method_details": {
+                "card": {
+                    "brand": charge["payment_method_details"]["card"]["brand"],
+                    "case_type": "chargeback",
+                    "network_reason_code": "10.4",
+                },
+                "type": "card",
+            },
             "reason": "fraudulent",
             "status": "needs_response",
         }
@@ -438,6 +469,8 @@ class FakeStripe:
         }
         if account is not None:
             body["account"] = account
+        self._check_answer(body)
+        self._check_answer(obj)
         return body
 
     # --- what was asked -------------------------------------------------------------------------
@@ -501,6 +534,21 @@ class FakeStripe:
                 },
                 {"Request-Id": f"req_{next(self._sequence):012d}"},
             )
+        problems = check_request(name, form if method == "POST" else query)
+        if problems:
+            with self._lock:
+                self.violations.extend(problems)
+            call.status = 400
+            return self._json(
+                400,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Received unknown or invalid parameter: {problems[0]}",
+                    }
+                },
+                {"Request-Id": f"req_{next(self._sequence):012d}"},
+            )
         with self._lock:
             failures = self._failures.get(name) or []
             failure = failures.pop(0) if failures else None
@@ -512,6 +560,7 @@ class FakeStripe:
         if failure is not None:
             return self._failed(request, call, failure, lost=True)
         call.status, call.replayed = status, replayed
+        self._check_answer(body)
         headers = {"Request-Id": f"req_{next(self._sequence):012d}"}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -578,6 +627,12 @@ class FakeStripe:
             {"Request-Id": f"req_{next(self._sequence):012d}"},
         )
 
+    def _check_answer(self, body: Body) -> None:
+        problems = check_object(body)
+        if problems:
+            with self._lock:
+                self.violations.extend(problems)
+
     @staticmethod
     def _json(status: int, body: Body, headers: dict[str, str] | None = None) -> httpx.Response:
         return httpx.Response(status, json=body, headers=headers)
@@ -607,7 +662,22 @@ class FakeStripe:
             "default_currency": "usd",
             "details_submitted": False,
             "email": params.get("email"),
-            "livemode": False,
+            "external_accounts": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"/v1/accounts/{account_id}/external_accounts",
+            },
+            "future_requirements": {
+                "alternatives": [],
+                "current_deadline": None,
+                "currently_due": [],
+                "disabled_reason": None,
+                "errors": [],
+                "eventually_due": [],
+                "past_due": [],
+                "pending_verification": [],
+            },
             "metadata": nested(params, "metadata"),
             "payouts_enabled": False,
             "requirements": {
@@ -620,6 +690,15 @@ class FakeStripe:
                 "past_due": list(ACCOUNT_DUE),
                 "pending_verification": [],
             },
+            "settings": {
+                "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+                "payouts": {
+                    "debit_negative_balances": True,
+                    "schedule": {"delay_days": 2, "interval": "daily"},
+                    "statement_descriptor": None,
+                },
+            },
+            "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
             "type": "express",
         }
 
@@ -763,7 +842,9 @@ class FakeStripe:
             "object": "payment_intent",
             "amount": amount,
             "amount_capturable": 0,
+            "amount_details": {"tip": {}},
             "amount_received": 0,
+            "application": None,
             "application_fee_amount": fee,
             "automatic_payment_methods": None,
             "canceled_at": None,
@@ -773,18 +854,39 @@ class FakeStripe:
             "confirmation_method": "automatic",
             "created": self.clock(),
             "currency": p["currency"],
+            "customer": None,
+            "customer_account": None,
             "description": p.get("description"),
+            "excluded_payment_method_types": None,
             "last_payment_error": None,
             "latest_charge": None,
             "livemode": False,
+            "managed_payments": None,
             "metadata": nested(p, "metadata"),
             "next_action": None,
             "on_behalf_of": on_behalf_of,
             "payment_method": None,
+            "payment_method_configuration_details": None,
+            "payment_method_options": {
+                "card": {
+                    "installments": None,
+                    "mandate_options": None,
+                    "network": None,
+                    "request_three_d_secure": "automatic",
+                }
+            },
             "payment_method_types": [
                 v for k, v in p.items() if k.startswith("allowed_payment_method_types[")
             ]
             or ["card"],
+            "processing": None,
+            "receipt_email": None,
+            "review": None,
+            "setup_future_usage": None,
+            "shipping": None,
+            "source": None,
+            "statement_descriptor": None,
+            "statement_descriptor_suffix": None,
             "status": "requires_payment_method",
             "transfer_data": {"destination": destination} if destination else None,
             "transfer_group": None,
@@ -805,6 +907,8 @@ class FakeStripe:
         self, call: Call, token_id: str, amount: int, currency: str
     ) -> tuple[Outcome, str | None]:
         param = "payment_method_data[shared_payment_granted_token]"
+        # Stripe documents no error codes for a token that is deactivated, over its limits or
+        # expired (docs/stripe-notes.md 2.3), so none is sent: the provider must handle any.
         if not call.headers.get("Stripe-Version", "").endswith(".preview"):
             raise invalid(
                 "Received unknown parameter: payment_method_data[shared_payment_granted_token]",
@@ -818,19 +922,16 @@ class FakeStripe:
             raise invalid(
                 "This SharedPaymentGrantedToken was deactivated.",
                 param=param,
-                code="shared_payment_granted_token_deactivated",
             )
         if currency != limits["currency"] or amount > limits["max_amount"]:
             raise invalid(
                 "The amount exceeds the SharedPaymentGrantedToken's usage limits.",
                 param=param,
-                code="shared_payment_granted_token_usage_limit_exceeded",
             )
         if limits["expires_at"] is not None and limits["expires_at"] < self.clock():
             raise invalid(
                 "This SharedPaymentGrantedToken has expired.",
                 param=param,
-                code="shared_payment_granted_token_expired",
             )
         return self._outcomes[token_id]
 
@@ -840,35 +941,95 @@ class FakeStripe:
         return body
 
     def _new_charge(self, intent: Body, status: str) -> Body:
+        card = self._card_of(intent)
         charge: Body = {
             "id": self.new_id("ch"),
             "object": "charge",
             "amount": intent["amount"],
             "amount_captured": 0,
             "amount_refunded": 0,
+            "application": None,
             "application_fee": None,
             "application_fee_amount": intent["application_fee_amount"],
             "balance_transaction": None,
+            "billing_details": {
+                "address": {
+                    "city": None,
+                    "country": None,
+                    "line1": None,
+                    "line2": None,
+                    "postal_code": None,
+                    "state": None,
+                },
+                "email": None,
+                "name": None,
+                "phone": None,
+                "tax_id": None,
+            },
+            "calculated_statement_descriptor": "AGENTIC CHECKOUT",
             "captured": False,
             "created": self.clock(),
             "currency": intent["currency"],
-            "destination": (intent["transfer_data"] or {}).get("destination"),
+            "customer": None,
+            "description": intent["description"],
             "disputed": False,
+            "failure_balance_transaction": None,
+            "failure_code": None,
+            "failure_message": None,
+            "fraud_details": {},
             "livemode": False,
             "metadata": dict(intent["metadata"]),
             "on_behalf_of": intent["on_behalf_of"],
+            "outcome": {
+                "advice_code": None,
+                "network_advice_code": None,
+                "network_decline_code": None,
+                "network_status": "approved_by_network"
+                if status == "succeeded"
+                else "declined_by_network",
+                "reason": None,
+                "risk_level": "normal",
+                "seller_message": "Payment complete."
+                if status == "succeeded"
+                else "The bank did not return any further details with this decline.",
+                "type": "authorized" if status == "succeeded" else "issuer_declined",
+            },
             "paid": status == "succeeded",
             "payment_intent": intent["id"],
             "payment_method": intent["payment_method"],
+            "payment_method_details": {"card": card, "type": "card"},
+            "receipt_email": None,
+            "receipt_number": None,
+            "receipt_url": None,
             "refunded": False,
-            "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0},
+            "review": None,
+            "shipping": None,
+            "source": None,
+            "source_transfer": None,
+            "statement_descriptor": None,
+            "statement_descriptor_suffix": None,
             "status": status,
             "transfer": None,
             "transfer_data": intent["transfer_data"],
+            "transfer_group": None,
         }
         self.charges[charge["id"]] = charge
         intent["latest_charge"] = charge["id"]
         return charge
+
+    def _card_of(self, intent: Body) -> Body:
+        token = self.tokens.get(intent.get("_token") or "")
+        card = token["payment_method_details"]["card"] if token else {}
+        return {
+            "brand": card.get("brand", "visa"),
+            "country": card.get("country", "US"),
+            "exp_month": card.get("exp_month", 12),
+            "exp_year": card.get("exp_year", 2030),
+            "funding": card.get("funding", "credit"),
+            "last4": card.get("last4", "4242"),
+            "network": card.get("brand", "visa"),
+            "three_d_secure": None,
+        }
 
     def _authorized(self, intent: Body) -> None:
         self._new_charge(intent, "succeeded")
@@ -940,13 +1101,14 @@ class FakeStripe:
         charge.update(captured=True, amount_captured=amount, paid=True)
         charge["balance_transaction"] = self.new_id("txn")
         fee_amount = min(intent["application_fee_amount"] or 0, amount)
-        if charge["destination"]:
+        destination = (charge["transfer_data"] or {}).get("destination")
+        if destination:
             charge["transfer"] = self.new_id("tr")
         if intent["application_fee_amount"] is not None:
             fee: Body = {
                 "id": self.new_id("fee"),
                 "object": "application_fee",
-                "account": charge["destination"] or intent["on_behalf_of"],
+                "account": destination or intent["on_behalf_of"],
                 "amount": fee_amount,
                 "amount_refunded": 0,
                 "application": "ca_1FakePlatform",
@@ -954,10 +1116,17 @@ class FakeStripe:
                 "charge": charge["id"],
                 "created": self.clock(),
                 "currency": intent["currency"],
+                "fee_source": {"charge": charge["id"], "type": "charge"},
                 "livemode": False,
                 "originating_transaction": None,
                 "refunded": False,
-                "refunds": {"object": "list", "data": [], "has_more": False, "total_count": 0},
+                "refunds": None,  # set below, once the fee has its id
+            }
+            fee["refunds"] = {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"/v1/application_fees/{fee['id']}/refunds",
             }
             self.application_fees[fee["id"]] = fee
             self.fee_refunds[fee["id"]] = []
@@ -1015,7 +1184,7 @@ class FakeStripe:
         metadata: dict[str, str],
     ) -> Body:
         if not charge["captured"]:
-            raise invalid("This charge has not been captured.", code="charge_not_captured")
+            raise invalid("This charge has not been captured.")
         remaining = charge["amount_captured"] - charge["amount_refunded"]
         if remaining <= 0:
             raise invalid(
@@ -1038,18 +1207,20 @@ class FakeStripe:
             "charge": charge["id"],
             "created": now,
             "currency": charge["currency"],
+            "customer": None,
+            "customer_account": None,
             "destination_details": {"type": "card", "card": {"type": "refund"}},
             "metadata": metadata,
             "payment_intent": charge["payment_intent"],
+            "payment_method": charge["payment_method"],
             "reason": reason,
+            "receipt_number": None,
             "source_transfer_reversal": None,
             "status": self.refund_status,
             "transfer_reversal": None,
         }
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
-        charge["refunds"]["data"].insert(0, refund)
-        charge["refunds"]["total_count"] += 1
         if reverse_transfer and charge["transfer"]:
             reversal = {
                 "id": self.new_id("trr"),
@@ -1085,7 +1256,6 @@ class FakeStripe:
                 fee["refunded"] = fee["amount_refunded"] == fee["amount"]
                 self.fee_refunds[fee_id].insert(0, fee_refund)
                 fee["refunds"]["data"].insert(0, fee_refund)
-                fee["refunds"]["total_count"] += 1
         self.refunds[refund["id"]] = refund
         return json.loads(json.dumps(refund))  # type: ignore[no-any-return]
 

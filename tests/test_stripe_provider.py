@@ -42,6 +42,7 @@ from checkout.payments.stripe_webhooks import (
     sign_stripe_payload,
     verify_stripe_event,
 )
+from tests.stripe_contract import check_object
 
 FIXTURES = Path(__file__).resolve().parent / "stripe_fixtures"
 API = "https://api.stripe.com"
@@ -70,6 +71,8 @@ def fixture(name: str) -> dict[str, Any]:
 def answer(body: str | dict[str, Any], status: int = 200) -> httpx.Response:
     """A Stripe response: a fixture by name, or a body."""
     payload = fixture(body) if isinstance(body, str) else body
+    problems = check_object(payload)
+    assert not problems, problems  # every answer is shaped as Stripe's published objects
     return httpx.Response(status, json=payload, headers={"Request-Id": "req_test_0001"})
 
 
@@ -1039,8 +1042,20 @@ PM_CARD = {
     "id": "pm_1SpTTestCard0001",
     "object": "payment_method",
     "type": "card",
+    "allow_redisplay": "unspecified",
+    "billing_details": {
+        "address": None,
+        "email": None,
+        "name": None,
+        "phone": None,
+        "tax_id": None,
+    },
     "card": {"brand": "visa", "last4": "4242", "funding": "credit", "exp_month": 12},
+    "created": 1795000000,
+    "customer": None,
+    "customer_account": None,
     "livemode": False,
+    "metadata": {},
 }
 
 

@@ -25,6 +25,7 @@ from tests.fake_stripe import (
     sql,
     stripe_settings,
 )
+from tests.stripe_contract import fixtures
 from tests.support import CLAY, NORTHWIND, OPERATOR_KEY, Agent, pick, total_of
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
@@ -118,7 +119,7 @@ def events_in_inbox(database_url: str) -> list[tuple[Any, ...]]:
 def test_only_a_recent_delivery_signed_with_an_endpoint_secret_is_accepted(
     client: TestClient, fake: FakeStripe, database_url: str
 ) -> None:
-    event = fake.event("customer.created", {"id": "cus_1Fake", "object": "customer"})
+    event = fake.event("customer.created", {**fixtures()["customer"], "id": "cus_1Fake"})
     payload = json.dumps(event).encode()
     now = int(time.time())
     tampered = payload.replace(b"cus_1Fake", b"cus_2Fake")
@@ -148,7 +149,7 @@ def test_only_a_recent_delivery_signed_with_an_endpoint_secret_is_accepted(
     assert events_in_inbox(database_url) == []
 
     assert outcome(deliver(client, event)) == "ignored"
-    connect = fake.event("customer.created", {"id": "cus_3Fake", "object": "customer"})
+    connect = fake.event("customer.created", {**fixtures()["customer"], "id": "cus_3Fake"})
     assert outcome(deliver(client, connect, secret=CONNECT_WEBHOOK_SECRET)) == "ignored"
     # Stripe signs each retry afresh; an event already processed is not processed again.
     assert outcome(deliver(client, event, timestamp=now - 10)) == "duplicate"
@@ -164,7 +165,7 @@ def test_without_a_webhook_secret_stripe_events_are_refused(
         database_url, stripe_webhook_secret=None, stripe_connect_webhook_secret=None
     )
     with TestClient(create_app(settings)) as client:
-        event = fake.event("customer.created", {"id": "cus_1Fake", "object": "customer"})
+        event = fake.event("customer.created", {**fixtures()["customer"], "id": "cus_1Fake"})
         response = deliver(client, event, secret="")
     assert response.status_code == 400
     assert response.json()["code"] == "webhooks_not_configured"
