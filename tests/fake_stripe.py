@@ -171,6 +171,8 @@ class FakeStripe:
     # What the fake was asked or answered that Stripe would not (tests/stripe_contract.py);
     # leaving the `with` block with any fails the test that caused it.
     violations: list[str] = field(default_factory=list)
+    # The events Stripe would send the platform's endpoint, in the order Stripe emits them.
+    emitted: list[Body] = field(default_factory=list)
     check_contract: bool = True
     unrecognized: list[Call] = field(default_factory=list)
     refund_status: str = "succeeded"  # what new refunds start as ("pending" for slow ones)
@@ -379,7 +381,12 @@ class FakeStripe:
         return self.snapshot("payment_intent", payment_intent_id)
 
     def refund_in_dashboard(
-        self, payment_intent_id: str, amount: int, *, refund_application_fee: bool = False
+        self,
+        payment_intent_id: str,
+        amount: int,
+        *,
+        refund_application_fee: bool = False,
+        reverse_transfer: bool = True,
     ) -> Body:
         """Someone refunds in the Stripe Dashboard: no API call of the platform's."""
         intent = self.payment_intents[payment_intent_id]
@@ -387,7 +394,7 @@ class FakeStripe:
             return self._refund_charge(
                 self.charges[intent["latest_charge"]],
                 amount,
-                reverse_transfer=True,
+                reverse_transfer=reverse_transfer,
                 refund_application_fee=refund_application_fee,
                 reason="requested_by_customer",
                 metadata={},
@@ -397,6 +404,9 @@ class FakeStripe:
         """A pending refund settles at Stripe (what refund.updated then reports)."""
         refund = self.refunds[refund_id]
         refund["status"] = status
+        self._emit("refund.updated", "refund", refund_id)
+        if status == "failed":
+            self._emit("refund.failed", "refund", refund_id)
         return self.snapshot("refund", refund_id)
 
     def forget_idempotency_keys(self) -> None:
@@ -472,6 +482,13 @@ class FakeStripe:
         self._check_answer(body)
         self._check_answer(obj)
         return body
+
+    def _emit(self, event_type: str, kind: str, object_id: str) -> None:
+        self.emitted.append(self.event(event_type, self.snapshot(kind, object_id)))
+
+    def events_of(self, *types: str) -> list[Body]:
+        """The events emitted so far (of these types, if given), oldest first."""
+        return [e for e in self.emitted if not types or e["type"] in types]
 
     # --- what was asked -------------------------------------------------------------------------
 
@@ -601,7 +618,7 @@ class FakeStripe:
                 status, body = answer.status, {"error": answer.error}
             body = json.loads(json.dumps(body))
             # Stripe keeps the answer once it began executing; a refused validation is not kept.
-            if key is not None and status in (200, 402):
+            if key is not None and status in (200, 402) and key not in self._kept:
                 self._kept[key] = _Kept(name, call.path, call.form, status, body)
         return status, body, False
 
@@ -616,16 +633,16 @@ class FakeStripe:
         status = 500 if failure.kind == "server_error" else 429
         call.status = status
         kind = "api_error" if status == 500 else "rate_limit_error"
-        return self._json(
-            status,
-            {
-                "error": {
-                    "type": kind,
-                    "message": "An error occurred with our connection to Stripe.",
-                }
-            },
-            {"Request-Id": f"req_{next(self._sequence):012d}"},
-        )
+        body: Body = {
+            "error": {"type": kind, "message": "An error occurred with our connection to Stripe."}
+        }
+        key = call.idempotency_key if call.method == "POST" else None
+        if status == 500 and key is not None:
+            # Stripe keeps a 500 like any answer once the endpoint began executing, and replays
+            # it under the same key until the key is pruned (24 hours at least).
+            with self._lock:
+                self._kept[key] = _Kept(call.name, call.path, call.form, status, body)
+        return self._json(status, body, {"Request-Id": f"req_{next(self._sequence):012d}"})
 
     def _check_answer(self, body: Body) -> None:
         problems = check_object(body)
@@ -1041,6 +1058,7 @@ class FakeStripe:
         if intent["capture_method"] == "manual":
             intent["status"] = "requires_capture"
             intent["amount_capturable"] = intent["amount"]
+            self._emit("payment_intent.amount_capturable_updated", "payment_intent", intent["id"])
         else:
             self._settle_capture(intent, intent["amount"])
 
@@ -1132,6 +1150,7 @@ class FakeStripe:
             self.fee_refunds[fee["id"]] = []
             charge["application_fee"] = fee["id"]
         intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        self._emit("payment_intent.succeeded", "payment_intent", intent["id"])
 
     def _capture(self, call: Call, id: str) -> tuple[int, Body]:
         intent = self._intent(id)
@@ -1257,6 +1276,8 @@ class FakeStripe:
                 self.fee_refunds[fee_id].insert(0, fee_refund)
                 fee["refunds"]["data"].insert(0, fee_refund)
         self.refunds[refund["id"]] = refund
+        self._emit("refund.created", "refund", refund["id"])
+        self._emit("charge.refunded", "charge", charge["id"])
         return json.loads(json.dumps(refund))  # type: ignore[no-any-return]
 
     def _create_refund(self, call: Call) -> tuple[int, Body]:

@@ -504,6 +504,44 @@ def test_a_refund_whose_answer_was_lost_is_asked_again_with_the_same_key_and_mad
         assert sum(e["amount"] for e in entries) == 0
 
 
+@pytest.mark.parametrize(
+    "lost",
+    ["500 kept before stripe acted", "500 kept after stripe acted", "answer lost, keys pruned"],
+)
+def test_a_refund_is_never_made_twice_and_never_stuck_behind_a_kept_500(
+    database_url: str, fake: FakeStripe, lost: str
+) -> None:
+    assign_account(database_url, CLAY, fake.add_account())
+    with start(database_url) as client:
+        _, order = buy(Agent(client), fake, pick(CLAY))
+        if lost == "answer lost, keys pruned":
+            fake.fail("refunds.create", kind="timeout", after=True)
+            assert refund(client, order["id"], "r-1", amount=400).status_code == 503
+            fake.forget_idempotency_keys()
+        else:
+            fake.fail(
+                "refunds.create", kind="server_error", after=lost.endswith("after stripe acted")
+            )
+
+        made = refund(client, order["id"], "r-1", amount=400)
+
+        assert made.status_code == 201, made.text
+        [stripe_refund] = fake.refunds.values()  # exactly one, found by our refund id
+        assert stripe_refund["metadata"]["refund_id"] == made.json()["id"]
+        assert made.json()["provider_refund_id"] == stripe_refund["id"]
+        creates = fake.calls("refunds.create")
+        if lost == "500 kept before stripe acted":
+            # The kept 500 would answer the same key for 24 hours: the next try has its own.
+            assert [c.status for c in creates] == [500, 200]
+            assert creates[1].idempotency_key == f"{creates[0].idempotency_key}:1"
+        else:
+            assert len(creates) == 1
+        assert fake.calls("refunds.list")  # looked for ours before creating
+        entries = ledger(client, CLAY)
+        assert moved(entries, "refund", "buyer") == 400
+        assert sum(e["amount"] for e in entries) == 0
+
+
 def test_an_idempotency_key_reused_after_its_retention_makes_a_new_refund(
     database_url: str, fake: FakeStripe
 ) -> None:

@@ -376,14 +376,15 @@ def test_a_refund_made_in_the_stripe_dashboard_is_recorded_once_and_the_ledger_s
     intent = intent_of(database_url, order["id"])
     total = total_of(order)
     fake.refund_in_dashboard(intent, 700)
-    charge_id = fake.payment_intents[intent]["latest_charge"]
-    refunded = fake.event("charge.refunded", fake.snapshot("charge", charge_id))
+    created, refunded = fake.events_of("refund.created", "charge.refunded")
 
-    assert outcome(deliver(client, refunded)) == "refund of 700 made in Stripe recorded"
-    assert outcome(deliver(client, refunded)) == "duplicate"
-    # Another event about the same charge (as it stands) adds nothing.
-    again = fake.event("charge.refunded", fake.snapshot("charge", charge_id))
-    assert outcome(deliver(client, again)) == "0 refunds settled"
+    assert outcome(deliver(client, created)) == "refund of 700 made in Stripe recorded"
+    assert outcome(deliver(client, created)) == "duplicate"
+    # charge.refunded carries no refunds since API 2022-11-15: it settles nothing by itself.
+    assert outcome(deliver(client, refunded)) == "refunds settle from refund events"
+    # Another event about the same refund adds nothing.
+    again = fake.event("refund.updated", created["data"]["object"])
+    assert outcome(deliver(client, again)) == "refund succeeded"
 
     listed = client.get(f"/orders/{order['id']}/refunds", headers=OPERATOR).json()["refunds"]
     assert [(r["amount"], r["source"], r["status"], r["commission_refunded"]) for r in listed] == [
@@ -417,12 +418,32 @@ def test_a_dashboard_refund_that_gave_the_fee_back_is_booked_with_that_fee(
     fake.refund_in_dashboard(intent, 700, refund_application_fee=True)
     fee = fake.fee_of(intent)
     assert fee["amount_refunded"] == half_up(fee["amount"] * 700, total_of(order)) > 0
-    charge_id = fake.payment_intents[intent]["latest_charge"]
 
-    deliver(client, fake.event("charge.refunded", fake.snapshot("charge", charge_id)))
+    for event in fake.events_of("refund.created", "charge.refunded"):
+        deliver(client, event)
 
     entries = ledger(client, CLAY)
     assert moved(entries, "commission_refund", "clearing") == fee["amount_refunded"]
+
+
+def test_a_dashboard_refund_that_kept_the_merchants_transfer_is_paid_by_the_platform(
+    client: TestClient, fake: FakeStripe, database_url: str
+) -> None:
+    order = buy(client, fake)
+    intent = intent_of(database_url, order["id"])
+    fake.refund_in_dashboard(intent, 700, reverse_transfer=False)
+    [created] = fake.events_of("refund.created")
+    assert created["data"]["object"]["transfer_reversal"] is None
+
+    assert outcome(deliver(client, created)) == "refund of 700 made in Stripe recorded"
+
+    entries = ledger(client, CLAY)
+    assert moved(entries, "refund", "buyer") == 700
+    assert moved(entries, "platform_funded_refund", "platform") == -700
+    assert not [e for e in entries if e["kind"] == "merchant_refund"]
+    assert sum(e["amount"] for e in entries) == 0
+    statement = client.get(f"/merchants/{CLAY}/statement", headers=OPERATOR).json()
+    assert statement["net"] == statement["gross_sales"] - statement["commission"]
 
 
 def test_after_a_dashboard_refund_a_retried_refund_still_books_the_fee_stripe_gave_back(
@@ -431,10 +452,8 @@ def test_after_a_dashboard_refund_a_retried_refund_still_books_the_fee_stripe_ga
     order = buy(client, fake, NORTHWIND)
     intent = intent_of(database_url, order["id"])
     fake.refund_in_dashboard(intent, 500)
-    charge_id = fake.payment_intents[intent]["latest_charge"]
-    assert "recorded" in outcome(
-        deliver(client, fake.event("charge.refunded", fake.snapshot("charge", charge_id)))
-    )
+    [created] = fake.events_of("refund.created")
+    assert "recorded" in outcome(deliver(client, created))
     fake.fail("refunds.create", kind="timeout", after=True)
     headers = {**OPERATOR, "Idempotency-Key": "rest-1"}
     lost = client.post(f"/orders/{order['id']}/refunds", json={}, headers=headers)

@@ -37,6 +37,7 @@ class MovementKind(StrEnum):
     COMMISSION_REFUND = "commission_refund"
     MERCHANT_REFUND = "merchant_refund"
     DISPUTE = "dispute"
+    PLATFORM_FUNDED_REFUND = "platform_funded_refund"
     DISPUTE_REVERSAL = "dispute_reversal"
 
 
@@ -91,6 +92,20 @@ def refund(*, amount: int, commission_refunded: int) -> list[Movement]:
     ]
 
 
+def refund_by_platform(*, amount: int, commission_refunded: int) -> list[Movement]:
+    """A refund that left the merchant's transfer alone (made in Stripe without reversing it):
+    the platform's balance paid the buyer, and any commission given back went to the merchant."""
+    if not 0 <= commission_refunded <= amount:
+        raise ValueError("a refund's commission share is between nothing and the refund")
+    return [
+        _move(MovementKind.REFUND, Account.CLEARING, Account.BUYER, amount),
+        _move(MovementKind.PLATFORM_FUNDED_REFUND, Account.PLATFORM, Account.CLEARING, amount),
+        _move(
+            MovementKind.COMMISSION_REFUND, Account.PLATFORM, Account.MERCHANT, commission_refunded
+        ),
+    ]
+
+
 def dispute(*, amount: int) -> list[Movement]:
     return [_move(MovementKind.DISPUTE, Account.MERCHANT, Account.BUYER, amount)]
 
@@ -128,7 +143,7 @@ def statement(entries: Iterable[Entry]) -> Statement:
     for entry in entries:
         if entry.account is Account.MERCHANT:
             net += entry.amount
-        if entry.account is not Account.CLEARING and entry.account is not Account.BUYER:
+        if entry.account is Account.MERCHANT:
             continue
         # Read each movement from its clearing or buyer leg, which names the whole amount.
         if entry.kind is MovementKind.CHARGE and entry.account is Account.CLEARING:
@@ -138,8 +153,8 @@ def statement(entries: Iterable[Entry]) -> Statement:
             commission -= entry.amount
         elif entry.kind is MovementKind.REFUND and entry.account is Account.BUYER:
             refunds += entry.amount
-        elif entry.kind is MovementKind.COMMISSION_REFUND and entry.account is Account.CLEARING:
-            commission_back += entry.amount
+        elif entry.kind is MovementKind.COMMISSION_REFUND and entry.account is Account.PLATFORM:
+            commission_back -= entry.amount
         elif entry.kind is MovementKind.DISPUTE and entry.account is Account.BUYER:
             disputes += entry.amount
         elif entry.kind is MovementKind.DISPUTE_REVERSAL and entry.account is Account.BUYER:

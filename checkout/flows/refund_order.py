@@ -122,8 +122,14 @@ def refund_request(db: Session, refund: RefundRow) -> RefundRequest:
     )
 
 
-def settle_refund(db: Session, refund_id: str, result: Refund, now: datetime) -> RefundRow:
-    """Record the provider's answer once; the ledger and the order move only on success."""
+def settle_refund(
+    db: Session, refund_id: str, result: Refund, now: datetime, *, merchant_paid: bool = True
+) -> RefundRow:
+    """Record the provider's answer once; the ledger and the order move only on success.
+
+    `merchant_paid` is False for a refund that did not reverse the merchant's transfer (made in
+    Stripe's Dashboard without it): Stripe took it all from the platform's balance.
+    """
     refund = Refunds(db).get(refund_id)
     assert refund is not None
     order = Orders(db).get(refund.order_id, for_update=True)
@@ -153,8 +159,15 @@ def settle_refund(db: Session, refund_id: str, result: Refund, now: datetime) ->
         given_back = result.application_fee_refunded_total - order.commission_refunded
     refund.commission_amount = max(0, min(given_back, refund.amount))
     db.add(refund)
+    movements = (
+        ledger.refund(amount=refund.amount, commission_refunded=refund.commission_amount)
+        if merchant_paid
+        else ledger.refund_by_platform(
+            amount=refund.amount, commission_refunded=refund.commission_amount
+        )
+    )
     Ledger(db).record(
-        ledger.refund(amount=refund.amount, commission_refunded=refund.commission_amount),
+        movements,
         key=f"refund:{refund.id}",
         merchant_id=order.merchant_id,
         order_id=order.id,

@@ -48,6 +48,9 @@ from checkout.store.rows import (
 
 log = logging.getLogger("checkout.stripe_events")
 DEFERRED = "deferred"
+REFUND_EVENTS = frozenset(
+    {"refund.created", "refund.updated", "charge.refund.updated", "refund.failed"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,17 +143,19 @@ async def _apply(inbox: StripeInbox, event: StripeEvent) -> str:
         return await _account_updated(inbox, event)
     if event.type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return await _payment_intent(inbox, str(data.get("id")))
-    if event.type in ("refund.updated", "charge.refund.updated", "refund.failed"):
-        return await anyio.to_thread.run_sync(_refund_updated, inbox, data)
-    if event.type == "charge.refunded":
-        # What Stripe has given back of the fee so far: a Dashboard refund may have included it.
+    if event.type in REFUND_EVENTS:
+        # What Stripe has given back of the fee so far is what a settled refund books.
         payment_intent = data.get("payment_intent")
         returned = (
             await inbox.completion.provider.commission_returned(str(payment_intent))
-            if payment_intent
+            if payment_intent and data.get("status") == "succeeded"
             else None
         )
-        return await anyio.to_thread.run_sync(_charge_refunded, inbox, data, returned)
+        return await anyio.to_thread.run_sync(_refund_event, inbox, data, returned)
+    if event.type == "charge.refunded":
+        # Since API 2022-11-15 a Charge carries no `refunds` (and a webhook cannot expand it):
+        # each refund settles from its own refund.created / refund.updated event.
+        return "refunds settle from refund events"
     if event.type in ("charge.dispute.created", "charge.dispute.closed"):
         return await anyio.to_thread.run_sync(_dispute, inbox, event.type, data)
     return "ignored"
@@ -221,7 +226,7 @@ async def _payment_intent(inbox: StripeInbox, payment_intent_id: str) -> str:
 def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
     """The order a charge or dispute is about, locked; None while it is not recorded yet."""
     payment_intent = data.get("payment_intent")
-    charge = data.get("charge") if data.get("object") == "dispute" else data.get("id")
+    charge = data.get("charge") if data.get("object") in ("dispute", "refund") else data.get("id")
     clauses = []
     if payment_intent:
         clauses.append(col(PaymentRow.provider_payment_id) == str(payment_intent))
@@ -236,54 +241,56 @@ def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
     return None
 
 
-def _charge_refunded(inbox: StripeInbox, data: dict[str, Any], returned: int | None) -> str:
-    """Settle our pending refunds; a refund made outside the platform (the Dashboard) is
-    recorded too, with whatever part of the fee Stripe gave back with it (none unless the
-    refund asked for it)."""
+def _refund_event(inbox: StripeInbox, data: dict[str, Any], returned: int | None) -> str:
+    """A refund as Stripe reports it: ours settles; one made outside the platform (the
+    Dashboard) is recorded once it succeeded, with the fee Stripe gave back with it and with
+    the merchant's share taken back only when Stripe reversed the transfer."""
     now = inbox.clock()
+    stripe_id = str(data.get("id"))
     with inbox.database.write() as db:
+        refund = Refunds(db).by_provider_id(stripe_id)
+        ours = (data.get("metadata") or {}).get("refund_id")
+        if refund is None and ours:
+            refund = Refunds(db).get(str(ours))
+        if refund is not None:
+            return f"refund {_settle_from_stripe(db, refund, data, returned, now)}"
+        if data.get("status") != "succeeded":
+            return f"refund made in Stripe is {data.get('status')}"
         order = _order_for_charge(db, data)
         if order is None:
             return DEFERRED
-        listed = (data.get("refunds") or {}).get("data") or []
-        settled = 0
-        for item in listed:
-            refund = Refunds(db).by_provider_id(str(item.get("id")))
-            if refund is not None:
-                settled += _settle_from_stripe(db, refund, item, now) == "succeeded"
-        known = sum(r.amount for r in Refunds(db).of_order(order.id) if r.status != "failed")
-        outside = int(data.get("amount_refunded") or 0) - known
-        if outside > 0:
-            refund = RefundRow(
-                id=new_id("rfd"),
-                order_id=order.id,
-                amount=min(outside, order.total_amount - order.amount_refunded),
-                commission_amount=0,
-                currency=order.currency,
-                reason="refunded in Stripe",
-                source="stripe",
-                status="pending",
-                created_at=now,
-                updated_at=now,
-            )
-            Refunds(db).add(refund)
-            settle_refund(db, refund.id, Refund("", RefundStatus.SUCCEEDED, 0, returned), now)
-            return f"refund of {refund.amount} made in Stripe recorded"
-        return f"{settled} refunds settled"
-
-
-def _refund_updated(inbox: StripeInbox, data: dict[str, Any]) -> str:
-    with inbox.database.write() as db:
-        refund = Refunds(db).by_provider_id(str(data.get("id")))
-        if refund is None:
-            return "no such refund"
-        return f"refund {_settle_from_stripe(db, refund, data, inbox.clock())}"
+        amount = min(int(data.get("amount") or 0), order.total_amount - order.amount_refunded)
+        refund = RefundRow(
+            id=new_id("rfd"),
+            order_id=order.id,
+            amount=amount,
+            commission_amount=0,
+            currency=order.currency,
+            reason="refunded in Stripe",
+            source="stripe",
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        Refunds(db).add(refund)
+        settle_refund(
+            db,
+            refund.id,
+            Refund(stripe_id, RefundStatus.SUCCEEDED, 0, returned),
+            now,
+            merchant_paid=data.get("transfer_reversal") is not None,
+        )
+        return f"refund of {amount} made in Stripe recorded"
 
 
 def _settle_from_stripe(
-    db: Session, refund: RefundRow, stripe_refund: dict[str, Any], now: datetime
+    db: Session,
+    refund: RefundRow,
+    stripe_refund: dict[str, Any],
+    returned: int | None,
+    now: datetime,
 ) -> str:
-    """Settle a pending refund as Stripe now reports it; returns the refund's status."""
+    """Settle a pending refund of ours as Stripe now reports it; returns its status."""
     status = {
         "succeeded": RefundStatus.SUCCEEDED,
         "failed": RefundStatus.FAILED,
@@ -291,8 +298,8 @@ def _settle_from_stripe(
     }.get(str(stripe_refund.get("status")))
     if status is None or refund.status != "pending":
         return refund.status
-    fee = refund.commission_amount if status is RefundStatus.SUCCEEDED else 0
-    return settle_refund(db, refund.id, Refund(str(stripe_refund["id"]), status, fee), now).status
+    result = Refund(str(stripe_refund["id"]), status, 0, returned)
+    return settle_refund(db, refund.id, result, now).status
 
 
 def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:

@@ -56,6 +56,7 @@ _SPT_ID = re.compile(r"spt_[A-Za-z0-9_]{1,250}")
 _REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 _METADATA_VALUE_MAX = 500  # Stripe's limit on one metadata value
 _LIST_LIMIT = 100  # Stripe's largest page
+_REFUND_ATTEMPTS = 3  # keys tried in one call after Stripe kept a 500 under the previous one
 _PM_ID = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
 
 
@@ -466,21 +467,7 @@ class StripePaymentProvider:
             metadata["reason"] = request.reason[:_METADATA_VALUE_MAX]
         if metadata:
             params["metadata"] = metadata
-        log.info(
-            "stripe.refund.create key=%s payment=%s amount=%d",
-            request.idempotency_key,
-            request.payment_id,
-            request.amount,
-        )
-        created = plain(
-            await call(
-                what,
-                self._client.v1.refunds.create_async(
-                    cast("RefundCreateParams", params),
-                    options={"idempotency_key": request.idempotency_key},
-                ),
-            )
-        )
+        created = await self._find_or_create_refund(request, charge_id, params)
         refund_id = str(created["id"])
         fee_refunded = 0
         if fee_id:
@@ -500,6 +487,59 @@ class StripePaymentProvider:
             application_fee_refunded=fee_refunded,
             application_fee_refunded_total=await self._fee_refunded(fee_id) if fee_id else 0,
         )
+
+    async def _find_or_create_refund(
+        self, request: RefundRequest, charge_id: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The refund carrying our refund id if Stripe has one, else a new one.
+
+        Looking first means a refund whose answer was lost is never made twice, even after its
+        Idempotency-Key was pruned. Stripe keeps a 500 under its key and replays it for 24
+        hours, so after one (the request finished at Stripe, so the list is complete) the next
+        try looks again and then uses a key of its own.
+        """
+        ours = request.metadata.get("refund_id")
+        what = f"refund {request.payment_id}"
+        for attempt in range(_REFUND_ATTEMPTS):
+            if ours:
+                found = await self._refund_carrying(charge_id, ours, what)
+                if found is not None:
+                    log.info("stripe.refund.found refund=%s ours=%s", found.get("id"), ours)
+                    return found
+            key = request.idempotency_key if attempt == 0 else f"{request.idempotency_key}:{attempt}"
+            log.info(
+                "stripe.refund.create key=%s payment=%s amount=%d",
+                key,
+                request.payment_id,
+                request.amount,
+            )
+            try:
+                return plain(
+                    await self._client.v1.refunds.create_async(
+                        cast("RefundCreateParams", params), options={"idempotency_key": key}
+                    )
+                )
+            except stripe.APIError as error:
+                if error.http_status != 500 or attempt == _REFUND_ATTEMPTS - 1:
+                    raise provider_error(error, what) from error
+                provider_error(error, what)  # logged with its request id; looked up next
+            except stripe.StripeError as error:
+                raise provider_error(error, what) from error
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _refund_carrying(
+        self, charge_id: str, refund_id: str, what: str
+    ) -> dict[str, Any] | None:
+        listed = plain(
+            await call(
+                what,
+                self._client.v1.refunds.list_async({"charge": charge_id, "limit": _LIST_LIMIT}),
+            )
+        )
+        for item in listed.get("data") or []:
+            if mapping(item.get("metadata")).get("refund_id") == refund_id:
+                return mapping(item)
+        return None
 
     async def commission_returned(self, payment_id: str) -> int | None:
         intent = await self._intent_with_charge(payment_id, f"payment {payment_id}")

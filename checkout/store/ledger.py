@@ -124,7 +124,7 @@ class Ledger:
             )
             if row.kind == MovementKind.COMMISSION.value:
                 bucket[0] += row.amount
-            else:
+            elif row.kind == MovementKind.COMMISSION_REFUND.value:
                 bucket[1] -= row.amount
         return [(m, c, d, v[0], v[1]) for (m, c, d), v in sorted(sums.items())]
 
