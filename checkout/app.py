@@ -26,6 +26,7 @@ from checkout.api.orders import router as orders_router
 from checkout.api.platform_webhooks import router as platform_webhooks_router
 from checkout.api.services import DEFAULT_AGENT_ID, Services, utc_now
 from checkout.api.stripe_webhooks import router as stripe_webhooks_router
+from checkout.domain.fees import FeeSchedule
 from checkout.jobs import maintenance, purchases
 from checkout.jobs.order_webhooks import OrderWebhookSender
 from checkout.payments.provider import ConnectedAccounts, PaymentProvider
@@ -110,7 +111,8 @@ def stripe_connection(settings: Settings) -> tuple[stripe.StripeClient, stripe.H
 def _payments(settings: Settings) -> Payments:
     """The provider the settings name; Stripe's client is built here and closed at shutdown."""
     if settings.payment_provider != "stripe":
-        return Payments(SandboxPaymentProvider(), SandboxConnectedAccounts())
+        fees = FeeSchedule(settings.sandbox_fee_percent_bps, settings.sandbox_fee_fixed)
+        return Payments(SandboxPaymentProvider(fees), SandboxConnectedAccounts())
     assert settings.stripe_secret_key is not None  # the settings refuse stripe without a key
     client, http = stripe_connection(settings)
     return Payments(

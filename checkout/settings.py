@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         default=None, description="whsec_... of the Connect endpoint (account.updated)."
     )
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    sandbox_fee_percent_bps: int = Field(
+        default=290,
+        ge=0,
+        le=10_000,
+        description="The sandbox PSP's processing fee, percent part in basis points (Stripe US: 2.9%).",
+    )
+    sandbox_fee_fixed: int = Field(
+        default=30, ge=0, description="The sandbox PSP's fixed fee per charge, in minor units."
+    )
     stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
     stripe_timeout_seconds: float = Field(default=30.0, gt=0)
     stripe_spt_api_version: str = Field(

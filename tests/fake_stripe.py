@@ -167,6 +167,12 @@ class FakeStripe:
     fee_refunds: dict[str, list[Body]] = field(default_factory=dict)  # by fee, newest first
     transfer_reversals: list[Body] = field(default_factory=list)
     disputes: dict[str, Body] = field(default_factory=dict)
+    balance_transactions: dict[str, Body] = field(default_factory=dict)
+    transfers: dict[str, Body] = field(default_factory=dict)
+    # Stripe's US list price: 2.9% + 30 cents per charge, 15 dollars per dispute.
+    fee_percent_bps: int = 290
+    fee_fixed: int = 30
+    dispute_fee: int = 1500
     requests: list[Call] = field(default_factory=list)
     # What the fake was asked or answered that Stripe would not (tests/stripe_contract.py);
     # leaving the `with` block with any fails the test that caused it.
@@ -790,8 +796,50 @@ class FakeStripe:
     def _expand(self, intent: Body, expand: list[str]) -> Body:
         body = json.loads(json.dumps(intent))
         if "latest_charge" in expand and intent.get("latest_charge"):
-            body["latest_charge"] = json.loads(json.dumps(self.charges[intent["latest_charge"]]))
+            charge = json.loads(json.dumps(self.charges[intent["latest_charge"]]))
+            balance = charge.get("balance_transaction")
+            if "latest_charge.balance_transaction" in expand and balance:
+                charge["balance_transaction"] = json.loads(
+                    json.dumps(self.balance_transactions[balance])
+                )
+            body["latest_charge"] = charge
         return body  # type: ignore[no-any-return]
+
+    def _balance(
+        self, amount: int, fee: int, currency: str, source: str, kind: str, category: str
+    ) -> str:
+        """A balance transaction: money moved on the platform's balance, and Stripe's fee."""
+        now = self.clock()
+        txn: Body = {
+            "id": self.new_id("txn"),
+            "object": "balance_transaction",
+            "amount": amount,
+            "available_on": now + 2 * 86_400,
+            "balance_type": "payments",
+            "created": now,
+            "currency": currency,
+            "description": None,
+            "exchange_rate": None,
+            "fee": fee,
+            "fee_details": [
+                {
+                    "amount": fee,
+                    "application": None,
+                    "currency": currency,
+                    "description": "Stripe processing fees",
+                    "type": "stripe_fee",
+                }
+            ]
+            if fee
+            else [],
+            "net": amount - fee,
+            "reporting_category": category,
+            "source": source,
+            "status": "pending",
+            "type": kind,
+        }
+        self.balance_transactions[txn["id"]] = txn
+        return str(txn["id"])
 
     @staticmethod
     def _expand_list(params: dict[str, str]) -> list[str]:
@@ -1117,7 +1165,10 @@ class FakeStripe:
     def _settle_capture(self, intent: Body, amount: int) -> None:
         charge = self.charges[intent["latest_charge"]]
         charge.update(captured=True, amount_captured=amount, paid=True)
-        charge["balance_transaction"] = self.new_id("txn")
+        fee = half_up(amount * self.fee_percent_bps, 10_000) + self.fee_fixed
+        charge["balance_transaction"] = self._balance(
+            amount, fee, charge["currency"], charge["id"], "charge", "charge"
+        )
         fee_amount = min(intent["application_fee_amount"] or 0, amount)
         destination = (charge["transfer_data"] or {}).get("destination")
         if destination:

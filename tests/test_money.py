@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from checkout.app import create_app
 from checkout.domain.commission import CommissionLine, CommissionTerms, commission_for
+from checkout.domain.fees import FeeSchedule
 from checkout.payments.provider import (
     Capture,
     PaymentRefused,
@@ -80,7 +81,11 @@ def test_a_sale_writes_charge_commission_and_merchant_share_that_balance(
     entries = ledger_of(agent.client, CLAY)
     assert sum(e["amount"] for e in entries) == 0
     assert by_kind(entries, "buyer") == {"charge": -total}
-    assert by_kind(entries, "platform") == {"commission": commission}
+    # The sandbox prices its charges like Stripe's US list price: 2.9% + 30 cents.
+    fee = FeeSchedule().processing_fee(total)
+    assert fee == (total * 290 + 5_000) // 10_000 + 30
+    assert by_kind(entries, "platform") == {"commission": commission, "processing_fee": -fee}
+    assert by_kind(entries, "processor") == {"processing_fee": fee}
     assert by_kind(entries, "merchant") == {"merchant_share": total - commission}
     assert {e["order_id"] for e in entries} == {completed["order"]["id"]}
     [(stored, version)] = rows(
@@ -113,7 +118,9 @@ def test_a_partial_then_a_full_refund_gives_back_the_whole_commission(agent: Age
     assert {t["type"]: t["amount"] for t in order["totals"]}["amount_refunded"] == total
     entries = ledger_of(agent.client, NORTHWIND)
     assert sum(e["amount"] for e in entries) == 0
-    assert sum(by_kind(entries, "platform").values()) == 0  # all commission given back
+    # All commission given back; Stripe keeps its processing fee on a refund.
+    assert by_kind(entries, "platform")["processing_fee"] == -FeeSchedule().processing_fee(total)
+    assert sum(by_kind(entries, "platform").values()) == -FeeSchedule().processing_fee(total)
     assert sum(by_kind(entries, "merchant").values()) == 0
     assert sum(by_kind(entries, "buyer").values()) == 0
 
@@ -248,7 +255,12 @@ def test_a_statement_and_the_platform_revenue_add_up(agent: Agent) -> None:
     revenue = agent.client.get("/platform/revenue", headers=OPERATOR).json()
     [mine] = [m for m in revenue["by_merchant"] if m["merchant_id"] == CLAY]
     assert mine["commission"] == commission
-    assert mine["net"] == commission - statement["commission_refunded"]
+    # Stripe's fee on every charge is the platform's cost under destination charges.
+    fees = sum(FeeSchedule().processing_fee(total_of(s)) for s in sales)
+    assert mine["processor_fees"] == fees
+    assert mine["refunds_and_disputes"] == 0
+    assert mine["net"] == commission - statement["commission_refunded"] - fees
+    assert mine["net"] < 0  # 2% of a small order does not cover 2.9% + 30 cents
     [day] = revenue["by_day"]
     assert day["date"] == today.isoformat()
 

@@ -170,7 +170,11 @@ def test_a_shared_token_purchase_is_a_destination_charge_with_the_commission_as_
 
         [capture] = fake.calls("payment_intents.capture")
         assert capture.path == f"/v1/payment_intents/{intent_id}/capture"
-        assert capture.form == {"amount_to_capture": str(total), "expand[0]": "latest_charge"}
+        assert capture.form == {
+            "amount_to_capture": str(total),
+            "expand[0]": "latest_charge",
+            "expand[1]": "latest_charge.balance_transaction",
+        }
         assert capture.idempotency_key == f"{payment_id}:capture"
         assert capture.headers["Stripe-Version"] != PREVIEW_VERSION  # only SPT calls preview
         assert not fake.calls("payment_intents.cancel") and not fake.unrecognized
@@ -185,7 +189,15 @@ def test_a_shared_token_purchase_is_a_destination_charge_with_the_commission_as_
 
         stripe_entries = ledger(client, CLAY)
         assert sum(e["amount"] for e in stripe_entries) == 0
-        assert {e["kind"] for e in stripe_entries} == {"charge", "commission", "merchant_share"}
+        assert {e["kind"] for e in stripe_entries} == {
+            "charge",
+            "commission",
+            "merchant_share",
+            "processing_fee",
+        }
+        stripe_fee = fake.balance_transactions[charge["balance_transaction"]]["fee"]
+        assert stripe_fee == half_up(total * 290, 10_000) + 30
+        assert moved(stripe_entries, "processing_fee", "platform") == -stripe_fee
         assert moved(stripe_entries, "charge", "clearing") == total
         assert moved(stripe_entries, "commission", "platform") == commission
         assert moved(stripe_entries, "merchant_share", "merchant") == total - commission

@@ -510,7 +510,11 @@ async def test_capture(api: respx.MockRouter, provider: StripePaymentProvider) -
 
     assert result == Capture(PI, "ch_3SpT1kAgentic0001", "tr_3SpT1kAgentic0001", FEE)
     request = route.calls.last.request
-    assert form(request) == {"amount_to_capture": "2599", "expand[0]": "latest_charge"}
+    assert form(request) == {
+        "amount_to_capture": "2599",
+        "expand[0]": "latest_charge",
+        "expand[1]": "latest_charge.balance_transaction",
+    }
     assert request.headers["Idempotency-Key"] == "capture:pay_01"
 
 
@@ -539,7 +543,10 @@ async def test_capture_of_a_captured_payment_reports_that_capture(
 
     assert result == Capture(PI, "ch_3SpT1kAgentic0001", "tr_3SpT1kAgentic0001", FEE)
     assert capture.call_count == 1
-    assert query(retrieve.calls.last.request) == {"expand[0]": ["latest_charge"]}
+    assert query(retrieve.calls.last.request) == {
+        "expand[0]": ["latest_charge"],
+        "expand[1]": ["latest_charge.balance_transaction"],
+    }
 
     with pytest.raises(PaymentRefused, match="captured for 2599, not 2000"):
         await provider.capture(PI, 2000, idempotency_key="capture:pay_01:other")

@@ -359,7 +359,10 @@ def test_a_capture_whose_answer_was_lost_is_finished_by_payment_intent_succeeded
     assert agent.get(session["id"]).json()["status"] == "completed"
     assert sql(database_url, "SELECT count(*) FROM orders") == [(1,)]
     assert fake.calls("payment_intents.capture")[-1].status == 400  # already captured
-    assert fake.calls("payment_intents.retrieve")[-1].query == {"expand[0]": "latest_charge"}
+    assert fake.calls("payment_intents.retrieve")[-1].query == {
+        "expand[0]": "latest_charge",
+        "expand[1]": "latest_charge.balance_transaction",
+    }
     [(charge_id, fee_id)] = sql(
         database_url,
         "SELECT charge_id, application_fee_id FROM payments WHERE status = 'succeeded'",

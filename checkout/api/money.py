@@ -249,10 +249,11 @@ def get_platform_revenue(
     start: date | None = Query(default=None, alias="from"),
     end: date | None = Query(default=None, alias="to"),
 ) -> Response:
-    """The platform's commission, net of commission refunds, by merchant and by day."""
+    """The platform's gross commission, what it gave back, Stripe's fees it paid, refunds and
+    disputes it bore, and the net: by currency, by merchant and by day."""
     since, until = _period(start, end)
     with services.database.read() as db:
-        rows = Ledger(db).platform_commission(start=since, end=until)
+        rows = Ledger(db).platform_postings(start=since, end=until)
         names = {m.id: m.name for m in db.exec(select(MerchantRow))}
     earned = revenue(rows)
 
@@ -260,6 +261,8 @@ def get_platform_revenue(
         return {
             "commission": part.commission,
             "commission_refunded": part.commission_refunded,
+            "processor_fees": part.processor_fees,
+            "refunds_and_disputes": part.other,
             "net": part.net,
         }
 

@@ -4,7 +4,8 @@ Every movement is a set of postings that sums to zero. Accounts:
   buyer            money from (negative) and back to (positive) the buyer's card
   clearing         the charge while it is being split; zero again once a movement is complete
   merchant         what the merchant is owed (its connected account's share)
-  platform         the platform's commission revenue
+  platform         the platform's commission revenue, less what it pays the processor
+  processor        the card processor's fees (Stripe's, on every charge and dispute)
 
 A sale is three movements: `charge` (buyer -> clearing), `commission` (clearing -> platform) and
 `merchant_share` (clearing -> merchant). A refund reverses them in proportion: `refund`
@@ -27,6 +28,7 @@ class Account(StrEnum):
     CLEARING = "clearing"
     MERCHANT = "merchant"
     PLATFORM = "platform"
+    PROCESSOR = "processor"  # the card processor (Stripe): its fees
 
 
 class MovementKind(StrEnum):
@@ -38,6 +40,11 @@ class MovementKind(StrEnum):
     MERCHANT_REFUND = "merchant_refund"
     DISPUTE = "dispute"
     PLATFORM_FUNDED_REFUND = "platform_funded_refund"
+    PROCESSING_FEE = "processing_fee"
+    DISPUTE_FEE = "dispute_fee"
+    DISPUTE_FEE_RETURN = "dispute_fee_return"
+    TRANSFER_REVERSAL = "transfer_reversal"
+    TRANSFER = "transfer"
     DISPUTE_REVERSAL = "dispute_reversal"
 
 
@@ -63,7 +70,9 @@ def _move(kind: MovementKind, source: Account, target: Account, amount: int) -> 
     return Movement(kind, (Posting(source, -amount), Posting(target, amount)))
 
 
-def sale(*, charged: int, commission: int) -> list[Movement]:
+def sale(*, charged: int, commission: int, processing_fee: int = 0) -> list[Movement]:
+    """The charge split between platform and merchant, and the processor's fee, which Stripe
+    takes from the platform's balance on a destination charge."""
     if not 0 <= commission <= charged:
         raise ValueError("the commission is between nothing and the whole charge")
     return [
@@ -72,6 +81,7 @@ def sale(*, charged: int, commission: int) -> list[Movement]:
         _move(
             MovementKind.MERCHANT_SHARE, Account.CLEARING, Account.MERCHANT, charged - commission
         ),
+        _move(MovementKind.PROCESSING_FEE, Account.PLATFORM, Account.PROCESSOR, processing_fee),
     ]
 
 
@@ -172,20 +182,44 @@ def statement(entries: Iterable[Entry]) -> Statement:
 
 @dataclass(frozen=True, slots=True)
 class Earned:
-    """The platform's commission over some slice of the ledger."""
+    """The platform's money over some slice of the ledger: its own account's movements."""
 
-    commission: int = 0
-    commission_refunded: int = 0
+    commission: int = 0  # gross commission earned on sales
+    commission_refunded: int = 0  # given back with refunds
+    processor_fees: int = 0  # Stripe's processing and dispute fees, net of any it returned
+    other: int = 0  # refunds the platform funded, disputed amounts and what it recovered
 
     @property
     def net(self) -> int:
-        return self.commission - self.commission_refunded
+        return self.commission - self.commission_refunded - self.processor_fees + self.other
 
     def __add__(self, other: Earned) -> Earned:
         return Earned(
             self.commission + other.commission,
             self.commission_refunded + other.commission_refunded,
+            self.processor_fees + other.processor_fees,
+            self.other + other.other,
         )
+
+
+_PROCESSOR_KINDS = frozenset(
+    {
+        MovementKind.PROCESSING_FEE,
+        MovementKind.DISPUTE_FEE,
+        MovementKind.DISPUTE_FEE_RETURN,
+    }
+)
+
+
+def earned(kind: MovementKind, platform_amount: int) -> Earned:
+    """One of the platform's postings, by what it is."""
+    if kind is MovementKind.COMMISSION:
+        return Earned(commission=platform_amount)
+    if kind is MovementKind.COMMISSION_REFUND:
+        return Earned(commission_refunded=-platform_amount)
+    if kind in _PROCESSOR_KINDS:
+        return Earned(processor_fees=-platform_amount)
+    return Earned(other=platform_amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +229,11 @@ class Revenue:
     by_day: dict[tuple[date, str], Earned]  # (UTC day, currency)
 
 
-def revenue(rows: Iterable[tuple[str, str, date, int, int]]) -> Revenue:
-    """Sum (merchant, currency, day, commission, commission refunded) rows three ways."""
+def revenue(rows: Iterable[tuple[str, str, date, MovementKind, int]]) -> Revenue:
+    """Sum the platform's postings, as (merchant, currency, day, kind, amount), three ways."""
     result = Revenue({}, {}, {})
-    for merchant_id, currency, day, earned, refunded in rows:
-        part = Earned(earned, refunded)
+    for merchant_id, currency, day, kind, amount in rows:
+        part = earned(kind, amount)
         result.totals[currency] = result.totals.get(currency, Earned()) + part
         key = (merchant_id, currency)
         result.by_merchant[key] = result.by_merchant.get(key, Earned()) + part

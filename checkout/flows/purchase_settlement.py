@@ -80,7 +80,11 @@ def finish_purchase(
     Payments(db).add(payment)
     order = _record_order(db, purchase, base_url, now)
     Ledger(db).record(
-        ledger.sale(charged=payment.amount, commission=order.commission_amount),
+        ledger.sale(
+            charged=payment.amount,
+            commission=order.commission_amount,
+            processing_fee=capture.processing_fee,
+        ),
         key=f"sale:{order.id}",
         merchant_id=order.merchant_id,
         order_id=order.id,

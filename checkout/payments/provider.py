@@ -79,6 +79,9 @@ class Capture:
     charge_id: str | None  # ch_... with Stripe
     transfer_id: str | None  # tr_...: the merchant's share moving to its connected account
     application_fee_id: str | None  # fee_...
+    # What the provider charged the platform for processing the charge (Stripe: the charge's
+    # balance_transaction.fee; with destination charges the platform pays it, not the merchant).
+    processing_fee: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+from checkout.domain.fees import FeeSchedule
 from checkout.payments.provider import (
     AccountStatus,
     Authorization,
@@ -76,6 +77,11 @@ class SandboxPaymentProvider:
     given back exactly as the commission rule says."""
 
     name = "sandbox"
+    # Priced like Stripe so the demo's books show what a real order nets the platform.
+    fees = FeeSchedule()
+
+    def __init__(self, fees: FeeSchedule | None = None) -> None:
+        self.fees = fees or FeeSchedule()
 
     def card_for(self, number: str, funding: str) -> Card:
         digits = number.replace(" ", "").replace("-", "")
@@ -115,6 +121,7 @@ class SandboxPaymentProvider:
             charge_id=_sandbox_id("ch", payment_id),
             transfer_id=_sandbox_id("tr", payment_id),
             application_fee_id=_sandbox_id("fee", payment_id),
+            processing_fee=self.fees.processing_fee(amount),
         )
 
     async def void(self, payment_id: str, *, idempotency_key: str) -> None:

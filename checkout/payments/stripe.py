@@ -89,14 +89,23 @@ def _authorization_from(intent: Mapping[str, Any]) -> Authorization:
     )
 
 
+# The charge and its balance transaction, whose `fee` is what Stripe took from the platform.
+_CHARGE_EXPANDED = ["latest_charge", "latest_charge.balance_transaction"]
+
+
 def _capture_from(intent: Mapping[str, Any]) -> Capture:
     charge = intent.get("latest_charge")
     charge_fields = mapping(charge)
+    balance = mapping(charge_fields.get("balance_transaction"))
+    fee = balance.get("fee")
+    if charge_fields and not isinstance(fee, int):
+        log.warning("stripe.capture.fee_unknown payment=%s", intent.get("id"))
     return Capture(
         payment_id=str(intent["id"]),
         charge_id=ref_id(charge),
         transfer_id=ref_id(charge_fields.get("transfer")),
         application_fee_id=ref_id(charge_fields.get("application_fee")),
+        processing_fee=fee if isinstance(fee, int) else 0,
     )
 
 
@@ -235,7 +244,7 @@ class StripePaymentProvider:
             await call(
                 what,
                 self._client.v1.payment_intents.retrieve_async(
-                    payment_id, {"expand": ["latest_charge"]}
+                    payment_id, {"expand": _CHARGE_EXPANDED}
                 ),
             )
         )
@@ -392,7 +401,7 @@ class StripePaymentProvider:
         log.info("stripe.payment_intent.capture payment=%s amount=%d", payment_id, amount)
         params: PaymentIntentCaptureParams = {
             "amount_to_capture": amount,
-            "expand": ["latest_charge"],
+            "expand": _CHARGE_EXPANDED,
         }
         try:
             intent = await self._client.v1.payment_intents.capture_async(
@@ -506,7 +515,9 @@ class StripePaymentProvider:
                 if found is not None:
                     log.info("stripe.refund.found refund=%s ours=%s", found.get("id"), ours)
                     return found
-            key = request.idempotency_key if attempt == 0 else f"{request.idempotency_key}:{attempt}"
+            key = (
+                request.idempotency_key if attempt == 0 else f"{request.idempotency_key}:{attempt}"
+            )
             log.info(
                 "stripe.refund.create key=%s payment=%s amount=%d",
                 key,

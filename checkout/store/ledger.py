@@ -106,10 +106,10 @@ class Ledger:
         ).all()
         return {account: int(total or 0) for account, total in rows}
 
-    def platform_commission(
+    def platform_postings(
         self, *, start: datetime | None, end: datetime | None
-    ) -> list[tuple[str, str, date, int, int]]:
-        """(merchant, currency, day, commission, commission refunded) from the platform's legs."""
+    ) -> list[tuple[str, str, date, MovementKind, int]]:
+        """(merchant, currency, day, kind, amount): the platform's legs summed per day and kind."""
         statement = select(LedgerEntryRow).where(
             col(LedgerEntryRow.account) == Account.PLATFORM.value
         )
@@ -117,16 +117,11 @@ class Ledger:
             statement = statement.where(col(LedgerEntryRow.occurred_at) >= start)
         if end is not None:
             statement = statement.where(col(LedgerEntryRow.occurred_at) < end)
-        sums: dict[tuple[str, str, date], list[int]] = {}
+        sums: dict[tuple[str, str, date, str], int] = {}
         for row in self.db.exec(statement):
-            bucket = sums.setdefault(
-                (row.merchant_id, row.currency, row.occurred_at.date()), [0, 0]
-            )
-            if row.kind == MovementKind.COMMISSION.value:
-                bucket[0] += row.amount
-            elif row.kind == MovementKind.COMMISSION_REFUND.value:
-                bucket[1] -= row.amount
-        return [(m, c, d, v[0], v[1]) for (m, c, d), v in sorted(sums.items())]
+            key = (row.merchant_id, row.currency, row.occurred_at.date(), row.kind)
+            sums[key] = sums.get(key, 0) + row.amount
+        return [(m, c, d, MovementKind(k), v) for (m, c, d, k), v in sorted(sums.items())]
 
 
 def as_entries(rows: Sequence[LedgerEntryRow]) -> list[Entry]:
