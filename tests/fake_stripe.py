@@ -235,6 +235,19 @@ class FakeStripe:
             ("GET", re.compile(r"/v1/charges/(?P<id>[^/]+)"), "charges.retrieve", self._charge),
             ("POST", re.compile(r"/v1/refunds"), "refunds.create", self._create_refund),
             ("GET", re.compile(r"/v1/refunds"), "refunds.list", self._list_refunds),
+            ("POST", re.compile(r"/v1/transfers"), "transfers.create", self._create_transfer),
+            (
+                "GET",
+                re.compile(r"/v1/transfers/(?P<id>[^/]+)"),
+                "transfers.retrieve",
+                self._transfer,
+            ),
+            (
+                "POST",
+                re.compile(r"/v1/transfers/(?P<id>[^/]+)/reversals"),
+                "transfer_reversals.create",
+                self._create_reversal,
+            ),
             ("GET", re.compile(r"/v1/refunds/(?P<id>[^/]+)"), "refunds.retrieve", self._refund),
             (
                 "GET",
@@ -326,6 +339,7 @@ class FakeStripe:
             "refund": self.refunds,
             "application_fee": self.application_fees,
             "dispute": self.disputes,
+            "transfer": self.transfers,
         }[kind]
         body: Body = json.loads(json.dumps(store[object_id]))
         body.pop("_token", None)
@@ -420,7 +434,12 @@ class FakeStripe:
         with self._lock:
             self._kept.clear()
 
-    def open_dispute(self, payment_intent_id: str, amount: int | None = None) -> Body:
+    def open_dispute(
+        self, payment_intent_id: str, amount: int | None = None, *, inquiry: bool = False
+    ) -> Body:
+        """The buyer's bank disputes the charge. A chargeback withdraws the amount and the
+        dispute fee from the platform's balance at once (funds_withdrawn); an inquiry
+        (`warning_needs_response`) moves no money."""
         intent = self.payment_intents[payment_intent_id]
         charge = self.charges[intent["latest_charge"]]
         now = self.clock()
@@ -450,17 +469,21 @@ class FakeStripe:
             "payment_method_details": {
                 "card": {
                     "brand": charge["payment_method_details"]["card"]["brand"],
-                    "case_type": "chargeback",
+                    "case_type": "inquiry" if inquiry else "chargeback",
                     "network_reason_code": "10.4",
                 },
                 "type": "card",
             },
             "reason": "fraudulent",
-            "status": "needs_response",
+            "status": "warning_needs_response" if inquiry else "needs_response",
         }
         charge["disputed"] = True
         self.disputes[dispute["id"]] = dispute
-        return json.loads(json.dumps(dispute))  # type: ignore[no-any-return]
+        self._emit("charge.dispute.created", "dispute", dispute["id"])
+        if not inquiry:
+            self._dispute_moves(dispute, -dispute["amount"], self.dispute_fee)
+            self._emit("charge.dispute.funds_withdrawn", "dispute", dispute["id"])
+        return self.snapshot("dispute", dispute["id"])
 
     def event(
         self,
@@ -1172,7 +1195,9 @@ class FakeStripe:
         fee_amount = min(intent["application_fee_amount"] or 0, amount)
         destination = (charge["transfer_data"] or {}).get("destination")
         if destination:
-            charge["transfer"] = self.new_id("tr")
+            charge["transfer"] = self._new_transfer(
+                amount, charge["currency"], destination, charge["id"]
+            )
         if intent["application_fee_amount"] is not None:
             fee: Body = {
                 "id": self.new_id("fee"),
@@ -1292,14 +1317,7 @@ class FakeStripe:
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
         if reverse_transfer and charge["transfer"]:
-            reversal = {
-                "id": self.new_id("trr"),
-                "object": "transfer_reversal",
-                "amount": amount,
-                "transfer": charge["transfer"],
-                "created": now,
-            }
-            self.transfer_reversals.append(reversal)
+            reversal = self._reverse(charge["transfer"], amount, {}, source_refund=refund["id"])
             refund["transfer_reversal"] = reversal["id"]
         fee_id = charge["application_fee"]
         if refund_application_fee and fee_id:
@@ -1330,6 +1348,114 @@ class FakeStripe:
         self._emit("refund.created", "refund", refund["id"])
         self._emit("charge.refunded", "charge", charge["id"])
         return json.loads(json.dumps(refund))  # type: ignore[no-any-return]
+
+    # --- transfers ----------------------------------------------------------------------------
+
+    def _new_transfer(self, amount: int, currency: str, destination: str, source: str) -> str:
+        transfer_id = self.new_id("tr")
+        self.transfers[transfer_id] = {
+            "id": transfer_id,
+            "object": "transfer",
+            "amount": amount,
+            "amount_reversed": 0,
+            "balance_transaction": self._balance(
+                -amount, 0, currency, transfer_id, "transfer", "transfer"
+            ),
+            "created": self.clock(),
+            "currency": currency,
+            "description": None,
+            "destination": destination,
+            "destination_payment": self.new_id("py"),
+            "livemode": False,
+            "metadata": {},
+            "reversals": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": f"/v1/transfers/{transfer_id}/reversals",
+            },
+            "reversed": False,
+            "source_transaction": source,
+            "source_type": "card",
+            "transfer_group": None,
+        }
+        return transfer_id
+
+    def _reverse(
+        self, transfer_id: str, amount: int, metadata: dict[str, str], source_refund: str | None
+    ) -> Body:
+        transfer = self.transfers[transfer_id]
+        if amount > transfer["amount"] - transfer["amount_reversed"]:
+            raise invalid(
+                "The amount exceeds the transfer's amount not yet reversed.", param="amount"
+            )
+        reversal: Body = {
+            "id": self.new_id("trr"),
+            "object": "transfer_reversal",
+            "amount": amount,
+            "balance_transaction": self._balance(
+                amount, 0, transfer["currency"], transfer_id, "transfer_refund", "transfer_reversal"
+            ),
+            "created": self.clock(),
+            "currency": transfer["currency"],
+            "destination_payment_refund": self.new_id("pyr"),
+            "metadata": metadata,
+            "source_refund": source_refund,
+            "transfer": transfer_id,
+        }
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+        transfer["reversals"]["data"].insert(0, reversal)
+        self.transfer_reversals.append(reversal)
+        return reversal
+
+    def _transfer(self, call: Call, id: str) -> tuple[int, Body]:
+        if id not in self.transfers:
+            raise missing("transfer", id)
+        return 200, self.transfers[id]
+
+    def _create_reversal(self, call: Call, id: str) -> tuple[int, Body]:
+        if id not in self.transfers:
+            raise missing("transfer", id)
+        amount = int(call.form.get("amount", 0)) or (
+            self.transfers[id]["amount"] - self.transfers[id]["amount_reversed"]
+        )
+        return 200, self._reverse(id, amount, nested(call.form, "metadata"), None)
+
+    def _create_transfer(self, call: Call) -> tuple[int, Body]:
+        p = call.form
+        if p.get("destination") not in self.accounts:
+            raise invalid(f"No such destination: '{p.get('destination')}'", param="destination")
+        transfer_id = self._new_transfer(
+            int(p["amount"]), p["currency"], p["destination"], p.get("source_transaction", "")
+        )
+        self.transfers[transfer_id]["metadata"] = nested(p, "metadata")
+        return 200, self.transfers[transfer_id]
+
+    # --- disputes -------------------------------------------------------------------------------
+
+    def _dispute_moves(self, dispute: Body, amount: int, fee: int) -> None:
+        txn = self._balance(
+            amount, fee, dispute["currency"], dispute["id"], "adjustment", "dispute"
+        )
+        dispute["balance_transactions"].append(
+            json.loads(json.dumps(self.balance_transactions[txn]))
+        )
+
+    def close_dispute(self, dispute_id: str, *, won: bool) -> Body:
+        """The issuer decides: a won dispute gives the amount back (funds_reinstated) and, as
+        assumed here, the dispute fee; an inquiry just closes (warning_closed)."""
+        dispute = self.disputes[dispute_id]
+        if dispute["status"].startswith("warning_"):
+            dispute["status"] = "warning_closed"
+        elif won:
+            dispute["status"] = "won"
+            self._dispute_moves(dispute, dispute["amount"], -self.dispute_fee)
+            self._emit("charge.dispute.funds_reinstated", "dispute", dispute_id)
+        else:
+            dispute["status"] = "lost"
+        self._emit("charge.dispute.closed", "dispute", dispute_id)
+        return self.snapshot("dispute", dispute_id)
 
     def _create_refund(self, call: Call) -> tuple[int, Body]:
         p = call.form

@@ -56,6 +56,8 @@ REQUEST_PARAMS: dict[str, str] = {
     "application_fees.refunds.list": "ApplicationFeeRefundListParams",
     "balance_transactions.retrieve": "BalanceTransactionRetrieveParams",
     "transfer_reversals.create": "TransferReversalCreateParams",
+    "transfers.create": "TransferCreateParams",
+    "transfers.retrieve": "TransferRetrieveParams",
     "transfer_reversals.list": "TransferReversalListParams",
     "disputes.retrieve": "DisputeRetrieveParams",
 }

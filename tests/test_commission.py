@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from checkout.domain.commission import (
     commission_for,
     commission_refund,
 )
-from checkout.domain.ledger import Account, Entry, statement
+from checkout.domain.fees import FeeSchedule
+from checkout.domain.ledger import Account, Entry, revenue, statement
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -97,8 +99,10 @@ def test_a_refund_beyond_the_charge_is_refused() -> None:
 operation = st.one_of(
     st.tuples(st.just("sale"), st.integers(1, 500_000), st.integers(0, 2_000)),
     st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 100)),
-    st.tuples(st.just("dispute"), st.integers(0, 50), st.integers(1, 100)),
+    st.tuples(st.just("dispute lost"), st.integers(0, 50), st.integers(1, 100)),
+    st.tuples(st.just("dispute won"), st.integers(0, 50), st.integers(1, 100)),
 )
+SCHEDULE = FeeSchedule()
 
 
 @settings(max_examples=300, deadline=None)
@@ -108,7 +112,14 @@ def test_the_ledger_balances_over_any_sequence_of_orders_refunds_and_disputes(
 ) -> None:
     orders: list[dict[str, int]] = []
     entries: list[Entry] = []
-    expected = {"gross": 0, "commission": 0, "refunds": 0, "back": 0, "disputes": 0}
+    expected = {
+        "gross": 0,
+        "commission": 0,
+        "refunds": 0,
+        "back": 0,
+        "disputes": 0,
+        "processor": 0,
+    }
 
     def post(movements: list[ledger.Movement]) -> None:
         for movement in movements:
@@ -122,7 +133,9 @@ def test_the_ledger_balances_over_any_sequence_of_orders_refunds_and_disputes(
                 CommissionTerms(rate_bps=second % 10_001), [CommissionLine(charged)], shipping=0
             ).amount
             orders.append({"charged": charged, "commission": fee, "refunded": 0})
-            post(ledger.sale(charged=charged, commission=fee))
+            processing = SCHEDULE.processing_fee(charged)
+            post(ledger.sale(charged=charged, commission=fee, processing_fee=processing))
+            expected["processor"] += processing
             expected["gross"] += charged
             expected["commission"] += fee
         elif orders:
@@ -142,8 +155,18 @@ def test_the_ledger_balances_over_any_sequence_of_orders_refunds_and_disputes(
                 expected["refunds"] += amount
                 expected["back"] += share
             else:
-                post(ledger.dispute(amount=amount))
+                # Stripe takes the amount and its fee from the platform, which reverses the
+                # merchant's transfer; a won dispute gives both back and the merchant is repaid.
+                post(ledger.dispute_withdrawn(amount=amount, fee=SCHEDULE.dispute_fee))
+                post(ledger.transfer_reversal(amount=amount))
+                if kind == "dispute won":
+                    post(
+                        ledger.dispute_reinstated(amount=amount, fee_returned=SCHEDULE.dispute_fee)
+                    )
+                    post(ledger.transfer(amount=amount))
+                    continue
                 expected["disputes"] += amount
+                expected["processor"] += SCHEDULE.dispute_fee
             order["refunded"] += amount
 
     balances: dict[Account, int] = {}
@@ -151,7 +174,19 @@ def test_the_ledger_balances_over_any_sequence_of_orders_refunds_and_disputes(
         balances[entry.account] = balances.get(entry.account, 0) + entry.amount
     assert sum(balances.values()) == 0
     assert balances.get(Account.CLEARING, 0) == 0
-    assert balances.get(Account.PLATFORM, 0) == expected["commission"] - expected["back"]
+    # The processor is paid exactly its fees; the platform keeps its commission net of them.
+    assert balances.get(Account.PROCESSOR, 0) == expected["processor"]
+    assert balances.get(Account.PLATFORM, 0) == (
+        expected["commission"] - expected["back"] - expected["processor"]
+    )
+    earned = revenue(
+        
+            ("m", "usd", date(2026, 12, 1), e.kind, e.amount)
+            for e in entries
+            if e.account is Account.PLATFORM
+        
+    ).totals.get("usd")
+    assert (earned.net if earned else 0) == balances.get(Account.PLATFORM, 0)
     summary = statement(entries)
     assert (summary.gross_sales, summary.commission, summary.refunds) == (
         expected["gross"],

@@ -262,23 +262,38 @@ def test_a_merchant_that_disconnects_the_platform_stops_being_payable(
 # --- disputes ------------------------------------------------------------------------------
 
 
-def test_a_dispute_moves_money_from_the_merchant_once_however_often_it_is_delivered(
+def test_a_dispute_is_paid_by_the_platform_and_recovered_from_the_merchant_once(
     client: TestClient, fake: FakeStripe, database_url: str
 ) -> None:
     order = buy(client, fake)
     intent = intent_of(database_url, order["id"])
     dispute = fake.open_dispute(intent)
-    created = fake.event("charge.dispute.created", dispute)
+    created, withdrawn = fake.events_of("charge.dispute.created", "charge.dispute.funds_withdrawn")
+    amount, dispute_fee = dispute["amount"], fake.dispute_fee
 
-    first = outcome(deliver(client, created))
-    again = outcome(deliver(client, created))
+    assert outcome(deliver(client, created)) == "dispute needs_response"
+    first = outcome(deliver(client, withdrawn))
+    assert first == (
+        f"dispute of {amount} withdrawn (fee {dispute_fee}), {amount} recovered from the merchant"
+    )
+    assert outcome(deliver(client, withdrawn)) == "duplicate"
+    redelivered = fake.event("charge.dispute.funds_withdrawn", withdrawn["data"]["object"])
+    assert (
+        outcome(deliver(client, redelivered))
+        == f"dispute of {amount} withdrawn (already recovered)"
+    )
 
-    assert first == f"dispute of {dispute['amount']} recorded"
-    assert again == "duplicate"
+    # What Stripe did: the platform's transfer to the merchant is reversed by the amount, once.
+    [reversal] = fake.transfer_reversals
+    charge = fake.charges[fake.payment_intents[intent]["latest_charge"]]
+    assert (reversal["transfer"], reversal["amount"]) == (charge["transfer"], amount)
+    assert len(fake.calls("transfer_reversals.create")) == 1
     entries = ledger(client, CLAY)
-    disputes = [(e["account"], e["amount"]) for e in entries if e["kind"] == "dispute"]
-    assert disputes == [("merchant", -dispute["amount"]), ("buyer", dispute["amount"])]
-    assert {e["reference"] for e in entries if e["kind"] == "dispute"} == {dispute["id"]}
+    assert moved(entries, "dispute", "platform") == -amount
+    assert moved(entries, "dispute", "buyer") == amount
+    assert moved(entries, "dispute_fee", "platform") == -dispute_fee
+    assert moved(entries, "transfer_reversal", "merchant") == -amount
+    assert moved(entries, "transfer_reversal", "platform") == amount
     assert sum(e["amount"] for e in entries) == 0
     agent = Agent(client)
 
@@ -290,17 +305,62 @@ def test_a_dispute_moves_money_from_the_merchant_once_however_often_it_is_delive
             if a["type"] == "dispute"
         ]
 
-    # The agent hears of it: the order carries a pending dispute adjustment.
-    assert dispute_adjustments() == [(dispute["id"], "pending", dispute["amount"])]
+    assert dispute_adjustments() == [(dispute["id"], "pending", amount)]
+    statement = client.get(f"/merchants/{CLAY}/statement", headers=OPERATOR).json()
+    assert statement["disputes"] == amount
 
-    won = fake.event("charge.dispute.closed", {**dispute, "status": "won"})
-    assert outcome(deliver(client, won)) == f"dispute_reversal of {dispute['amount']} recorded"
-    replayed_won = fake.event("charge.dispute.closed", {**dispute, "status": "won"})
-    assert outcome(deliver(client, replayed_won)) == "already recorded"
-    assert dispute_adjustments() == [(dispute["id"], "failed", dispute["amount"])]
+    # The merchant wins: Stripe gives the amount (and here the fee) back to the platform, which
+    # pays the merchant what it had taken.
+    fake.close_dispute(dispute["id"], won=True)
+    reinstated, closed = fake.events_of("charge.dispute.funds_reinstated", "charge.dispute.closed")
+    assert outcome(deliver(client, reinstated)) == (
+        f"dispute of {amount} reinstated, {amount} paid back to the merchant"
+    )
+    assert outcome(deliver(client, closed)) == "dispute won"
+    [repaid] = [c for c in fake.calls("transfers.create")]
+    assert repaid.form["amount"] == str(amount)
+    assert repaid.form["source_transaction"] == charge["id"]
+    assert dispute_adjustments() == [(dispute["id"], "failed", amount)]
+    entries = ledger(client, CLAY)
+    assert sum(e["amount"] for e in entries) == 0
+    assert (
+        sum(e["amount"] for e in entries if e["account"] == "processor")
+        == (fake.balance_transactions[charge["balance_transaction"]]["fee"])
+    )
     statement = client.get(f"/merchants/{CLAY}/statement", headers=OPERATOR).json()
     assert statement["disputes"] == 0
     assert statement["net"] == statement["gross_sales"] - statement["commission"]
+
+
+def test_an_inquiry_moves_no_money_and_a_lost_dispute_stays_with_the_merchant(
+    client: TestClient, fake: FakeStripe, database_url: str
+) -> None:
+    order = buy(client, fake)
+    intent = intent_of(database_url, order["id"])
+    inquiry = fake.open_dispute(intent, inquiry=True)
+    assert [e["type"] for e in fake.events_of()][-1] == "charge.dispute.created"
+    [created] = fake.events_of("charge.dispute.created")
+    assert outcome(deliver(client, created)) == (
+        "dispute warning_needs_response: an inquiry moves no money"
+    )
+    fake.close_dispute(inquiry["id"], won=False)
+    assert outcome(deliver(client, fake.events_of("charge.dispute.closed")[-1])) == (
+        "dispute warning_closed: an inquiry moves no money"
+    )
+    assert not [e for e in ledger(client, CLAY) if e["kind"].startswith(("dispute", "transfer"))]
+    assert not fake.calls("transfer_reversals.create")
+
+    chargeback = fake.open_dispute(intent, amount=500)
+    for event in fake.events_of("charge.dispute.funds_withdrawn"):
+        deliver(client, event)
+    fake.close_dispute(chargeback["id"], won=False)
+    assert not fake.events_of("charge.dispute.funds_reinstated")
+    entries = ledger(client, CLAY)
+    assert moved(entries, "transfer_reversal", "merchant") == -500
+    assert moved(entries, "dispute", "buyer") == 500
+    statement = client.get(f"/merchants/{CLAY}/statement", headers=OPERATOR).json()
+    assert statement["disputes"] == 500
+    assert statement["net"] == statement["gross_sales"] - statement["commission"] - 500
 
 
 def test_a_dispute_that_arrives_before_its_order_is_deferred_and_applied_later(
@@ -315,8 +375,8 @@ def test_a_dispute_that_arrives_before_its_order_is_deferred_and_applied_later(
     assert lost.status_code == 503, lost.text
     [intent] = fake.intents_for(session["id"])
     assert intent["status"] == "succeeded"
-    dispute = fake.open_dispute(intent["id"], amount=500)
-    early = fake.event("charge.dispute.created", dispute)
+    fake.open_dispute(intent["id"], amount=500)
+    [early] = fake.events_of("charge.dispute.funds_withdrawn")
 
     assert outcome(deliver(client, early)) == "deferred"
     assert events_in_inbox(database_url) == [(early["id"], False, None)]
@@ -329,7 +389,9 @@ def test_a_dispute_that_arrives_before_its_order_is_deferred_and_applied_later(
     applied = client.portal.call(replay_deferred_events, inbox)  # type: ignore[union-attr]
 
     assert applied == 1
-    assert events_in_inbox(database_url) == [(early["id"], True, "dispute of 500 recorded")]
+    assert events_in_inbox(database_url) == [
+        (early["id"], True, "dispute of 500 withdrawn (fee 1500), 500 recovered from the merchant")
+    ]
     entries = ledger(client, NORTHWIND)
     assert moved(entries, "dispute", "buyer") == 500
     assert sum(e["amount"] for e in entries) == 0

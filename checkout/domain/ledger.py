@@ -10,9 +10,13 @@ Every movement is a set of postings that sums to zero. Accounts:
 A sale is three movements: `charge` (buyer -> clearing), `commission` (clearing -> platform) and
 `merchant_share` (clearing -> merchant). A refund reverses them in proportion: `refund`
 (clearing -> buyer), `commission_refund` (platform -> clearing), `merchant_refund` (merchant ->
-clearing). A dispute withdraws the disputed amount from the merchant's share back to the buyer
-(`dispute`), as Stripe reverses the destination transfer; a won dispute (`dispute_reversal`)
-returns it. The commission is not given back on a dispute: the platform keeps its fee.
+clearing). Stripe's fee on the charge (`processing_fee`) is the platform's (platform ->
+processor). A dispute on a destination charge is debited from the PLATFORM: the disputed amount
+(`dispute`, platform -> buyer) and the dispute fee (`dispute_fee`, platform -> processor); the
+platform recovers the amount from the merchant by reversing the transfer (`transfer_reversal`,
+merchant -> platform). A won dispute returns the amount (`dispute_reversal`) and the fee if
+Stripe gives it back (`dispute_fee_return`), and the platform pays the merchant back
+(`transfer`). An inquiry moves no money. The commission is not given back on a dispute.
 """
 
 from __future__ import annotations
@@ -116,12 +120,32 @@ def refund_by_platform(*, amount: int, commission_refunded: int) -> list[Movemen
     ]
 
 
-def dispute(*, amount: int) -> list[Movement]:
-    return [_move(MovementKind.DISPUTE, Account.MERCHANT, Account.BUYER, amount)]
+def dispute_withdrawn(*, amount: int, fee: int) -> list[Movement]:
+    """Stripe takes a disputed destination charge's amount and its dispute fee from the
+    platform's balance (charge.dispute.funds_withdrawn), whoever sold it."""
+    return [
+        _move(MovementKind.DISPUTE, Account.PLATFORM, Account.BUYER, amount),
+        _move(MovementKind.DISPUTE_FEE, Account.PLATFORM, Account.PROCESSOR, fee),
+    ]
 
 
-def dispute_won(*, amount: int) -> list[Movement]:
-    return [_move(MovementKind.DISPUTE_REVERSAL, Account.BUYER, Account.MERCHANT, amount)]
+def dispute_reinstated(*, amount: int, fee_returned: int) -> list[Movement]:
+    """A won dispute: Stripe gives the amount back to the platform (funds_reinstated), and
+    the fee when its balance transaction says so."""
+    return [
+        _move(MovementKind.DISPUTE_REVERSAL, Account.BUYER, Account.PLATFORM, amount),
+        _move(MovementKind.DISPUTE_FEE_RETURN, Account.PROCESSOR, Account.PLATFORM, fee_returned),
+    ]
+
+
+def transfer_reversal(*, amount: int) -> list[Movement]:
+    """The platform takes back part of the merchant's transfer (to recover a dispute)."""
+    return [_move(MovementKind.TRANSFER_REVERSAL, Account.MERCHANT, Account.PLATFORM, amount)]
+
+
+def transfer(*, amount: int) -> list[Movement]:
+    """The platform pays the merchant (what it recovered for a dispute the merchant won)."""
+    return [_move(MovementKind.TRANSFER, Account.PLATFORM, Account.MERCHANT, amount)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +177,12 @@ def statement(entries: Iterable[Entry]) -> Statement:
     for entry in entries:
         if entry.account is Account.MERCHANT:
             net += entry.amount
-        if entry.account is Account.MERCHANT:
+            # What the platform took back of the merchant's transfers for disputes, net of
+            # what it paid back for disputes the merchant won.
+            if entry.kind in (MovementKind.TRANSFER_REVERSAL, MovementKind.TRANSFER):
+                disputes -= entry.amount
             continue
-        # Read each movement from its clearing or buyer leg, which names the whole amount.
+        # Read each movement from its clearing, buyer or platform leg, which names the amount.
         if entry.kind is MovementKind.CHARGE and entry.account is Account.CLEARING:
             gross += entry.amount
             sold.add(entry.order_id)
@@ -163,12 +190,10 @@ def statement(entries: Iterable[Entry]) -> Statement:
             commission -= entry.amount
         elif entry.kind is MovementKind.REFUND and entry.account is Account.BUYER:
             refunds += entry.amount
+        elif entry.kind is MovementKind.PLATFORM_FUNDED_REFUND and entry.account is Account.PLATFORM:
+            refunds += entry.amount  # negative: the platform paid it, not the merchant
         elif entry.kind is MovementKind.COMMISSION_REFUND and entry.account is Account.PLATFORM:
             commission_back -= entry.amount
-        elif entry.kind is MovementKind.DISPUTE and entry.account is Account.BUYER:
-            disputes += entry.amount
-        elif entry.kind is MovementKind.DISPUTE_REVERSAL and entry.account is Account.BUYER:
-            disputes += entry.amount  # negative: money returned to the merchant
     return Statement(
         gross_sales=gross,
         commission=commission,

@@ -48,6 +48,14 @@ from checkout.store.rows import (
 
 log = logging.getLogger("checkout.stripe_events")
 DEFERRED = "deferred"
+DISPUTE_EVENTS = frozenset(
+    {
+        "charge.dispute.created",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.closed",
+    }
+)
 REFUND_EVENTS = frozenset(
     {"refund.created", "refund.updated", "charge.refund.updated", "refund.failed"}
 )
@@ -156,8 +164,8 @@ async def _apply(inbox: StripeInbox, event: StripeEvent) -> str:
         # Since API 2022-11-15 a Charge carries no `refunds` (and a webhook cannot expand it):
         # each refund settles from its own refund.created / refund.updated event.
         return "refunds settle from refund events"
-    if event.type in ("charge.dispute.created", "charge.dispute.closed"):
-        return await anyio.to_thread.run_sync(_dispute, inbox, event.type, data)
+    if event.type in DISPUTE_EVENTS:
+        return await _dispute(inbox, event.type, data)
     return "ignored"
 
 
@@ -302,30 +310,94 @@ def _settle_from_stripe(
     return settle_refund(db, refund.id, result, now).status
 
 
-def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
-    now = inbox.clock()
-    with inbox.database.write() as db:
-        order = _order_for_charge(db, data)
-        if order is None:
+def _balance_moves(data: dict[str, Any], withdrawn: bool) -> tuple[int, int]:
+    """(amount, fee) of the dispute's withdrawal (or reinstatement) as Stripe booked it on the
+    platform's balance: the dispute's balance transactions, never our own arithmetic."""
+    for txn in data.get("balance_transactions") or []:
+        amount = int((txn or {}).get("amount") or 0)
+        if (amount < 0) == withdrawn and amount != 0:
+            return abs(amount), int(txn.get("fee") or 0)
+    return 0, 0
+
+
+async def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
+    """Disputes on destination charges move the PLATFORM's money: Stripe withdraws the amount
+    and its fee from the platform's balance; the platform takes the amount back from the
+    merchant by reversing the transfer, and pays it back if the merchant wins. An inquiry
+    (`warning_*`) moves nothing."""
+    dispute_id = str(data.get("id"))
+    status = str(data.get("status"))
+
+    def book(movements: list[ledger.Movement] | None, key: str) -> tuple[str, str] | None:
+        """Record under the order's lock; (order id, payment intent) or None if not recorded."""
+        with inbox.database.write() as db:
+            order = _order_for_charge(db, data)
+            if order is None:
+                return None
+            payment = db.get(PaymentRow, order.payment_id)
+            assert payment is not None and payment.provider_payment_id is not None
+            if movements and Ledger(db).record(
+                movements,
+                key=key,
+                merchant_id=order.merchant_id,
+                order_id=order.id,
+                currency=order.currency,
+                reference=dispute_id,
+                occurred_at=inbox.clock(),
+            ):
+                queue_order_event(db, "order_update", order, inbox.clock())
+            return order.id, payment.provider_payment_id
+
+    def has(key: str) -> bool:
+        with inbox.database.read() as db:
+            return Ledger(db).has(key)
+
+    def recovered() -> int:
+        with inbox.database.read() as db:
+            rows = Ledger(db).movement(f"dispute:{dispute_id}:recovered:transfer_reversal")
+            return sum(r.amount for r in rows if r.account == ledger.Account.PLATFORM.value)
+
+    if kind in ("charge.dispute.created", "charge.dispute.closed"):
+        found = await anyio.to_thread.run_sync(book, None, "")
+        if found is None:
             return DEFERRED
-        dispute_id = str(data.get("id"))
-        amount = min(int(data.get("amount") or 0), order.total_amount)
-        if kind == "charge.dispute.created":
-            movements, key = ledger.dispute(amount=amount), f"dispute:{dispute_id}"
-        elif data.get("status") == "won" and Ledger(db).has(f"dispute:{dispute_id}:dispute"):
-            movements, key = ledger.dispute_won(amount=amount), f"dispute-won:{dispute_id}"
-        else:
-            return f"dispute {data.get('status')}"
-        written = Ledger(db).record(
-            movements,
-            key=key,
-            merchant_id=order.merchant_id,
-            order_id=order.id,
-            currency=order.currency,
-            reference=dispute_id,
-            occurred_at=now,
+        return f"dispute {status}" + (
+            ": an inquiry moves no money" if status.startswith("warning_") else ""
         )
-        if not written:
-            return "already recorded"
-        queue_order_event(db, "order_update", order, now)
-        return f"{movements[0].kind.value} of {amount} recorded"
+
+    if kind == "charge.dispute.funds_withdrawn":
+        amount, fee = _balance_moves(data, withdrawn=True)
+        movements = ledger.dispute_withdrawn(amount=amount, fee=fee)
+        found = await anyio.to_thread.run_sync(book, movements, f"dispute:{dispute_id}")
+        if found is None:
+            return DEFERRED
+        if await anyio.to_thread.run_sync(has, f"dispute:{dispute_id}:recovered:transfer_reversal"):
+            return f"dispute of {amount} withdrawn (already recovered)"
+        # PaymentUnavailable defers the event; the key makes the reversal happen once.
+        taken = await inbox.completion.provider.recover_from_merchant(
+            found[1], amount, idempotency_key=f"{dispute_id}:recover"
+        )
+        await anyio.to_thread.run_sync(
+            book, ledger.transfer_reversal(amount=taken), f"dispute:{dispute_id}:recovered"
+        )
+        return f"dispute of {amount} withdrawn (fee {fee}), {taken} recovered from the merchant"
+
+    if kind == "charge.dispute.funds_reinstated":
+        amount, fee = _balance_moves(data, withdrawn=False)
+        movements = ledger.dispute_reinstated(amount=amount, fee_returned=max(0, -fee))
+        found = await anyio.to_thread.run_sync(book, movements, f"dispute-won:{dispute_id}")
+        if found is None:
+            return DEFERRED
+        owed = await anyio.to_thread.run_sync(recovered)
+        if owed <= 0 or await anyio.to_thread.run_sync(
+            has, f"dispute-won:{dispute_id}:repaid:transfer"
+        ):
+            return f"dispute of {amount} reinstated"
+        paid = await inbox.completion.provider.pay_merchant(
+            found[1], owed, idempotency_key=f"{dispute_id}:repay"
+        )
+        await anyio.to_thread.run_sync(
+            book, ledger.transfer(amount=paid), f"dispute-won:{dispute_id}:repaid"
+        )
+        return f"dispute of {amount} reinstated, {paid} paid back to the merchant"
+    return "ignored"

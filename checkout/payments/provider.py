@@ -170,6 +170,17 @@ class PaymentProvider(Protocol):
         """All of the payment's application fee given back so far (None: not tracked)."""
         ...
 
+    async def recover_from_merchant(
+        self, payment_id: str, amount: int, *, idempotency_key: str
+    ) -> int:
+        """Take up to `amount` of the merchant's share of a payment back to the platform (a
+        transfer reversal); returns what was taken back."""
+        ...
+
+    async def pay_merchant(self, payment_id: str, amount: int, *, idempotency_key: str) -> int:
+        """Send `amount` to the merchant against a payment (a transfer); returns what was sent."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class AccountStatus:

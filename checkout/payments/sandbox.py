@@ -138,6 +138,14 @@ class SandboxPaymentProvider:
         """Nothing is refunded behind the platform's back here: the ledger is the record."""
         return None
 
+    async def recover_from_merchant(
+        self, payment_id: str, amount: int, *, idempotency_key: str
+    ) -> int:
+        return amount
+
+    async def pay_merchant(self, payment_id: str, amount: int, *, idempotency_key: str) -> int:
+        return amount
+
 
 class SandboxConnectedAccounts:
     """Connected accounts that can take charges at once: the sandbox has no onboarding to do."""

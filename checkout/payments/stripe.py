@@ -557,6 +557,60 @@ class StripePaymentProvider:
         fee_id = ref_id(mapping(intent.get("latest_charge")).get("application_fee"))
         return await self._fee_refunded(fee_id) if fee_id else 0
 
+    async def recover_from_merchant(
+        self, payment_id: str, amount: int, *, idempotency_key: str
+    ) -> int:
+        """Reverse up to `amount` of the charge's transfer: with destination charges Stripe takes
+        a dispute from the platform, which recovers it from the merchant this way."""
+        what = f"transfer reversal {payment_id}"
+        charge = mapping((await self._intent_with_charge(payment_id, what)).get("latest_charge"))
+        transfer_id = ref_id(charge.get("transfer"))
+        if transfer_id is None:
+            return 0
+        transfer = plain(await call(what, self._client.v1.transfers.retrieve_async(transfer_id)))
+        left = int(transfer.get("amount") or 0) - int(transfer.get("amount_reversed") or 0)
+        amount = min(amount, left)
+        if amount <= 0:
+            return 0
+        log.info("stripe.transfer_reversal.create transfer=%s amount=%d", transfer_id, amount)
+        reversal = plain(
+            await call(
+                what,
+                self._client.v1.transfers.reversals.create_async(
+                    transfer_id,
+                    {"amount": amount, "metadata": {"payment_intent": payment_id}},
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        )
+        return int(reversal.get("amount") or 0)
+
+    async def pay_merchant(self, payment_id: str, amount: int, *, idempotency_key: str) -> int:
+        """A transfer to the charge's destination, funded by the charge itself."""
+        what = f"transfer {payment_id}"
+        intent = await self._intent_with_charge(payment_id, what)
+        destination = mapping(intent.get("transfer_data")).get("destination")
+        charge_id = ref_id(intent.get("latest_charge"))
+        if not destination or charge_id is None or amount <= 0:
+            return 0
+        log.info("stripe.transfer.create payment=%s amount=%d", payment_id, amount)
+        sent = plain(
+            await call(
+                what,
+                self._client.v1.transfers.create_async(
+                    {
+                        "amount": amount,
+                        "currency": str(intent.get("currency")),
+                        "destination": str(ref_id(destination)),
+                        "source_transaction": charge_id,
+                        "metadata": {"payment_intent": payment_id},
+                    },
+                    options={"idempotency_key": idempotency_key},
+                ),
+            )
+        )
+        return int(sent.get("amount") or 0)
+
     async def _fee_refunded(self, fee_id: str) -> int:
         fee = plain(
             await call(

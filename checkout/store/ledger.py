@@ -83,6 +83,11 @@ class Ledger:
             statement = statement.limit(limit)
         return self.db.exec(statement).all()
 
+    def movement(self, movement_key: str) -> Sequence[LedgerEntryRow]:
+        return self.db.exec(
+            select(LedgerEntryRow).where(col(LedgerEntryRow.movement_key) == movement_key)
+        ).all()
+
     def disputes_of(self, order_id: str) -> Sequence[LedgerEntryRow]:
         """The buyer's side of an order's dispute movements, oldest first."""
         return self.db.exec(
