@@ -393,13 +393,6 @@ class FakeStripe:
         self._outcomes[token_id] = (outcome, decline_code if outcome == "decline" else None)
         return token_id
 
-    def authenticate(self, payment_intent_id: str) -> Body:
-        """The buyer passed 3-D Secure in Stripe's SDK: the PaymentIntent moves on."""
-        intent = self.payment_intents[payment_intent_id]
-        assert intent["status"] == "requires_action", intent["status"]
-        self._authorized(intent)
-        return self.snapshot("payment_intent", payment_intent_id)
-
     def refund_in_dashboard(
         self,
         payment_intent_id: str,
@@ -1255,8 +1248,19 @@ class FakeStripe:
 
     def _confirm(self, call: Call, id: str) -> tuple[int, Body]:
         intent = self._intent(id)
-        if intent["status"] not in ("requires_confirmation", "requires_payment_method"):
+        # Assumed: an intent waiting in requires_action may be confirmed again (Stripe
+        # documents confirm with imported 3DS results, not from which states).
+        if intent["status"] not in (
+            "requires_confirmation",
+            "requires_payment_method",
+            "requires_action",
+        ):
             raise self._unexpected(intent, "confirmed")
+        if "payment_method_options[card][three_d_secure][cryptogram]" in call.form:
+            # The agent's own 3-D Secure result (Stripe's 3DS import): the issuer's challenge
+            # is answered, so the card authorises as it would after Stripe's own 3DS.
+            self._authorized(intent)
+            return 200, self._public(intent)
         token = intent.get("_token")
         outcome = self._outcomes.get(token, ("succeed", None)) if token else ("succeed", None)
         return self._confirm_with(intent, outcome)

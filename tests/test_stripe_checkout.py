@@ -386,11 +386,21 @@ def test_three_d_secure_continues_the_same_payment_intent_after_the_buyer_authen
         [intent] = fake.payment_intents.values()
         assert intent["status"] == "requires_action"
 
-        fake.authenticate(intent["id"])
+        # The agent authenticates the buyer itself; its result goes to Stripe on confirm.
         done = agent.complete(session["id"], token, authentication_result=AUTHENTICATED)
 
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "completed"
+    [confirm] = fake.calls("payment_intents.confirm")
+    details = AUTHENTICATED["outcome_details"]
+    three_ds = "payment_method_options[card][three_d_secure]"
+    assert confirm.form == {
+        f"{three_ds}[cryptogram]": details["three_ds_cryptogram"],
+        f"{three_ds}[electronic_commerce_indicator]": details["electronic_commerce_indicator"],
+        f"{three_ds}[transaction_id]": details["transaction_id"],
+        f"{three_ds}[version]": details["version"],
+    }
+    assert confirm.path == f"/v1/payment_intents/{intent['id']}/confirm"
     assert len(fake.calls("payment_intents.create")) == 1
     assert [c.path for c in fake.calls("payment_intents.retrieve")] == [
         f"/v1/payment_intents/{intent['id']}"

@@ -51,6 +51,7 @@ from checkout.payments.provider import (
     Card,
     CardOutcome,
     PaymentProvider,
+    ThreeDSecureResult,
 )
 from checkout.protocol import render
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
@@ -271,7 +272,11 @@ def begin_purchase(
         "payment_id": payment.id,
         "token_id": token.id,
         "state": "authorizing",
-        "sale": {**sale, "authenticated": authenticated},
+        "sale": {
+            **sale,
+            "authenticated": authenticated,
+            "three_d_secure": _three_d_secure(result) if authenticated else None,
+        },
         "platform_order_id": None,
         "platform_order_name": None,
         "recorded": None,
@@ -291,6 +296,22 @@ def begin_purchase(
     row.updated_at = now
     CheckoutSessions(db).save(row)
     return purchase
+
+
+def _three_d_secure(result: Any) -> dict[str, str] | None:
+    """The agent's 3DS proof as a provider takes it; None when the details are incomplete."""
+    details = dict(result.outcome_details or {})
+    cryptogram, transaction = details.get("three_ds_cryptogram"), details.get("transaction_id")
+    if not cryptogram or not transaction:
+        return None
+    proof = {
+        "cryptogram": str(cryptogram),
+        "transaction_id": str(transaction),
+        "version": str(details.get("version") or "2.2.0"),
+    }
+    if details.get("electronic_commerce_indicator"):
+        proof["electronic_commerce_indicator"] = str(details["electronic_commerce_indicator"])
+    return proof
 
 
 def _pending_challenge(db: Session, session_id: str) -> PaymentRow | None:
@@ -321,6 +342,14 @@ def authorize_request(db: Session, purchase: PurchaseRow) -> AuthorizeRequest:
             outcome=CardOutcome(token.card_outcome),
         ),
         authenticated=bool(purchase.sale.get("authenticated")),
+        three_d_secure=ThreeDSecureResult(
+            cryptogram=proof["cryptogram"],
+            electronic_commerce_indicator=proof.get("electronic_commerce_indicator"),
+            transaction_id=proof["transaction_id"],
+            version=proof["version"],
+        )
+        if (proof := purchase.sale.get("three_d_secure"))
+        else None,
         pending_payment_id=payment.provider_payment_id,
         description=f"Checkout session {purchase.session_id}",
         metadata={"checkout_session_id": purchase.session_id, "payment_id": payment.id},

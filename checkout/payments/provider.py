@@ -55,6 +55,17 @@ class AuthorizeRequest:
     pending_payment_id: str | None
     description: str
     metadata: dict[str, str] = field(default_factory=dict)
+    # The agent's 3-D Secure result for this attempt (cryptogram, ECI, transaction id,
+    # version), which a provider that imports external 3DS passes on with the payment.
+    three_d_secure: ThreeDSecureResult | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeDSecureResult:
+    cryptogram: str
+    electronic_commerce_indicator: str | None
+    transaction_id: str
+    version: str
 
 
 class AuthorizationStatus(StrEnum):

@@ -41,6 +41,7 @@ from checkout.payments.stripe_sdk import (
 if TYPE_CHECKING:
     from stripe.params import (
         PaymentIntentCaptureParams,
+        PaymentIntentConfirmParams,
         PaymentIntentCreateParams,
         RefundCreateParams,
     )
@@ -140,6 +141,19 @@ def _fee_refund_paired(
     if abs(refund_created - fee_created) > 60:
         return None
     return int(fee_refund.get("amount", 0))
+
+
+def _three_d_secure_options(request: AuthorizeRequest) -> dict[str, Any]:
+    proof = request.three_d_secure
+    assert proof is not None
+    three_d_secure: dict[str, str] = {
+        "cryptogram": proof.cryptogram,
+        "transaction_id": proof.transaction_id,
+        "version": proof.version,
+    }
+    if proof.electronic_commerce_indicator:
+        three_d_secure["electronic_commerce_indicator"] = proof.electronic_commerce_indicator
+    return {"payment_method_options": {"card": {"three_d_secure": three_d_secure}}}
 
 
 # --- payments ------------------------------------------------------------------------------
@@ -374,6 +388,11 @@ class StripePaymentProvider:
                 f"{intent.get('currency')}, not {request.amount} {request.currency}"
             )
         status = intent.get("status")
+        if status == "requires_action" and request.three_d_secure is not None:
+            # The agent ran 3-D Secure itself: its result goes to Stripe on confirm
+            # (payment_method_options[card][three_d_secure], Stripe's 3DS import). Confirming
+            # an intent that waits in requires_action is assumed allowed, as for a retry.
+            return await self._confirm(request, payment_id, _three_d_secure_options(request))
         if status == "requires_action":
             # Stripe moves the intent on once its SDK has run 3-D Secure; until then it waits.
             message = (
@@ -383,19 +402,28 @@ class StripePaymentProvider:
             )
             return Authorization(payment_id, AuthorizationStatus.REQUIRES_ACTION, message=message)
         if status == "requires_confirmation":
-            options: stripe.RequestOptions = {
-                "idempotency_key": f"{request.idempotency_key}:confirm"
-            }
-            if self._is_spt(request):
-                options["stripe_version"] = self._spt_api_version
-            try:
-                confirmed = await self._client.v1.payment_intents.confirm_async(
-                    payment_id, options=options
-                )
-            except stripe.StripeError as error:
-                return self._declined_or_raise(request, error, payment_id=payment_id)
-            intent = plain(confirmed)
+            return await self._confirm(request, payment_id, None)
         return _authorization_from(intent)
+
+    async def _confirm(
+        self, request: AuthorizeRequest, payment_id: str, params: dict[str, Any] | None
+    ) -> Authorization:
+        options: stripe.RequestOptions = {"idempotency_key": f"{request.idempotency_key}:confirm"}
+        if self._is_spt(request):
+            options["stripe_version"] = self._spt_api_version
+        log.info(
+            "stripe.payment_intent.confirm key=%s payment=%s three_d_secure=%s",
+            request.idempotency_key,
+            payment_id,
+            params is not None,
+        )
+        try:
+            confirmed = await self._client.v1.payment_intents.confirm_async(
+                payment_id, cast("PaymentIntentConfirmParams", params or {}), options=options
+            )
+        except stripe.StripeError as error:
+            return self._declined_or_raise(request, error, payment_id=payment_id)
+        return _authorization_from(plain(confirmed))
 
     async def capture(self, payment_id: str, amount: int, *, idempotency_key: str) -> Capture:
         log.info("stripe.payment_intent.capture payment=%s amount=%d", payment_id, amount)
