@@ -315,6 +315,38 @@ def test_a_declined_shared_token_leaves_the_session_payable_and_charges_nothing(
     assert inventory(database_url, variant) == stock - 1
 
 
+def test_under_stripe_the_payment_handler_names_the_merchants_stripe_account_and_no_vault(
+    database_url: str, fake: FakeStripe
+) -> None:
+    account = fake.add_account()
+    assign_account(database_url, CLAY, account)
+    with start(database_url) as client:
+        session = Agent(client).ready_session(pick(CLAY))
+        discovery = client.get("/.well-known/acp.json").json()
+
+    [handler] = session["capabilities"]["payment"]["handlers"]
+    assert handler["psp"] == "stripe"
+    assert handler["requires_delegate_payment"] is False
+    assert handler["config"]["merchant_id"] == account
+    assert handler["config"]["environment"] == "test"
+    assert "delegate_payment_url" not in handler["config"]
+    assert "delegate_payment" not in discovery["capabilities"]["services"]
+
+
+def test_a_live_key_makes_the_handler_live() -> None:
+    from checkout.protocol.render import Presentation, payment_handler
+    from checkout.store.rows import MerchantRow
+
+    merchant = MerchantRow(id="mch_1", name="Shop", payment_account_id="acct_1Live")  # type: ignore[call-arg]
+    live = payment_handler(merchant, Presentation("https://x", "stripe", livemode=True))
+    assert (live["config"]["environment"], live["config"]["merchant_id"]) == ("live", "acct_1Live")
+    sandbox = payment_handler(merchant, Presentation("https://x", "sandbox"))
+    assert sandbox["config"]["merchant_id"] == "mch_1"
+    assert (
+        sandbox["config"]["delegate_payment_url"] == "https://x/agentic_commerce/delegate_payment"
+    )
+
+
 @pytest.mark.parametrize("refusal", ["rolled_key", "account_not_ready"])
 def test_stripe_refusing_the_platforms_own_request_is_a_processing_error_not_a_decline(
     database_url: str, fake: FakeStripe, caplog: pytest.LogCaptureFixture, refusal: str

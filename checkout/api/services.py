@@ -116,7 +116,12 @@ class Services:
 
     @property
     def presentation(self) -> Presentation:
-        return Presentation(base_url=self.settings.public_base_url, psp=self.provider.name)
+        key = self.settings.stripe_secret_key or ""
+        return Presentation(
+            base_url=self.settings.public_base_url,
+            psp=self.provider.name,
+            livemode=self.provider.name == "stripe" and key.startswith(("sk_live_", "rk_live_")),
+        )
 
     @classmethod
     def build(

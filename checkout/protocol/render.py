@@ -34,6 +34,7 @@ class Presentation:
 
     base_url: str
     psp: str
+    livemode: bool = False  # a live PSP key: real money moves
 
 
 def to_json(body: Any) -> bytes:
@@ -49,27 +50,36 @@ def iso(moment: datetime) -> str:
 
 
 def payment_handler(merchant: MerchantRow, view: Presentation) -> dict[str, Any]:
+    """The card handler as this platform's PSP takes it. With Stripe the agent pays with a
+    Shared Payment Token minted through Stripe for the merchant's Stripe account, so there is
+    no delegate_payment of ours to call (our vault refuses cards under Stripe)."""
+    config: dict[str, Any] = {
+        # The merchant id an agent names in its delegate_payment allowance (the sandbox), or
+        # the merchant's Stripe account its token is scoped to (Stripe).
+        "merchant_id": merchant.id,
+        "psp": view.psp,
+        "accepted_brands": ["visa", "mastercard", "amex", "discover"],
+        "accepted_funding_types": ["credit", "debit", "prepaid"],
+        "supports_3ds": True,
+        "environment": "sandbox",
+        "delegate_payment_url": f"{view.base_url}/agentic_commerce/delegate_payment",
+    }
+    if view.psp != "sandbox":
+        config["merchant_id"] = merchant.payment_account_id
+        config["environment"] = "live" if view.livemode else "test"
+        del config["delegate_payment_url"]
     return {
         "id": "card_tokenized",
         "name": "dev.acp.tokenized.card",
         "display_name": "Card",
         "version": "2026-01-22",
         "spec": "https://acp.dev/handlers/tokenized.card",
-        "requires_delegate_payment": True,
+        "requires_delegate_payment": view.psp == "sandbox",
         "requires_pci_compliance": False,
         "psp": view.psp,
         "config_schema": "https://acp.dev/schemas/handlers/tokenized.card/config.json",
         "instrument_schemas": ["https://acp.dev/schemas/handlers/tokenized.card/instrument.json"],
-        "config": {
-            # The merchant id an agent names in its delegate_payment allowance.
-            "merchant_id": merchant.id,
-            "psp": view.psp,
-            "accepted_brands": ["visa", "mastercard", "amex", "discover"],
-            "accepted_funding_types": ["credit", "debit", "prepaid"],
-            "supports_3ds": True,
-            "environment": "sandbox" if view.psp == "sandbox" else "test",
-            "delegate_payment_url": f"{view.base_url}/agentic_commerce/delegate_payment",
-        },
+        "config": config,
     }
 
 

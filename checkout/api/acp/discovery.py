@@ -25,7 +25,9 @@ def discovery(services: ServicesDep) -> Response:
         "api_base_url": services.settings.public_base_url,
         "transports": ["rest"],
         "capabilities": {
-            "services": ["checkout", "orders", "delegate_payment"],
+            # With Stripe, agents mint Shared Payment Tokens through Stripe, not through us.
+            "services": ["checkout", "orders"]
+            + (["delegate_payment"] if services.provider.name == "sandbox" else []),
             "intervention_types": ["3ds"],
             "supported_currencies": sorted(CURRENCY_EXPONENTS),
             "supported_locales": ["en-US"],
