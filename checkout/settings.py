@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     sandbox_fee_fixed: int = Field(
         default=30, ge=0, description="The sandbox PSP's fixed fee per charge, in minor units."
     )
+    typical_order_amount: int = Field(
+        default=5000,
+        ge=1,
+        description="The order (minor units) commission terms are checked against: terms that "
+        "earn less than its processing fee are accepted with a warning.",
+    )
     stripe_max_network_retries: int = Field(default=2, ge=0, le=5)
     stripe_timeout_seconds: float = Field(default=30.0, gt=0)
     stripe_spt_api_version: str = Field(

@@ -16,6 +16,7 @@ from checkout.domain.commission import (
     CommissionTerms,
     commission_for,
     commission_refund,
+    shortfall,
 )
 from checkout.domain.fees import FeeSchedule
 from checkout.domain.ledger import Account, Entry, revenue, statement
@@ -52,6 +53,19 @@ def test_the_readme_commission_table_is_what_the_platform_charges(row: list[str]
 
 def test_the_readme_table_has_rows() -> None:
     assert len(readme_commission_rows()) >= 8
+
+
+def test_a_fixed_part_is_added_once_per_order_and_checked_against_the_card_fee() -> None:
+    terms = CommissionTerms(rate_bps=300, fixed=30)
+    lines = [CommissionLine(2000), CommissionLine(3000)]
+    assert commission_for(terms, lines, shipping=0).amount == 150 + 30
+    assert commission_for(terms, [], shipping=0).amount == 0  # nothing sold, nothing earned
+    stripe_us = FeeSchedule()
+    assert stripe_us.processing_fee(5000) == 175
+    assert shortfall(CommissionTerms(rate_bps=200), 5000, stripe_us) == 75
+    assert shortfall(terms, 5000, stripe_us) == 0
+    with pytest.raises(ValueError):
+        CommissionTerms(rate_bps=200, fixed=-1)
 
 
 def test_terms_refuse_rates_outside_basis_points() -> None:
@@ -180,11 +194,9 @@ def test_the_ledger_balances_over_any_sequence_of_orders_refunds_and_disputes(
         expected["commission"] - expected["back"] - expected["processor"]
     )
     earned = revenue(
-        
-            ("m", "usd", date(2026, 12, 1), e.kind, e.amount)
-            for e in entries
-            if e.account is Account.PLATFORM
-        
+        ("m", "usd", date(2026, 12, 1), e.kind, e.amount)
+        for e in entries
+        if e.account is Account.PLATFORM
     ).totals.get("usd")
     assert (earned.net if earned else 0) == balances.get(Account.PLATFORM, 0)
     summary = statement(entries)

@@ -218,6 +218,30 @@ def test_new_commission_terms_apply_to_new_orders_only(agent: Agent) -> None:
     assert platform[after["order"]["id"]] >= expected_commission(after, 500)
 
 
+def test_terms_with_a_fixed_part_are_charged_and_terms_below_the_card_fee_are_flagged(
+    agent: Agent,
+) -> None:
+    # 2% of a $50 order is $1.00; Stripe's list price on it is $1.75.
+    thin = agent.client.put(
+        f"/merchants/{CLAY}/commission", json={"rate_bps": 200}, headers=OPERATOR
+    ).json()
+    assert [w["code"] for w in thin["warnings"]] == ["commission_below_processing_fee"]
+    assert "175" in thin["warnings"][0]["message"]
+
+    covering = agent.client.put(
+        f"/merchants/{CLAY}/commission", json={"rate_bps": 300, "fixed": 30}, headers=OPERATOR
+    )
+    assert covering.status_code == 200, covering.text
+    assert covering.json()["warnings"] == []
+    assert covering.json()["current"]["fixed"] == 30
+    sold = bought(agent, pick(CLAY))
+    base = total_of(sold, "subtotal") + total_of(sold, "fulfillment")
+    earned = by_kind_per_order(ledger_of(agent.client, CLAY))[sold["order"]["id"]]
+    assert earned == (base * 300 + 5_000) // 10_000 + 30
+    history = agent.client.get(f"/merchants/{CLAY}/commission", headers=OPERATOR).json()
+    assert [v["fixed"] for v in history["history"]] == [0, 0, 30]
+
+
 def by_kind_per_order(entries: list[dict[str, Any]]) -> dict[str, int]:
     earned: dict[str, int] = {}
     for entry in entries:

@@ -17,6 +17,8 @@ from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
 from checkout.api.problems import json_document
 from checkout.api.services import Services, key_hash
+from checkout.domain import commission
+from checkout.domain.fees import FeeSchedule
 from checkout.errors import InvalidRequest, ServiceUnavailable, Unauthenticated
 from checkout.flows.ingest_feed import ingest_feed
 from checkout.flows.onboard_merchant import (
@@ -30,7 +32,7 @@ from checkout.payments.provider import OnboardingLink
 from checkout.protocol.render import iso
 from checkout.protocol.requests import Strict
 from checkout.store.catalog import merchant_or_missing
-from checkout.store.commission_terms import CommissionBook
+from checkout.store.commission_terms import CommissionBook, current_terms
 from checkout.store.ids import new_id
 from checkout.store.rows import MerchantRow, ProductRow
 
@@ -41,6 +43,7 @@ class CommissionTerms(Strict):
     rate_bps: int = Field(ge=0, le=10_000, description="Commission in basis points (200 = 2%).")
     category_bps: dict[str, int] = Field(default_factory=dict)
     minimum: int | None = Field(default=None, ge=0, description="Minimum per order, minor units.")
+    fixed: int = Field(default=0, ge=0, description="Added to every order, minor units.")
 
 
 class ShippingRate(Strict):
@@ -102,6 +105,7 @@ def merchant_view(merchant: MerchantRow, products: int) -> dict[str, Any]:
             "rate_bps": merchant.commission_bps,
             "category_bps": merchant.commission_category_bps,
             "minimum": merchant.commission_minimum,
+            "fixed": merchant.commission_fixed,
         },
         "payments": {
             "account_id": merchant.payment_account_id,
@@ -124,6 +128,25 @@ def _product_counts(db: Session, merchant_id: str | None = None) -> dict[str, in
         statement = statement.where(col(ProductRow.merchant_id) == merchant_id)
     rows = db.exec(statement.group_by(col(ProductRow.merchant_id))).all()
     return {merchant_id: count for merchant_id, count in rows}
+
+
+def terms_warnings(services: Services, terms: commission.CommissionTerms) -> list[dict[str, Any]]:
+    """Terms that would not cover the processor's fee on a typical order (which the platform
+    pays on a destination charge) are allowed, and said so."""
+    settings = services.settings
+    schedule = FeeSchedule(settings.sandbox_fee_percent_bps, settings.sandbox_fee_fixed)
+    typical = settings.typical_order_amount
+    short = commission.shortfall(terms, typical, schedule)
+    if not short:
+        return []
+    return [
+        {
+            "code": "commission_below_processing_fee",
+            "message": f"On a typical order of {typical} minor units these terms earn "
+            f"{schedule.processing_fee(typical) - short}, less than the card processing fee of "
+            f"{schedule.processing_fee(typical)} the platform pays on it.",
+        }
+    ]
 
 
 @router.post("/merchants", status_code=201, operation_id="createMerchant", responses=CLIENT_ERRORS)
@@ -150,6 +173,7 @@ async def create_merchant(
             commission_bps=terms.rate_bps,
             commission_category_bps=terms.category_bps,
             commission_minimum=terms.minimum,
+            commission_fixed=terms.fixed,
             status="active",
             payment_status="pending",
             payment_status_reason="the payment account is not open yet",
@@ -165,7 +189,15 @@ async def create_merchant(
         await anyio.to_thread.run_sync(save)
         merchant = await _open_account(services, merchant)
         api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
-        return json_document({**merchant_view(merchant, 0), "api_key": api_key, "sync": None}, 201)
+        return json_document(
+            {
+                **merchant_view(merchant, 0),
+                "api_key": api_key,
+                "sync": None,
+                "warnings": terms_warnings(services, current_terms(merchant)),
+            },
+            201,
+        )
     shop_id = body.shop_domain if body.platform == "shopify" else body.shop_id
     if not shop_id:
         field = "shop_domain" if body.platform == "shopify" else "shop_id"
@@ -180,6 +212,7 @@ async def create_merchant(
         commission_bps=terms.rate_bps,
         commission_category_bps=terms.category_bps,
         commission_minimum=terms.minimum,
+        commission_fixed=terms.fixed,
         country=body.country.upper(),
         support_email=body.support_email,
         links=body.links,
@@ -192,8 +225,15 @@ async def create_merchant(
     merchant = await _open_account(services, merchant)
     api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
     active = counts.created + counts.updated
+    warnings = terms_warnings(services, current_terms(merchant))
     return json_document(
-        {**merchant_view(merchant, active), "api_key": api_key, "sync": counts.as_dict()}, 201
+        {
+            **merchant_view(merchant, active),
+            "api_key": api_key,
+            "sync": counts.as_dict(),
+            "warnings": warnings,
+        },
+        201,
     )
 
 

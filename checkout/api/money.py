@@ -21,7 +21,7 @@ from checkout.api.deps import (
     ServicesDep,
 )
 from checkout.api.idempotency import run_idempotently_async
-from checkout.api.merchants import CommissionTerms
+from checkout.api.merchants import CommissionTerms, terms_warnings
 from checkout.api.problems import json_document
 from checkout.api.services import Services
 from checkout.domain import commission
@@ -124,6 +124,7 @@ def _terms_view(terms: commission.CommissionTerms, since: datetime | None) -> di
         "rate_bps": terms.rate_bps,
         "category_bps": dict(terms.category_bps),
         "minimum": terms.minimum,
+        "fixed": terms.fixed,
         "effective_at": iso(since) if since else None,
     }
 
@@ -155,11 +156,19 @@ def change_commission(
     with services.database.write() as db:
         merchant = merchant_or_missing(db, merchant_id, for_update=True)
         try:
-            terms = commission.CommissionTerms(body.rate_bps, body.category_bps, body.minimum)
+            terms = commission.CommissionTerms(
+                body.rate_bps, body.category_bps, body.minimum, fixed=body.fixed
+            )
         except ValueError as exc:
             raise InvalidRequest(str(exc), param="$.category_bps", code="invalid") from exc
         stored = CommissionBook(db).change(merchant, terms, now)
-    return json_document({"merchant_id": merchant_id, "current": _terms_view(stored, now)})
+    return json_document(
+        {
+            "merchant_id": merchant_id,
+            "current": _terms_view(stored, now),
+            "warnings": terms_warnings(services, stored),
+        }
+    )
 
 
 def _period(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:

@@ -43,6 +43,7 @@ class MerchantApplication:
     commission_bps: int
     commission_category_bps: dict[str, int] = field(default_factory=dict)
     commission_minimum: int | None = None
+    commission_fixed: int = 0
     country: str = "US"
     support_email: str | None = None
     links: dict[str, str] = field(default_factory=dict)
@@ -112,6 +113,7 @@ async def onboard_merchant(
                 commission_bps=application.commission_bps,
                 commission_category_bps=application.commission_category_bps,
                 commission_minimum=application.commission_minimum,
+                commission_fixed=application.commission_fixed,
                 platform_shop_id=application.shop_id,
                 api_base_url=application.api_base_url,
                 credentials=platforms.vault.seal(application.credentials),

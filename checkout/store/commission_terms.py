@@ -16,6 +16,7 @@ def current_terms(merchant: MerchantRow) -> CommissionTerms:
         category_bps=dict(merchant.commission_category_bps),
         minimum=merchant.commission_minimum,
         version=merchant.commission_version,
+        fixed=merchant.commission_fixed,
     )
 
 
@@ -35,9 +36,12 @@ class CommissionBook:
         merchant.commission_bps = terms.rate_bps
         merchant.commission_category_bps = dict(terms.category_bps)
         merchant.commission_minimum = terms.minimum
+        merchant.commission_fixed = terms.fixed
         merchant.commission_version = version
         self.db.add(merchant)
-        stored = CommissionTerms(terms.rate_bps, dict(terms.category_bps), terms.minimum, version)
+        stored = CommissionTerms(
+            terms.rate_bps, dict(terms.category_bps), terms.minimum, version, terms.fixed
+        )
         self._write(merchant.id, stored, now)
         return stored
 
@@ -49,7 +53,7 @@ class CommissionBook:
         ).all()
         return [
             (
-                CommissionTerms(r.rate_bps, dict(r.category_bps), r.minimum, r.version),
+                CommissionTerms(r.rate_bps, dict(r.category_bps), r.minimum, r.version, r.fixed),
                 r.effective_at,
             )
             for r in rows
@@ -63,6 +67,7 @@ class CommissionBook:
                 rate_bps=terms.rate_bps,
                 category_bps=dict(terms.category_bps),
                 minimum=terms.minimum,
+                fixed=terms.fixed,
                 effective_at=now,
             )
         )

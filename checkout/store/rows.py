@@ -50,6 +50,7 @@ class MerchantRow(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
     commission_minimum: int | None = None
+    commission_fixed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # Where and how the platform is reached; credentials are Fernet-encrypted JSON, never returned.
     platform_shop_id: str | None = Field(default=None, max_length=255)
     api_base_url: str | None = None
@@ -354,6 +355,7 @@ class CommissionTermsRow(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
     minimum: int | None = None
+    fixed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     effective_at: datetime = utc_column()
 
 
