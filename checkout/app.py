@@ -29,7 +29,7 @@ from checkout.api.stripe_webhooks import router as stripe_webhooks_router
 from checkout.domain.fees import FeeSchedule
 from checkout.jobs import maintenance, purchases
 from checkout.jobs.order_webhooks import OrderWebhookSender
-from checkout.payments.provider import ConnectedAccounts, PaymentProvider
+from checkout.payments.provider import Acquirer, ConnectedAccounts, PaymentProvider
 from checkout.payments.sandbox import SandboxConnectedAccounts, SandboxPaymentProvider
 from checkout.payments.stripe import StripePaymentProvider
 from checkout.payments.stripe_accounts import StripeConnectedAccounts
@@ -120,6 +120,11 @@ def _payments(settings: Settings) -> Payments:
             client,
             spt_api_version=settings.stripe_spt_api_version,
             accept_test_payment_methods=settings.stripe_secret_key.startswith("sk_test_"),
+            acquirer=Acquirer(
+                settings.stripe_3ds_acquirer_bin, settings.stripe_3ds_acquirer_merchant_id
+            )
+            if settings.stripe_3ds_acquirer_bin and settings.stripe_3ds_acquirer_merchant_id
+            else None,
         ),
         StripeConnectedAccounts(client),
         http,

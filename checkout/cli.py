@@ -132,25 +132,28 @@ async def _run_demo(url: str | None) -> DemoResult:
 
 
 def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
-    """The platform's commission on the demo's orders, as the ledger recorded it."""
+    """The platform's commission on the demo's orders, and what it nets after the card
+    processing fees it pays, as the ledger recorded them."""
     services = app.state.services
-    total, currency = 0, "usd"
+    commission = net = 0
+    currency = "usd"
     with services.database.read() as db:
         for placed in result.orders:
             order = db.get(OrderRow, placed.order_id)
             if order is None:
                 continue
-            total += sum(
-                entry.amount
-                for entry in Ledger(db).entries(order.merchant_id)
-                if entry.order_id == order.id and entry.account == "platform"
-            )
+            for entry in Ledger(db).entries(order.merchant_id):
+                if entry.order_id == order.id and entry.account == "platform":
+                    net += entry.amount
+                    commission += entry.amount if entry.kind == "commission" else 0
             currency = order.currency
     return {
-        "amount": total,
+        "amount": commission,
+        "net": net,
         "currency": currency,
-        "display": format_amount(total, currency),
-        "basis": "the ledger: each order's commission under its merchant's terms, before tax",
+        "display": format_amount(commission, currency),
+        "basis": "the ledger: each order's commission under its merchant's terms, before tax; "
+        f"{format_amount(net, currency)} after the card processing fees the platform pays",
     }
 
 

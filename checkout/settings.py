@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     sandbox_fee_fixed: int = Field(
         default=30, ge=0, description="The sandbox PSP's fixed fee per charge, in minor units."
     )
+    stripe_3ds_acquirer_bin: str | None = Field(
+        default=None,
+        description="Stripe's acquirer BIN for agents' 3-D Secure (from Stripe, for platforms "
+        "enabled for 3DS import); unset: a 3DS challenge under Stripe declines.",
+    )
+    stripe_3ds_acquirer_merchant_id: str | None = Field(
+        default=None, description="Stripe's acquirer merchant id for agents' 3-D Secure."
+    )
     typical_order_amount: int = Field(
         default=5000,
         ge=1,

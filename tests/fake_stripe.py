@@ -38,6 +38,8 @@ SECRET_KEY = "sk_test_51FakePlatformKey000000000000"
 WEBHOOK_SECRET = "whsec_fake_platform_0123456789abcdef"
 CONNECT_WEBHOOK_SECRET = "whsec_fake_connect_fedcba9876543210"
 PREVIEW_VERSION = "2026-09-30.preview"
+ACQUIRER_BIN = "411111"
+ACQUIRER_MERCHANT_ID = "stripe-acq-mid-0001"
 ACCOUNT_DUE = ["business_type", "external_account", "tos_acceptance.date", "tos_acceptance.ip"]
 
 Outcome = Literal["succeed", "decline", "requires_action"]
@@ -1536,6 +1538,9 @@ def stripe_settings(database_url: str, **overrides: Any) -> Any:
         "stripe_webhook_secret": WEBHOOK_SECRET,
         "stripe_connect_webhook_secret": CONNECT_WEBHOOK_SECRET,
         "stripe_timeout_seconds": 5.0,
+        # What Stripe gives a platform enabled for 3DS import (test values).
+        "stripe_3ds_acquirer_bin": ACQUIRER_BIN,
+        "stripe_3ds_acquirer_merchant_id": ACQUIRER_MERCHANT_ID,
         **overrides,
     }
     return make_settings(database_url, **values)

@@ -19,6 +19,8 @@ from checkout.app import create_app
 from checkout.flows.recover_purchases import recover_purchases
 from tests.conftest import make_settings
 from tests.fake_stripe import (
+    ACQUIRER_BIN,
+    ACQUIRER_MERCHANT_ID,
     PREVIEW_VERSION,
     SECRET_KEY,
     FakeStripe,
@@ -415,6 +417,12 @@ def test_three_d_secure_continues_the_same_payment_intent_after_the_buyer_authen
         pending = agent.get(session["id"]).json()
         assert pending["status"] == "authentication_required"
         assert pending["authentication_metadata"]["directory_server"] == "visa"
+        assert pending["authentication_metadata"]["acquirer_details"]["acquirer_bin"] == (
+            ACQUIRER_BIN
+        )
+        assert pending["authentication_metadata"]["acquirer_details"]["acquirer_merchant_id"] == (
+            ACQUIRER_MERCHANT_ID
+        )
         [intent] = fake.payment_intents.values()
         assert intent["status"] == "requires_action"
 
@@ -760,6 +768,30 @@ def test_a_shared_token_is_checked_against_its_limits_before_any_payment_intent(
         assert agent.get(session["id"]).json()["status"] == "completed"
     [create] = fake.calls("payment_intents.create")
     assert create.form["payment_method_data[shared_payment_granted_token]"] == unread
+
+
+def test_without_stripes_acquirer_details_a_3ds_challenge_is_not_handed_to_the_agent(
+    database_url: str, fake: FakeStripe
+) -> None:
+    assign_account(database_url, NORTHWIND, fake.add_account())
+    unset = {"stripe_3ds_acquirer_bin": None, "stripe_3ds_acquirer_merchant_id": None}
+    with start(database_url, **unset) as client:
+        agent = Agent(client)
+        session = agent.ready_session(pick(NORTHWIND))
+        token = fake.grant_token(
+            max_amount=total_of(session),
+            checkout_session_id=session["id"],
+            outcome="requires_action",
+        )
+
+        response = agent.complete(session["id"], token)
+
+        assert response.status_code == 402, response.text
+        after = agent.get(session["id"]).json()
+        assert after["status"] == "ready_for_payment"
+        assert "authentication_metadata" not in after or after["authentication_metadata"] is None
+        [intent] = fake.payment_intents.values()
+        assert intent["status"] == "canceled"  # the waiting hold is released at Stripe
 
 
 def test_a_3ds_challenge_the_agent_cannot_take_is_declined_and_released_at_stripe(

@@ -170,7 +170,9 @@ async def _authorize(
                     if current.state in ("authorized", "placed")
                     else _settled(db, current, ctx)
                 )
-            result = record_authorization(db, current, authorization, now=ctx.clock())
+            result = record_authorization(
+                db, current, authorization, now=ctx.clock(), acquirer=ctx.provider.acquirer
+            )
             if isinstance(result, CompleteOutcome):
                 respond(db, result)
             return result

@@ -45,6 +45,7 @@ from checkout.flows.session_state import (
     require_open,
 )
 from checkout.payments.provider import (
+    Acquirer,
     Authorization,
     AuthorizationStatus,
     AuthorizeRequest,
@@ -357,7 +358,12 @@ def authorize_request(db: Session, purchase: PurchaseRow) -> AuthorizeRequest:
 
 
 def record_authorization(
-    db: Session, purchase: PurchaseRow, authorization: Authorization, *, now: datetime
+    db: Session,
+    purchase: PurchaseRow,
+    authorization: Authorization,
+    *,
+    now: datetime,
+    acquirer: Acquirer | None = None,
 ) -> CompleteOutcome | PurchaseRow:
     """Step 2, one transaction: the provider's answer. Authorised: the purchase carries on.
 
@@ -384,6 +390,7 @@ def record_authorization(
     if (
         authorization.status is AuthorizationStatus.REQUIRES_ACTION
         and "3ds" in session.interventions
+        and acquirer is not None
     ):
         payment.status = "requires_action"
         Payments(db).add(payment)
@@ -392,7 +399,9 @@ def record_authorization(
         session.status = Status.AUTHENTICATION_REQUIRED.value
         merchant = Catalog(db).merchant(session.merchant_id)
         assert merchant is not None, "sessions reference merchants by foreign key"
-        session.authentication_metadata = render.authentication_metadata(merchant, token.card_brand)
+        session.authentication_metadata = render.authentication_metadata(
+            merchant, token.card_brand, acquirer.bin, acquirer.merchant_id
+        )
         session.notices = []
         session.updated_at = now
         CheckoutSessions(db).save(session)
@@ -427,7 +436,7 @@ def record_authorization(
         code, text = (
             "authentication_required",
             "This card needs 3-D Secure authentication, which this agent did not declare it "
-            "supports. Use a different card.",
+            "supports (or this platform cannot hand to agents). Use a different card.",
         )
     else:
         payment.status = "declined"

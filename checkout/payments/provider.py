@@ -61,6 +61,17 @@ class AuthorizeRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Acquirer:
+    """The acquirer an agent's 3-D Secure server authenticates for (ACP authentication_metadata
+    acquirer_details). With Stripe these are Stripe's, given to a platform enabled for 3DS
+    import; without them a challenge cannot be handed to the agent."""
+
+    bin: str
+    # The acquirer's merchant id; None: each merchant's own id (the sandbox is its own acquirer).
+    merchant_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ThreeDSecureResult:
     cryptogram: str
     electronic_commerce_indicator: str | None
@@ -159,6 +170,7 @@ class PaymentRefused(Exception):
 
 class PaymentProvider(Protocol):
     name: str
+    acquirer: Acquirer | None  # for agents' 3-D Secure; None: challenges cannot be handed over
 
     def card_for(self, number: str, funding: str) -> Card:
         """Identify a card for our vault (delegate_payment); raise CardRejected when it cannot

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from checkout.domain.fees import FeeSchedule
 from checkout.payments.provider import (
     AccountStatus,
+    Acquirer,
     Authorization,
     AuthorizationStatus,
     AuthorizeRequest,
@@ -79,6 +80,8 @@ class SandboxPaymentProvider:
     name = "sandbox"
     # Priced like Stripe so the demo's books show what a real order nets the platform.
     fees = FeeSchedule()
+    # The sandbox is its own (simulated) acquirer: a BIN of its own, merchants by their ids.
+    acquirer: Acquirer | None = Acquirer(bin="400000", merchant_id=None)
 
     def __init__(self, fees: FeeSchedule | None = None) -> None:
         self.fees = fees or FeeSchedule()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import stripe
 
 from checkout.payments.provider import (
+    Acquirer,
     Authorization,
     AuthorizationStatus,
     AuthorizeRequest,
@@ -192,8 +193,11 @@ class StripePaymentProvider:
         *,
         spt_api_version: str = SPT_API_VERSION,
         accept_test_payment_methods: bool = False,
+        acquirer: Acquirer | None = None,
     ) -> None:
         self._client = client
+        # Stripe's acquirer details for agents' 3-D Secure, when the platform has them.
+        self.acquirer = acquirer
         self._spt_api_version = spt_api_version
         # Test mode only: a PaymentMethod (pm_...) made from Stripe's test cards stands in for
         # a Shared Payment Token, for accounts without access to the agentic-commerce preview.

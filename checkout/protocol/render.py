@@ -119,12 +119,15 @@ def availability(available: int, wanted: int) -> str:
     return "low_stock" if available <= LOW_STOCK or available < wanted else "in_stock"
 
 
-def authentication_metadata(merchant: MerchantRow, brand: str) -> dict[str, Any]:
+def authentication_metadata(
+    merchant: MerchantRow, brand: str, acquirer_bin: str, acquirer_merchant_id: str | None
+) -> dict[str, Any]:
+    """What an agent's 3DS server needs, from the provider's acquirer (never made up here)."""
     return {
         "acquirer_details": {
-            "acquirer_bin": "424242",
+            "acquirer_bin": acquirer_bin,
             "acquirer_country": merchant.country,
-            "acquirer_merchant_id": merchant.id[:35],
+            "acquirer_merchant_id": (acquirer_merchant_id or merchant.id)[:35],
             "merchant_name": merchant.name[:40],
         },
         "directory_server": DIRECTORY_SERVERS.get(brand, "visa"),
