@@ -212,6 +212,12 @@ class FakeStripe:
             ("POST", re.compile(r"/v1/payment_intents"), "payment_intents.create", self._create_pi),
             (
                 "GET",
+                re.compile(r"/v1/payment_intents/search"),
+                "payment_intents.search",
+                self._search_pi,
+            ),
+            (
+                "GET",
                 re.compile(r"/v1/payment_intents/(?P<id>[^/]+)"),
                 "payment_intents.retrieve",
                 self._retrieve_pi,
@@ -1164,6 +1170,26 @@ class FakeStripe:
         if intent is None:
             raise missing("payment_intent", id)
         return intent
+
+    def _search_pi(self, call: Call) -> tuple[int, Body]:
+        """Only the metadata query the provider makes; Stripe's search may lag a write by up to
+        a minute, which the fake does not model (it answers at once)."""
+        match = re.fullmatch(r"metadata\['(\w+)'\]:'([^']*)'", call.query.get("query", ""))
+        if match is None:
+            raise invalid("The fake searches by one metadata key only.", param="query")
+        key, value = match.groups()
+        found = [
+            self._public(pi)
+            for pi in self.payment_intents.values()
+            if pi["metadata"].get(key) == value
+        ]
+        return 200, {
+            "object": "search_result",
+            "data": found,
+            "has_more": False,
+            "next_page": None,
+            "url": "/v1/payment_intents/search",
+        }
 
     def _retrieve_pi(self, call: Call, id: str) -> tuple[int, Body]:
         return 200, self._public(self._intent(id), self._expand_list(call.query))

@@ -44,6 +44,7 @@ REQUEST_PARAMS: dict[str, str] = {
     "account_links.create": "AccountLinkCreateParams",
     "payment_intents.create": "PaymentIntentCreateParams",
     "payment_intents.retrieve": "PaymentIntentRetrieveParams",
+    "payment_intents.search": "PaymentIntentSearchParams",
     "payment_intents.capture": "PaymentIntentCaptureParams",
     "payment_intents.cancel": "PaymentIntentCancelParams",
     "payment_intents.confirm": "PaymentIntentConfirmParams",
@@ -375,10 +376,13 @@ def check_object(body: Any, path: str = "", *, complete: bool = True) -> list[st
     if "error" in body and "object" not in body:
         return check_error(body)
     kind = body.get("object")
-    if kind == "list":
+    if kind in ("list", "search_result"):
         for index, item in enumerate(body.get("data") or []):
             problems += check_object(item, f"{path}data[{index}].")
-        unknown = set(body) - {"object", "data", "has_more", "url"}
+        fields = {"object", "data", "has_more", "url"}
+        if kind == "search_result":
+            fields |= {"next_page", "total_count"}
+        unknown = set(body) - fields
         if unknown:
             problems.append(f"{path}list: fields Stripe does not send: {sorted(unknown)}")
         return problems

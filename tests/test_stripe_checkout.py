@@ -272,6 +272,32 @@ def test_a_retried_complete_never_makes_a_second_payment_intent(
     assert sql(database_url, "SELECT count(*) FROM payments") == [(1,)]
 
 
+@pytest.mark.parametrize("acted", [False, True], ids=["before stripe acted", "after"])
+def test_a_500_stripe_keeps_under_the_authorize_key_does_not_leave_the_purchase_stuck(
+    database_url: str, fake: FakeStripe, acted: bool
+) -> None:
+    assign_account(database_url, CLAY, fake.add_account())
+    with start(database_url) as client:
+        agent = Agent(client)
+        session = agent.ready_session(pick(CLAY))
+        token = fake.grant_token(max_amount=total_of(session), checkout_session_id=session["id"])
+        fake.fail("payment_intents.create", kind="server_error", after=acted)
+
+        done = agent.complete(session["id"], token)
+
+        assert done.status_code == 200, done.text
+        [intent] = fake.intents_for(session["id"])  # one hold, found or made once
+        assert intent["status"] == "succeeded"
+        creates = fake.calls("payment_intents.create")
+        assert creates[0].status == 500
+        assert fake.calls("payment_intents.search")  # looked for it by our payment id
+        if acted:
+            assert len(creates) == 1
+        else:
+            assert [c.status for c in creates] == [500, 200]
+            assert creates[1].idempotency_key == f"{creates[0].idempotency_key}:1"
+
+
 def test_a_declined_shared_token_leaves_the_session_payable_and_charges_nothing(
     database_url: str, fake: FakeStripe
 ) -> None:

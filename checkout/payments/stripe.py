@@ -58,7 +58,9 @@ _SPT_ID = re.compile(r"spt_[A-Za-z0-9_]{1,250}")
 _REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 _METADATA_VALUE_MAX = 500  # Stripe's limit on one metadata value
 _LIST_LIMIT = 100  # Stripe's largest page
-_REFUND_ATTEMPTS = 3  # keys tried in one call after Stripe kept a 500 under the previous one
+# Keys tried in one call after Stripe kept a 500 under the previous one.
+_REFUND_ATTEMPTS = 3
+_CREATE_ATTEMPTS = 3
 _PM_ID = re.compile(r"pm_[A-Za-z0-9_]{1,200}")
 
 
@@ -275,21 +277,37 @@ class StripePaymentProvider:
         if self._is_spt(request):
             # Per request, so no other call moves to the preview version.
             options["stripe_version"] = self._spt_api_version
-        log.info(
-            "stripe.payment_intent.create key=%s merchant=%s amount=%d currency=%s fee=%d token=%s",
-            request.idempotency_key,
-            request.merchant_id,
-            request.amount,
-            request.currency,
-            request.application_fee,
-            "spt" if self._is_spt(request) else "pm",
-        )
-        try:
-            intent = await self._client.v1.payment_intents.create_async(
-                cast("PaymentIntentCreateParams", params), options=options
+        for attempt in range(_CREATE_ATTEMPTS):
+            if attempt:
+                # Stripe keeps a 500 under its key and replays it for 24 hours: look for the
+                # PaymentIntent the failed request may have made (by our payment id) before a
+                # new key. Assumed: search can lag a write by up to a minute (Stripe's docs),
+                # so a hold made in that window could be missed and left to lapse uncaptured.
+                found = await self._intent_carrying(request)
+                if found is not None:
+                    return _authorization_from(found)
+                options["idempotency_key"] = f"{request.idempotency_key}:{attempt}"
+            log.info(
+                "stripe.payment_intent.create key=%s merchant=%s amount=%d currency=%s fee=%d "
+                "token=%s",
+                options["idempotency_key"],
+                request.merchant_id,
+                request.amount,
+                request.currency,
+                request.application_fee,
+                "spt" if self._is_spt(request) else "pm",
             )
-        except stripe.StripeError as error:
-            return self._declined_or_raise(request, error)
+            try:
+                intent = await self._client.v1.payment_intents.create_async(
+                    cast("PaymentIntentCreateParams", params), options=options
+                )
+                break
+            except stripe.APIError as error:
+                if error.http_status != 500 or attempt == _CREATE_ATTEMPTS - 1:
+                    return self._declined_or_raise(request, error)
+                provider_error(error, f"authorize {request.idempotency_key}")  # logged
+            except stripe.StripeError as error:
+                return self._declined_or_raise(request, error)
         authorization = _authorization_from(plain(intent))
         log.info(
             "stripe.payment_intent.created key=%s payment=%s status=%s",
@@ -298,6 +316,22 @@ class StripePaymentProvider:
             authorization.status.value,
         )
         return authorization
+
+    async def _intent_carrying(self, request: AuthorizeRequest) -> dict[str, Any] | None:
+        payment_id = request.metadata.get("payment_id")
+        if not payment_id or not re.fullmatch(r"[\w-]+", payment_id):
+            return None
+        found = plain(
+            await call(
+                f"authorize {request.idempotency_key}",
+                self._client.v1.payment_intents.search_async(
+                    {"query": f"metadata['payment_id']:'{payment_id}'"}
+                ),
+            )
+        )
+        for item in found.get("data") or []:
+            return mapping(item)
+        return None
 
     def _is_spt(self, request: AuthorizeRequest) -> bool:
         return request.token_id.startswith(SPT_PREFIX)
