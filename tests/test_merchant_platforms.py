@@ -416,7 +416,10 @@ def test_onboarding_a_shopify_store_checks_credentials_stores_them_sealed_and_sy
         "rate_bps": 250,
         "category_bps": {"Apparel": 300},
         "minimum": 50,
+        "fixed": 0,
     }
+    # 2.5% of a typical $50 order (125) is less than its card fee (175): said, not refused.
+    assert [w["code"] for w in merchant["warnings"]] == ["commission_below_processing_fee"]
     assert "credentials" not in merchant and ShopifySandbox.DEMO_ACCESS_TOKEN not in created.text
     sealed = scalar(
         settings.database_url, "SELECT credentials FROM merchants WHERE id = :m", m=merchant["id"]
