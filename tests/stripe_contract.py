@@ -21,7 +21,7 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, NotRequired, Required
@@ -273,6 +273,25 @@ def _check_typed(value: Any, typed: Any, path: str, name: str, problems: list[st
         problems.append(f"{name}: missing required parameter {path + '.' if path else ''}{key}")
 
 
+def _best_arm(
+    value: Any,
+    arms: tuple[Any, ...],
+    owner: Any,
+    check: Callable[[Any, list[str]], None],
+) -> list[str]:
+    """No problems when any arm of a union fits; else those of the arm shaped like the value
+    (an object for an object), or the nearest."""
+    attempts: list[tuple[bool, list[str]]] = []
+    for arm in arms:
+        resolved = _resolve(arm, owner)
+        found: list[str] = []
+        check(resolved, found)
+        if not found:
+            return []
+        attempts.append((_same_shape(value, resolved), found))
+    return min(attempts, key=lambda a: (not a[0], len(a[1])))[1] if attempts else []
+
+
 def _same_shape(value: Any, annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (NotRequired, Required):
@@ -293,16 +312,14 @@ def _check_value(
         _check_value(value, _resolve(args[0], owner), owner, path, name, problems)
         return
     if origin in (typing.Union, types.UnionType):
-        attempts: list[tuple[bool, list[str]]] = []
-        for arm in args:
-            resolved = _resolve(arm, owner)
-            found: list[str] = []
-            _check_value(value, resolved, owner, path, name, found)
-            if not found:
-                return
-            attempts.append((_same_shape(value, resolved), found))
-        # Report the arm shaped like the value (an object for an object), else the nearest.
-        problems.extend(min(attempts, key=lambda a: (not a[0], len(a[1])))[1])
+        problems.extend(
+            _best_arm(
+                value,
+                args,
+                owner,
+                lambda arm, found: _check_value(value, arm, owner, path, name, found),
+            )
+        )
         return
     if origin is typing.Literal:
         if value not in [str(a).lower() if isinstance(a, bool) else str(a) for a in args]:
@@ -447,16 +464,12 @@ def _check_field(value: Any, annotation: Any, owner: Any, where: str, problems: 
             problems.append(f"{where}: must be null")
         return
     if origin in (typing.Union, types.UnionType):
-        attempts: list[list[str]] = []
-        for arm in args:
-            if value is not None and arm is type(None):
-                continue
-            found: list[str] = []
-            _check_field(value, _resolve(arm, owner), owner, where, found)
-            if not found:
-                return
-            attempts.append(found)
-        problems.extend(min(attempts, key=len))
+        arms = tuple(a for a in args if value is None or a is not type(None))
+        problems.extend(
+            _best_arm(
+                value, arms, owner, lambda arm, found: _check_field(value, arm, owner, where, found)
+            )
+        )
         return
     if value is None:
         problems.append(f"{where}: Stripe never sends null here")

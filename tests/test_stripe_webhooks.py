@@ -361,6 +361,11 @@ def test_an_inquiry_moves_no_money_and_a_lost_dispute_stays_with_the_merchant(
     statement = client.get(f"/merchants/{CLAY}/statement", headers=OPERATOR).json()
     assert statement["disputes"] == 500
     assert statement["net"] == statement["gross_sales"] - statement["commission"] - 500
+    # The books agree with Stripe's: the processor got exactly the fees on Stripe's balance
+    # transactions, and the merchant lost exactly what its transfer was reversed by.
+    stripe_fees = sum(t["fee"] for t in fake.balance_transactions.values())
+    assert sum(e["amount"] for e in entries if e["account"] == "processor") == stripe_fees
+    assert sum(r["amount"] for r in fake.transfer_reversals) == 500
 
 
 def test_a_dispute_that_arrives_before_its_order_is_deferred_and_applied_later(
