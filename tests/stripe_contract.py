@@ -8,8 +8,8 @@ listed in PREVIEW_PARAMS, each with the Stripe page that documents it.
 
 Responses: every object the fake returns is checked against the SDK's resource classes (which
 fields exist, their types, which may be null) and against Stripe's published example objects
-(`/work/shared/stripe/fixtures3.json` and `fixtures3.private_preview.json`, from stripe/openapi,
-MIT): the fake returns exactly the fields Stripe's example has, minus the ones Stripe leaves out
+(`tests/stripe_fixtures/openapi/fixtures3.json` and `fixtures3.private_preview.json`, from
+stripe/openapi, MIT): the fake returns exactly the fields Stripe's example has, minus the ones Stripe leaves out
 unless expanded or included (OMITTED_BY_DEFAULT, each with its source).
 """
 
@@ -34,8 +34,10 @@ from stripe._request_options import RequestOptions
 from stripe._stripe_object import StripeObject, UntypedStripeObject
 from typing_extensions import is_typeddict
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "stripe"
-_FIXTURE_DIRS = (FIXTURES, Path("/work/shared/stripe"))
+# Stripe's published examples, vendored (MIT, see SOURCE.md there) so the fake is never run
+# without its contract.
+FIXTURES = Path(__file__).resolve().parent / "stripe_fixtures" / "openapi"
+_FIXTURE_DIRS = (FIXTURES,)
 
 # The fake's endpoint names and the SDK params each one takes.
 REQUEST_PARAMS: dict[str, str] = {
@@ -373,7 +375,7 @@ def fixtures() -> dict[str, Any]:
             ]
             preview = json.loads((folder / "fixtures3.private_preview.json").read_text())
             return {**preview["resources"], **resources}
-    raise FileNotFoundError("Stripe's fixtures3.json (see /work/shared/stripe/SOURCE.md)")
+    raise FileNotFoundError(f"Stripe's fixtures3.json is missing from {FIXTURES}")
 
 
 @cache

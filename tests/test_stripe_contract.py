@@ -5,6 +5,8 @@ types for what it answers, Stripe's documented error codes."""
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,3 +195,15 @@ def test_an_invented_error_code_breaks_the_contract() -> None:
     invented = {"error": {"type": "invalid_request_error", "code": "spt_rejected"}}
     assert check_error(documented) == []
     assert check_error(invented) == ["error.code 'spt_rejected' is not documented by Stripe"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(p.name for p in (Path(__file__).parent / "stripe_fixtures").glob("*.json")),
+)
+def test_every_respx_fixture_is_shaped_as_stripe_answers(name: str) -> None:
+    body = json.loads((Path(__file__).parent / "stripe_fixtures" / name).read_text())
+    problems = check_object(body)
+    if body.get("object") == "event":
+        problems += check_object(body["data"]["object"])
+    assert problems == []
