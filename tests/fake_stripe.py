@@ -175,6 +175,7 @@ class FakeStripe:
     fee_percent_bps: int = 290
     fee_fixed: int = 30
     dispute_fee: int = 1500
+    refund_fee_returned: int = 0  # Stripe's fee given back on a refund (none in the US)
     requests: list[Call] = field(default_factory=list)
     # What the fake was asked or answered that Stripe would not (tests/stripe_contract.py);
     # leaving the `with` block with any fails the test that caused it.
@@ -1326,11 +1327,20 @@ class FakeStripe:
                 param="amount",
             )
         now = self.clock()
+        refund_id = self.new_id("re")
         refund: Body = {
-            "id": self.new_id("re"),
+            "id": refund_id,
             "object": "refund",
             "amount": amount,
-            "balance_transaction": self.new_id("txn"),
+            # Stripe returns no processing fee on a refund: its balance transaction's fee is 0.
+            "balance_transaction": self._balance(
+                -amount,
+                -self.refund_fee_returned,
+                charge["currency"],
+                refund_id,
+                "refund",
+                "refund",
+            ),
             "charge": charge["id"],
             "created": now,
             "currency": charge["currency"],
@@ -1516,7 +1526,15 @@ class FakeStripe:
             reason=p.get("reason"),
             metadata=nested(p, "metadata"),
         )
-        return 200, refund
+        return 200, self._expand_refund(refund, self._expand_list(p))
+
+    def _expand_refund(self, refund: Body, expand: list[str]) -> Body:
+        body = json.loads(json.dumps(refund))
+        if {"balance_transaction", "data.balance_transaction"} & set(expand):
+            body["balance_transaction"] = json.loads(
+                json.dumps(self.balance_transactions[refund["balance_transaction"]])
+            )
+        return body  # type: ignore[no-any-return]
 
     @staticmethod
     def _list(url: str, items: list[Body], limit: int) -> Body:
@@ -1528,6 +1546,8 @@ class FakeStripe:
             items = [r for r in items if r["charge"] == call.query["charge"]]
         if "payment_intent" in call.query:
             items = [r for r in items if r["payment_intent"] == call.query["payment_intent"]]
+        expand = self._expand_list(call.query)
+        items = [self._expand_refund(r, expand) for r in items]
         return 200, self._list("/v1/refunds", items, int(call.query.get("limit", 10)))
 
     def _refund(self, call: Call, id: str) -> tuple[int, Body]:

@@ -513,6 +513,7 @@ def test_refunds_reverse_the_transfer_and_give_the_whole_commission_back_once(
             {
                 "payment_intent": intent["id"],
                 "amount": str(part),
+                "expand[0]": "balance_transaction",
                 "reverse_transfer": "true",
                 "refund_application_fee": "true",
                 "reason": "requested_by_customer",
@@ -522,6 +523,7 @@ def test_refunds_reverse_the_transfer_and_give_the_whole_commission_back_once(
             {
                 "payment_intent": intent["id"],
                 "amount": str(total - part),
+                "expand[0]": "balance_transaction",
                 "reverse_transfer": "true",
                 "refund_application_fee": "true",
                 "metadata[order_id]": order["id"],
@@ -627,6 +629,23 @@ def test_a_refund_is_never_made_twice_and_never_stuck_behind_a_kept_500(
         assert fake.calls("refunds.list")  # looked for ours before creating
         entries = ledger(client, CLAY)
         assert moved(entries, "refund", "buyer") == 400
+        assert sum(e["amount"] for e in entries) == 0
+
+
+@pytest.mark.parametrize("returned", [0, 12])
+def test_a_refund_books_whatever_stripe_gave_back_of_its_fee(
+    database_url: str, fake: FakeStripe, returned: int
+) -> None:
+    assign_account(database_url, CLAY, fake.add_account())
+    fake.refund_fee_returned = returned  # none in the US; the books follow Stripe either way
+    with start(database_url) as client:
+        _, order = buy(Agent(client), fake, pick(CLAY))
+        made = refund(client, order["id"], "r-fee", amount=500)
+        assert made.status_code == 201, made.text
+        [create] = fake.calls("refunds.create")
+        assert create.form["expand[0]"] == "balance_transaction"
+        entries = ledger(client, CLAY)
+        assert moved(entries, "processing_fee_return", "platform") == returned
         assert sum(e["amount"] for e in entries) == 0
 
 

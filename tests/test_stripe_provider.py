@@ -676,6 +676,7 @@ async def test_partial_then_full_refund_report_stripes_fee_refunds(
     assert form(first) == {
         "payment_intent": PI,
         "amount": "1000",
+        "expand[0]": "balance_transaction",
         "reverse_transfer": "true",
         "refund_application_fee": "true",
         "reason": "requested_by_customer",
@@ -734,6 +735,7 @@ async def test_refund_without_fee_or_transfer_reports_no_fee(
     assert form(create.calls.last.request) == {
         "payment_intent": PI,
         "amount": "1000",
+        "expand[0]": "balance_transaction",
         "metadata[order_id]": "ord_42",
         "metadata[reason]": "item arrived damaged",
     }

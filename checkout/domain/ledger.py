@@ -45,6 +45,7 @@ class MovementKind(StrEnum):
     DISPUTE = "dispute"
     PLATFORM_FUNDED_REFUND = "platform_funded_refund"
     PROCESSING_FEE = "processing_fee"
+    PROCESSING_FEE_RETURN = "processing_fee_return"
     DISPUTE_FEE = "dispute_fee"
     DISPUTE_FEE_RETURN = "dispute_fee_return"
     TRANSFER_REVERSAL = "transfer_reversal"
@@ -89,7 +90,9 @@ def sale(*, charged: int, commission: int, processing_fee: int = 0) -> list[Move
     ]
 
 
-def refund(*, amount: int, commission_refunded: int) -> list[Movement]:
+def refund(*, amount: int, commission_refunded: int, fee_returned: int = 0) -> list[Movement]:
+    """A refund taken back from the merchant and the commission in proportion; `fee_returned`
+    is whatever the processor gave back of its fee (Stripe: the refund's balance transaction)."""
     if not 0 <= commission_refunded <= amount:
         raise ValueError("a refund's commission share is between nothing and the refund")
     return [
@@ -102,6 +105,10 @@ def refund(*, amount: int, commission_refunded: int) -> list[Movement]:
             Account.MERCHANT,
             Account.CLEARING,
             amount - commission_refunded,
+        ),
+        # Last: a movement's first kind keys it in the ledger, and this one is often zero.
+        _move(
+            MovementKind.PROCESSING_FEE_RETURN, Account.PROCESSOR, Account.PLATFORM, fee_returned
         ),
     ]
 
@@ -190,7 +197,9 @@ def statement(entries: Iterable[Entry]) -> Statement:
             commission -= entry.amount
         elif entry.kind is MovementKind.REFUND and entry.account is Account.BUYER:
             refunds += entry.amount
-        elif entry.kind is MovementKind.PLATFORM_FUNDED_REFUND and entry.account is Account.PLATFORM:
+        elif (
+            entry.kind is MovementKind.PLATFORM_FUNDED_REFUND and entry.account is Account.PLATFORM
+        ):
             refunds += entry.amount  # negative: the platform paid it, not the merchant
         elif entry.kind is MovementKind.COMMISSION_REFUND and entry.account is Account.PLATFORM:
             commission_back -= entry.amount
@@ -230,6 +239,7 @@ class Earned:
 _PROCESSOR_KINDS = frozenset(
     {
         MovementKind.PROCESSING_FEE,
+        MovementKind.PROCESSING_FEE_RETURN,
         MovementKind.DISPUTE_FEE,
         MovementKind.DISPUTE_FEE_RETURN,
     }

@@ -160,7 +160,11 @@ def settle_refund(
     refund.commission_amount = max(0, min(given_back, refund.amount))
     db.add(refund)
     movements = (
-        ledger.refund(amount=refund.amount, commission_refunded=refund.commission_amount)
+        ledger.refund(
+            amount=refund.amount,
+            commission_refunded=refund.commission_amount,
+            fee_returned=result.processing_fee_returned,
+        )
         if merchant_paid
         else ledger.refund_by_platform(
             amount=refund.amount, commission_refunded=refund.commission_amount

@@ -132,6 +132,9 @@ class Refund:
     # All the commission given back on this payment so far, when the provider can say: the
     # figure that stays right when a refund is retried or made outside the platform.
     application_fee_refunded_total: int | None = None
+    # What the processor gave back of its own fee with this refund (Stripe: minus the refund's
+    # balance_transaction.fee); Stripe returns none on card refunds in the US.
+    processing_fee_returned: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -530,7 +530,11 @@ class StripePaymentProvider:
         fee_before = await self._fee_refunded(fee_id) if fee_id else 0
 
         metadata = dict(request.metadata)
-        params: dict[str, Any] = {"payment_intent": request.payment_id, "amount": request.amount}
+        params: dict[str, Any] = {
+            "payment_intent": request.payment_id,
+            "amount": request.amount,
+            "expand": ["balance_transaction"],
+        }
         if charge.get("transfer"):
             params["reverse_transfer"] = True
         if fee_id:
@@ -556,11 +560,13 @@ class StripePaymentProvider:
             fee_refunded,
             request.application_fee_refund,
         )
+        fee = mapping(created.get("balance_transaction")).get("fee")
         return Refund(
             refund_id=refund_id,
             status=status,
             application_fee_refunded=fee_refunded,
             application_fee_refunded_total=await self._fee_refunded(fee_id) if fee_id else 0,
+            processing_fee_returned=max(0, -fee) if isinstance(fee, int) else 0,
         )
 
     async def _find_or_create_refund(
@@ -610,7 +616,13 @@ class StripePaymentProvider:
         listed = plain(
             await call(
                 what,
-                self._client.v1.refunds.list_async({"charge": charge_id, "limit": _LIST_LIMIT}),
+                self._client.v1.refunds.list_async(
+                    {
+                        "charge": charge_id,
+                        "limit": _LIST_LIMIT,
+                        "expand": ["data.balance_transaction"],
+                    }
+                ),
             )
         )
         for item in listed.get("data") or []:
