@@ -14,6 +14,9 @@ from checkout.payments.provider import PaymentRefused, PaymentUnavailable
 
 log = logging.getLogger("checkout.payments.stripe")
 T = TypeVar("T")
+# A PaymentIntent's charge and its balance transaction, whose `fee` is what Stripe took from
+# the platform for processing it.
+CHARGE_EXPANDED = ["latest_charge", "latest_charge.balance_transaction"]
 
 
 def stripe_client(
