@@ -144,7 +144,11 @@ def create_app(
     )
     # The emulators share the database but not our transactions; their writes take SQLite's
     # lock up front (merchant_adapters.sandbox.transactions) so they wait their turn.
-    sandboxes = Sandboxes(database.engine) if settings.merchant_sandbox else None
+    sandboxes = (
+        Sandboxes(database.engine, lever_key=settings.operator_api_key)
+        if settings.sandboxes_on
+        else None
+    )
     platforms = MerchantPlatforms(
         platform_http,
         vault,
@@ -165,6 +169,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(prepare_database, settings, database, services, sandboxes)
+        if sandboxes is None:
+            log.info("sandbox.off the platform emulators are not served (MERCHANT_SANDBOX)")
+        else:
+            log.info(
+                "sandbox.mounted path=/sandbox platforms=etsy,shopify levers=operator_key "
+                "platform_api=platform_credentials"
+            )
         if sandboxes is not None and settings.load_seeds:
             await onboard_demo_merchants(services, sandboxes, settings.seeds_dir)
         for companion in companions:  # e.g. the assistant: started once checkout can answer

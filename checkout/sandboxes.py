@@ -46,8 +46,9 @@ class _UntilReady:
 
 
 class Sandboxes:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lever_key: str) -> None:
         self.engine = engine
+        self.lever_key = lever_key
         self.app = _UntilReady()
         self.etsy: EtsySandbox | None = None
         self.shopify: ShopifySandbox | None = None
@@ -75,8 +76,11 @@ class Sandboxes:
         self.shopify = ShopifySandbox(self.engine, webhook_client=self._callback)
         self.app.target = Starlette(
             routes=[
-                Mount("/etsy", app=create_etsy_sandbox_app(self.etsy)),
-                Mount("/shopify", app=create_shopify_sandbox_app(self.shopify)),
+                Mount("/etsy", app=create_etsy_sandbox_app(self.etsy, lever_key=self.lever_key)),
+                Mount(
+                    "/shopify",
+                    app=create_shopify_sandbox_app(self.shopify, lever_key=self.lever_key),
+                ),
             ]
         )
 

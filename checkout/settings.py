@@ -37,10 +37,11 @@ class Settings(BaseSettings):
     credentials_key: str = Field(
         default=DEMO_CREDENTIALS_KEY, description="Fernet key that encrypts merchant credentials."
     )
-    merchant_sandbox: bool = Field(
-        default=True,
-        description="Serve the Etsy- and Shopify-style sandboxes in-process and onboard the seeded "
-        "demo merchants through them.",
+    merchant_sandbox: bool | None = Field(
+        default=None,
+        description="Run the Etsy- and Shopify-style sandboxes in-process, onboard the seeded demo "
+        "merchants through them and serve them at /sandbox (levers need the operator key). Unset: "
+        "on for the embedded default (SQLite), off on PostgreSQL.",
     )
     platform_timeout_seconds: float = Field(default=10.0, gt=0)
     platform_max_retries: int = Field(default=3, ge=0)
@@ -100,6 +101,11 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def sandboxes_on(self) -> bool:
+        """Whether the platform emulators run: the local demo's choice, never a deployment's."""
+        return self.is_sqlite if self.merchant_sandbox is None else self.merchant_sandbox
+
     def defaults_in_use(self) -> list[str]:
         """Names of settings left at a demo default, so start-up can say so out loud."""
         used = []
@@ -115,6 +121,8 @@ class Settings(BaseSettings):
             used.append("ORDER_WEBHOOK_URL unset (order events are kept in the outbox)")
         if self.credentials_key == DEMO_CREDENTIALS_KEY:
             used.append("CREDENTIALS_KEY=<demo key> (merchant credentials are not protected)")
+        if self.merchant_sandbox is None and self.sandboxes_on:
+            used.append("MERCHANT_SANDBOX=true on SQLite (the demo platforms are served at /sandbox)")
         if "payment_provider" not in self.model_fields_set:
             used.append("PAYMENT_PROVIDER=sandbox")
         return used

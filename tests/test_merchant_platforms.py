@@ -287,6 +287,7 @@ def test_a_shipment_on_the_platform_reaches_the_agent_as_order_update(
             "tracking_number": "1Z999AA10123456784",
             "tracking_url": "https://ups.example/1Z999AA10123456784",
         },
+        headers=OPERATOR,
     )
     assert response.status_code == 200, response.text
     order = agent.client.get(f"/orders/{completed['order']['id']}", headers=agent.headers()).json()
@@ -304,6 +305,7 @@ def test_an_etsy_shipment_marks_the_order_shipped(agent: Agent) -> None:
     response = agent.client.post(
         f"/sandbox/etsy/v3/application/x-sandbox/_control/shops/{placed.shop_id}/orders/{placed.order_id}/ship",
         json={"carrier": "USPS", "tracking_number": "9400111899223100000000"},
+        headers=OPERATOR,
     )
     assert response.status_code == 200, response.text
     order = agent.client.get(f"/orders/{completed['order']['id']}", headers=agent.headers()).json()
