@@ -122,7 +122,9 @@ class Settings(BaseSettings):
         if self.credentials_key == DEMO_CREDENTIALS_KEY:
             used.append("CREDENTIALS_KEY=<demo key> (merchant credentials are not protected)")
         if self.merchant_sandbox is None and self.sandboxes_on:
-            used.append("MERCHANT_SANDBOX=true on SQLite (the demo platforms are served at /sandbox)")
+            used.append(
+                "MERCHANT_SANDBOX=true on SQLite (the demo platforms are served at /sandbox)"
+            )
         if "payment_provider" not in self.model_fields_set:
             used.append("PAYMENT_PROVIDER=sandbox")
         return used

@@ -21,6 +21,7 @@ from checkout.flows.recover_purchases import recover_purchases
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.rows import MerchantRow, PurchaseRow
 from merchant_adapters.sandbox.shopify import ShopifySandbox
+from merchant_adapters.shopify.queries import ORDER_CANCEL_MUTATION
 from tests.platform_support import (
     fail_platform,
     platform_orders,
@@ -326,11 +327,27 @@ def _shopify_webhook(
     }
 
 
+def cancel_on_shopify(client: TestClient, order_gid: str) -> None:
+    """The merchant cancels the order in its Shopify admin (the webhook is sent by the test)."""
+    shopify = sandboxes_of(client).shopify
+    assert shopify is not None
+    answer = shopify.handle_graphql(
+        "northwind-supply.myshopify.com",
+        ShopifySandbox.DEMO_ACCESS_TOKEN,
+        {
+            "query": ORDER_CANCEL_MUTATION,
+            "variables": {"orderId": order_gid, "reason": "CUSTOMER", "restock": True},
+        },
+    )
+    assert answer.status == 200 and not answer.body["data"]["orderCancel"]["orderCancelUserErrors"]
+
+
 def test_a_cancellation_on_the_platform_cancels_the_order_once(agent: Agent) -> None:
     completed = agent.buy(pick(NORTHWIND)).json()
     [placed] = [
         o for o in platform_orders(agent.client, NORTHWIND) if o.reference == completed["id"]
     ]
+    cancel_on_shopify(agent.client, placed.gid)
     body, headers = _shopify_webhook(
         "orders/cancelled",
         {

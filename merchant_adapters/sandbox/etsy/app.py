@@ -9,7 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from merchant_adapters.sandbox.etsy.sandbox import EtsySandbox
-from merchant_adapters.sandbox.levers import lever_guard
 from merchant_adapters.sandbox.etsy.schemas import (
     CancelRequest,
     EtsyApiError,
@@ -22,6 +21,7 @@ from merchant_adapters.sandbox.etsy.schemas import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from merchant_adapters.sandbox.levers import lever_guard
 
 
 def _names(values: Sequence[str]) -> list[str]:
