@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -36,6 +38,11 @@ class Settings(BaseSettings):
     commission_bps: int = Field(default=200, ge=0, le=10_000)
     credentials_key: str = Field(
         default=DEMO_CREDENTIALS_KEY, description="Fernet key that encrypts merchant credentials."
+    )
+    idempotency_fingerprint_key: str | None = Field(
+        default=None,
+        min_length=16,
+        description="HMAC key of idempotency fingerprints; unset: derived from CREDENTIALS_KEY.",
     )
     merchant_sandbox: bool | None = Field(
         default=None,
@@ -100,6 +107,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def fingerprint_key(self) -> bytes:
+        """The secret idempotency fingerprints are keyed with, so a stored one reveals nothing."""
+        if self.idempotency_fingerprint_key:
+            return self.idempotency_fingerprint_key.encode()
+        return hmac.new(
+            self.credentials_key.encode(), b"idempotency-fingerprint", hashlib.sha256
+        ).digest()
 
     @property
     def sandboxes_on(self) -> bool:
