@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from checkout.api import problems
 from checkout.api.acp import delegate_payment, discovery, sessions
 from checkout.api.catalog import router as catalog_router
+from checkout.api.limits import LimitedRequests, RequestLimits
 from checkout.api.merchants import router as merchants_router
 from checkout.api.money import router as money_router
 from checkout.api.orders import router as orders_router
@@ -258,5 +259,13 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(
+        LimitedRequests,
+        limits=RequestLimits(
+            body_bytes=settings.max_body_bytes,
+            feed_body_bytes=settings.max_feed_body_bytes,
+            json_depth=settings.max_json_depth,
+        ),
+    )
     app.add_middleware(RequestIdEcho)
     return app

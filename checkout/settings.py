@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     platform_timeout_seconds: float = Field(default=10.0, gt=0)
     platform_max_retries: int = Field(default=3, ge=0)
     platform_max_retry_wait_seconds: float = Field(default=10.0, gt=0)
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body (413 beyond it)."
+    )
+    max_feed_body_bytes: int = Field(
+        default=16_777_216, ge=1024, description="Largest product feed upload."
+    )
+    max_json_depth: int = Field(default=32, ge=4, le=256, description="Deepest JSON nesting.")
     session_ttl_minutes: int = Field(default=60, ge=1)
     idempotency_retention_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=30, ge=1)
