@@ -525,3 +525,22 @@ def test_a_feed_merchant_sells_from_its_acp_product_feed(agent: Agent) -> None:
 def test_the_sandbox_loop_runs_without_any_network(agent: Agent) -> None:
     assert asyncio.get_event_loop_policy() is not None
     assert rows_for(agent.client, pick(CLAY))[2].api_base_url.startswith("http://sandbox.internal")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("merchant_id", [CLAY, NORTHWIND])
+def test_a_feed_upload_to_a_platform_merchant_is_refused_and_retires_nothing(
+    agent: Agent, merchant_id: str
+) -> None:
+    def active() -> int:
+        listed = agent.client.get(
+            f"/catalog/products?merchant_id={merchant_id}&limit=100", headers=agent.headers()
+        )
+        return len(listed.json()["products"])
+
+    before = active()
+    feed = [{"id": "x", "title": "X", "variants": [{"id": "x-1", "title": "X",
+             "price": {"amount": 100, "currency": "USD"}}]}]  # fmt: skip
+    response = agent.client.post(f"/merchants/{merchant_id}/feed", json=feed, headers=OPERATOR)
+    assert response.status_code == 400
+    assert response.json()["code"] == "merchant_not_on_feed"
+    assert active() == before > 0
