@@ -175,7 +175,7 @@ def create_app(
         else:
             log.info(
                 "sandbox.mounted path=/sandbox platforms=etsy,shopify levers=operator_key "
-                "platform_api=platform_credentials"
+                "platform_api=in_process_only"
             )
         if sandboxes is not None and settings.load_seeds:
             await onboard_demo_merchants(services, sandboxes, settings.seeds_dir)
@@ -251,8 +251,8 @@ def create_app(
     ):
         app.include_router(router)
     if sandboxes is not None:
-        # The same emulators the adapters reach in-process, served for people and demos too.
-        app.mount("/sandbox", sandboxes.app)
+        # The emulators' levers, served for people and demos; their platform APIs stay in-process.
+        app.mount("/sandbox", sandboxes.levers)
         sandboxes.bind(app)
 
     @app.get("/healthz", tags=["health"], operation_id="health")

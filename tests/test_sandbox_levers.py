@@ -10,6 +10,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from checkout.app import create_app
+from merchant_adapters.sandbox.etsy import EtsySandbox
+from merchant_adapters.sandbox.shopify import ShopifySandbox
 from tests.conftest import make_settings
 from tests.platform_support import LEVER_KEY, platform_orders, rows_for
 from tests.support import CLAY, NORTHWIND, Agent, pick
@@ -89,8 +91,25 @@ def test_startup_says_the_sandboxes_are_mounted_behind_the_operator_key(
     [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sandbox.")
               and "mounted" in r.getMessage()]  # fmt: skip
     assert "path=/sandbox" in line and "levers=operator_key" in line
+    assert "platform_api=in_process_only" in line
 
 
 def test_the_compose_deployment_turns_the_sandboxes_off() -> None:
     app = yaml.safe_load(COMPOSE.read_text())["services"]["app"]
     assert str(app["environment"]["MERCHANT_SANDBOX"]).lower() == "false"
+
+
+def test_the_emulated_platform_apis_are_not_served_to_the_outside(agent: Agent) -> None:
+    """Their demo credentials are published, so only the adapters reach them, in-process."""
+    graphql = agent.client.post(
+        "/sandbox/shopify/northwind-supply.myshopify.com/admin/api/2026-10/graphql.json",
+        json={"query": "{ shop { name } }"},
+        headers={"X-Shopify-Access-Token": ShopifySandbox.DEMO_ACCESS_TOKEN},
+    )
+    assert graphql.status_code == 404
+    inventory = agent.client.get(
+        "/sandbox/etsy/v3/application/openapi-ping",
+        headers={"x-api-key": f"{EtsySandbox.API_KEY}:{EtsySandbox.SHARED_SECRET}"},
+    )
+    assert inventory.status_code == 404
+    assert agent.buy(pick(NORTHWIND)).status_code == 200  # the adapters still reach them
