@@ -234,10 +234,6 @@ class AssistantService:
         self._require_started()
         return await anyio.to_thread.run_sync(self.store.get, conversation_id)
 
-    async def exists(self, conversation_id: str) -> bool:
-        self._require_started()
-        return await anyio.to_thread.run_sync(self.store.get, conversation_id) is not None
-
     async def history(self, conversation_id: str) -> dict[str, Any] | None:
         self._require_started()
         row = await anyio.to_thread.run_sync(self.store.get, conversation_id)

@@ -95,8 +95,6 @@ async def stream_message(
 ) -> Response:
     """Server-sent events: `delta` text chunks and `part`s as the reply forms, then `done`."""
     service = service_of(request)
-    if not await service.exists(conversation_id):
-        return not_found(conversation_id)
     queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
     task = asyncio.create_task(
         service.send(
