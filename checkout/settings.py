@@ -144,6 +144,8 @@ class Settings(BaseSettings):
             used.append("ORDER_WEBHOOK_URL unset (order events are kept in the outbox)")
         if self.credentials_key == DEMO_CREDENTIALS_KEY:
             used.append("CREDENTIALS_KEY=<demo key> (merchant credentials are not protected)")
+        if self.credentials_key == DEMO_CREDENTIALS_KEY and not self.idempotency_fingerprint_key:
+            used.append("IDEMPOTENCY_FINGERPRINT_KEY unset (derived from the demo CREDENTIALS_KEY)")
         if self.merchant_sandbox is None and self.sandboxes_on:
             used.append(
                 "MERCHANT_SANDBOX=true on SQLite (the demo platforms are served at /sandbox)"
