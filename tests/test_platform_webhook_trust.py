@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from checkout.settings import Settings
 from merchant_adapters.sandbox.shopify import ShopifySandbox
-from tests.platform_support import fail_platform, platform_orders
+from tests.platform_support import fail_platform, platform_orders, rows_for
 from tests.support import NORTHWIND, OPERATOR_KEY, Agent, pick
 
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_KEY}"}
@@ -132,3 +132,20 @@ def test_a_confirmed_uninstall_stops_the_merchant_selling_at_once(
     assert count(settings, "SELECT count(*) FROM payments") == payments_before
     fresh = agent.create(pick(NORTHWIND)).json()
     assert any(m["type"] == "error" for m in fresh["messages"])
+
+
+def test_a_product_update_body_resent_as_a_deletion_retires_nothing(agent: Agent) -> None:
+    variant = pick(NORTHWIND)
+    session = agent.create(variant).json()
+    product = session["line_items"][0]
+    _, row, _ = rows_for(agent.client, variant)
+    update_body = {
+        "id": int(str(row.platform_product_id).rsplit("/", 1)[-1]),
+        "admin_graphql_api_id": row.platform_product_id,
+        "title": product.get("name") or "Mug",
+        "variants": [],
+    }
+    body, headers = signed("products/delete", update_body)
+    response = agent.client.post(f"/webhooks/platforms/{NORTHWIND}", content=body, headers=headers)
+    assert response.status_code == 401
+    assert agent.create(variant).status_code == 201

@@ -65,8 +65,10 @@ def _body_fits_topic(topic: str, payload: Mapping[str, Any]) -> bool:
                 payload.get("fulfillments")
             )
         return True
+    if topic == "products/delete":
+        # Shopify sends only the id: a full product body (an update's) is not a deletion.
+        return resource is None and "title" not in payload
     if topic.startswith("products/"):
-        # products/delete carries only the id; any other resource's body is refused.
         return resource in ("Product", None)
     if topic == "app/uninstalled":
         return resource in ("Shop", None) and bool(
