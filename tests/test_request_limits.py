@@ -160,6 +160,11 @@ def test_an_oversized_header_is_a_400(agent: Agent) -> None:
     refused(response, 400, "header_too_large")
 
 
+def test_an_oversized_query_string_is_a_400(agent: Agent) -> None:
+    response = agent.client.get(f"/catalog/products?q={'mug' * 4_000}", headers=agent.headers())
+    refused(response, 400, "query_too_long")
+
+
 def test_the_limits_come_from_the_settings(database_url: str) -> None:
     settings = make_settings(database_url, max_body_bytes=2_048, load_seeds=False)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:

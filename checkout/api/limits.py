@@ -118,6 +118,11 @@ class LimitedRequests:
                 f"The headers are longer than {self.limits.headers_total_bytes} bytes in all.",
                 code="header_too_large",
             )
+        if len(scope.get("query_string", b"")) > self.limits.header_bytes:
+            return errors.InvalidRequest(
+                f"The query string is longer than {self.limits.header_bytes} bytes.",
+                code="query_too_long",
+            )
         path: str = scope["path"]
         if len(path) > self.limits.path_length or any(
             len(segment) > self.limits.path_segment_length for segment in path.split("/")
