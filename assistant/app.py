@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.api.access import AccessRefused
 from assistant.api.routes import problem, router
 from assistant.service import AssistantService, NotStarted
 from assistant.settings import AssistantSettings
@@ -40,6 +41,13 @@ def create_assistant_app(service: AssistantService) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = "not_found" if exc.status_code == 404 else "invalid_request"
         return problem(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(AccessRefused)
+    async def refused(request: Request, exc: AccessRefused) -> Response:
+        response = problem(exc.status, exc.code, exc.message)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(NotStarted)
     async def not_started(request: Request, exc: NotStarted) -> Response:

@@ -69,6 +69,8 @@ async def run_demo(
         if created.status_code != 201:
             raise DemoFailed(f"could not start a conversation: {created.status_code}")
         result = DemoResult(conversation_id=created.json()["id"])
+        # The conversation's token opens it, and only it.
+        http.headers["Authorization"] = f"Bearer {created.json()['token']}"
         out(f"Conversation {result.conversation_id}\n")
         for number, text in enumerate(SCRIPT, start=1):
             answer = await http.post(

@@ -41,6 +41,7 @@ from assistant.shopping.replies import StreamEvent
 from assistant.shopping.turn import Turn
 from assistant.store.conversations import ConversationStore
 from assistant.store.db import Database, create_engine_for, upgrade_schema
+from assistant.store.rows import ConversationRow
 
 log = logging.getLogger("assistant")
 RETRY_FIRST_LOAD_SECONDS = 2.0
@@ -191,9 +192,12 @@ class AssistantService:
         if self._database is None:
             raise NotStarted("AssistantService.start() has not been called")
 
-    async def new_conversation(self) -> dict[str, Any]:
+    async def new_conversation(self, *, token_hash: str | None = None) -> dict[str, Any]:
+        """A new conversation; `token_hash` is the hash of the token its callers must bear."""
         self._require_started()
-        row = await anyio.to_thread.run_sync(self.store.create, self.mode, self.clock())
+        row = await anyio.to_thread.run_sync(
+            lambda: self.store.create(self.mode, self.clock(), token_hash=token_hash)
+        )
         return {
             "id": row.id,
             "mode": row.mode,
@@ -226,9 +230,9 @@ class AssistantService:
             conversation_id, message, client_key=client_key, respond=respond, queue=queue
         )
 
-    async def exists(self, conversation_id: str) -> bool:
+    async def conversation(self, conversation_id: str) -> ConversationRow | None:
         self._require_started()
-        return await anyio.to_thread.run_sync(self.store.get, conversation_id) is not None
+        return await anyio.to_thread.run_sync(self.store.get, conversation_id)
 
     async def history(self, conversation_id: str) -> dict[str, Any] | None:
         self._require_started()

@@ -19,6 +19,9 @@ class AssistantSettings(BaseSettings):
     agent_api_key: str = Field(
         default="agent_demo_key", min_length=8, description="The bearer key checkout accepts."
     )
+    operator_api_key: str = Field(
+        default="operator_demo_key", min_length=8, description="Needed to refresh the index."
+    )
     order_webhook_secret: str = Field(
         default="whsec_demo_secret", min_length=8, description="Verifies incoming order events."
     )

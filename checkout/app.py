@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from checkout.api import problems
 from checkout.api.acp import delegate_payment, discovery, sessions
 from checkout.api.catalog import router as catalog_router
+from checkout.api.limits import LimitedRequests, RequestLimits
 from checkout.api.merchants import router as merchants_router
 from checkout.api.money import router as money_router
 from checkout.api.orders import router as orders_router
@@ -151,7 +152,11 @@ def create_app(
     )
     # The emulators share the database but not our transactions; their writes take SQLite's
     # lock up front (merchant_adapters.sandbox.transactions) so they wait their turn.
-    sandboxes = Sandboxes(database.engine) if settings.merchant_sandbox else None
+    sandboxes = (
+        Sandboxes(database.engine, lever_key=settings.operator_api_key)
+        if settings.sandboxes_on
+        else None
+    )
     platforms = MerchantPlatforms(
         platform_http,
         vault,
@@ -172,6 +177,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(prepare_database, settings, database, services, sandboxes)
+        if sandboxes is None:
+            log.info("sandbox.off the platform emulators are not served (MERCHANT_SANDBOX)")
+        else:
+            log.info(
+                "sandbox.mounted path=/sandbox platforms=etsy,shopify levers=operator_key "
+                "platform_api=in_process_only"
+            )
         if sandboxes is not None and settings.load_seeds:
             await onboard_demo_merchants(services, sandboxes, settings.seeds_dir)
         for companion in companions:  # e.g. the assistant: started once checkout can answer
@@ -246,13 +258,21 @@ def create_app(
     ):
         app.include_router(router)
     if sandboxes is not None:
-        # The same emulators the adapters reach in-process, served for people and demos too.
-        app.mount("/sandbox", sandboxes.app)
+        # The emulators' levers, served for people and demos; their platform APIs stay in-process.
+        app.mount("/sandbox", sandboxes.levers)
         sandboxes.bind(app)
 
     @app.get("/healthz", tags=["health"], operation_id="health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(
+        LimitedRequests,
+        limits=RequestLimits(
+            body_bytes=settings.max_body_bytes,
+            feed_body_bytes=settings.max_feed_body_bytes,
+            json_depth=settings.max_json_depth,
+        ),
+    )
     app.add_middleware(RequestIdEcho)
     return app

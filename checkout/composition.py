@@ -40,6 +40,7 @@ def create_platform_app(
             assistant_database_url=settings.database_url,
             checkout_base_url=INTERNAL_BASE_URL,
             agent_api_key=settings.agent_api_key,
+            operator_api_key=settings.operator_api_key,
             order_webhook_secret=settings.order_webhook_secret,
         )
     )

@@ -1,7 +1,8 @@
 """The in-process platform sandboxes, and the demo merchants onboarded through them on first start.
 
 The emulators are served two ways: to the adapters through an ASGI transport (the seam stays
-HTTP, no network), and on the platform's own server under /sandbox for people and demos. Their
+HTTP, no network), and, their levers only (operator key), on the platform's own server under
+/sandbox for people and demos. Their
 webhooks come back to the platform the same way, so the whole loop runs in one process.
 """
 
@@ -19,8 +20,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from checkout.api.problems import error_response
 from checkout.api.services import Services
-from checkout.errors import InvalidRequest
+from checkout.errors import InvalidRequest, NotFound
 from checkout.flows.onboard_merchant import MerchantApplication, onboard_merchant
 from checkout.flows.payment_accounts import open_payment_account
 from checkout.platforms import SANDBOX_BASE_URL
@@ -45,10 +47,30 @@ class _UntilReady:
         await self.target(scope, receive, send)
 
 
+class _LeversOnly:
+    """The sandboxes as served to people: their levers only (which take the operator key).
+
+    The emulated platform APIs answer demo credentials published in this repository, so they
+    are reached in-process by the adapters and never from outside.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "_control" not in scope["path"].split("/"):
+            refusal = NotFound("Only the sandboxes' levers are served here.")
+            await error_response(refusal, scope["path"])(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class Sandboxes:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lever_key: str) -> None:
         self.engine = engine
+        self.lever_key = lever_key
         self.app = _UntilReady()
+        self.levers = _LeversOnly(self.app)
         self.etsy: EtsySandbox | None = None
         self.shopify: ShopifySandbox | None = None
         self._callback: httpx.AsyncClient | None = None
@@ -75,8 +97,11 @@ class Sandboxes:
         self.shopify = ShopifySandbox(self.engine, webhook_client=self._callback)
         self.app.target = Starlette(
             routes=[
-                Mount("/etsy", app=create_etsy_sandbox_app(self.etsy)),
-                Mount("/shopify", app=create_shopify_sandbox_app(self.shopify)),
+                Mount("/etsy", app=create_etsy_sandbox_app(self.etsy, lever_key=self.lever_key)),
+                Mount(
+                    "/shopify",
+                    app=create_shopify_sandbox_app(self.shopify, lever_key=self.lever_key),
+                ),
             ]
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -37,14 +39,27 @@ class Settings(BaseSettings):
     credentials_key: str = Field(
         default=DEMO_CREDENTIALS_KEY, description="Fernet key that encrypts merchant credentials."
     )
-    merchant_sandbox: bool = Field(
-        default=True,
-        description="Serve the Etsy- and Shopify-style sandboxes in-process and onboard the seeded "
-        "demo merchants through them.",
+    idempotency_fingerprint_key: str | None = Field(
+        default=None,
+        min_length=16,
+        description="HMAC key of idempotency fingerprints; unset: derived from CREDENTIALS_KEY.",
+    )
+    merchant_sandbox: bool | None = Field(
+        default=None,
+        description="Run the Etsy- and Shopify-style sandboxes in-process, onboard the seeded demo "
+        "merchants through them and serve them at /sandbox (levers need the operator key). Unset: "
+        "on for the embedded default (SQLite), off on PostgreSQL.",
     )
     platform_timeout_seconds: float = Field(default=10.0, gt=0)
     platform_max_retries: int = Field(default=3, ge=0)
     platform_max_retry_wait_seconds: float = Field(default=10.0, gt=0)
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body (413 beyond it)."
+    )
+    max_feed_body_bytes: int = Field(
+        default=16_777_216, ge=1024, description="Largest product feed upload."
+    )
+    max_json_depth: int = Field(default=32, ge=4, le=256, description="Deepest JSON nesting.")
     session_ttl_minutes: int = Field(default=60, ge=1)
     idempotency_retention_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=30, ge=1)
@@ -123,6 +138,20 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def fingerprint_key(self) -> bytes:
+        """The secret idempotency fingerprints are keyed with, so a stored one reveals nothing."""
+        if self.idempotency_fingerprint_key:
+            return self.idempotency_fingerprint_key.encode()
+        return hmac.new(
+            self.credentials_key.encode(), b"idempotency-fingerprint", hashlib.sha256
+        ).digest()
+
+    @property
+    def sandboxes_on(self) -> bool:
+        """Whether the platform emulators run: the local demo's choice, never a deployment's."""
+        return self.is_sqlite if self.merchant_sandbox is None else self.merchant_sandbox
+
     def defaults_in_use(self) -> list[str]:
         """Names of settings left at a demo default, so start-up can say so out loud."""
         used = []
@@ -138,6 +167,12 @@ class Settings(BaseSettings):
             used.append("ORDER_WEBHOOK_URL unset (order events are kept in the outbox)")
         if self.credentials_key == DEMO_CREDENTIALS_KEY:
             used.append("CREDENTIALS_KEY=<demo key> (merchant credentials are not protected)")
+        if self.credentials_key == DEMO_CREDENTIALS_KEY and not self.idempotency_fingerprint_key:
+            used.append("IDEMPOTENCY_FINGERPRINT_KEY unset (derived from the demo CREDENTIALS_KEY)")
+        if self.merchant_sandbox is None and self.sandboxes_on:
+            used.append(
+                "MERCHANT_SANDBOX=true on SQLite (the demo platforms are served at /sandbox)"
+            )
         if "payment_provider" not in self.model_fields_set:
             used.append("PAYMENT_PROVIDER=sandbox")
         return used

@@ -123,6 +123,9 @@ class PlacedOrder:
     # native_order: the platform holds a real order; inventory_only: stock was decremented
     # (Etsy has no order-create API); sandbox_extension: the Etsy-style sandbox's extra route.
     recorded: Literal["native_order", "inventory_only", "sandbox_extension"]
+    # Where the order stands on the platform as last read; None where the platform cannot say
+    # (an inventory-only Etsy sale, or an answer to a write).
+    state: Literal["open", "fulfilled", "canceled"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +171,8 @@ class MerchantAdapter(Protocol):
         ...
 
     async def find_order(self, reference: str) -> PlacedOrder | None:
-        """The order recorded for `reference`, if any: how an unknown outcome is resolved."""
+        """The order recorded for `reference`, if any, with its state read from the platform:
+        how an unknown outcome is resolved, and how a webhook's claim is confirmed."""
         ...
 
     async def cancel_order(self, order: PlacedOrder, sale: ExternalSale, *, restock: bool) -> None:

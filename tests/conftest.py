@@ -117,6 +117,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "background_jobs": False,
         "public_base_url": "http://checkout.test",
         "platform_max_retry_wait_seconds": 1.0,
+        "merchant_sandbox": True,  # on PostgreSQL too: the tests buy from the demo platforms
     }
     values.update(overrides)
     return Settings(**values)

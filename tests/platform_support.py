@@ -11,6 +11,10 @@ from checkout.api.services import Services
 from checkout.sandboxes import Sandboxes
 from checkout.store.rows import MerchantRow, ProductRow, VariantRow
 from merchant_adapters import ExternalSale, PlacedOrder, SaleLine, VariantRef
+from tests.support import OPERATOR_KEY
+
+# The sandboxes' levers act as the merchant in its admin: they take the operator key.
+LEVER_KEY = {"Authorization": f"Bearer {OPERATOR_KEY}"}
 
 
 def services_of(client: TestClient) -> Services:
@@ -98,9 +102,11 @@ def seller_edit(client: TestClient, variant_id: str, **changes: Any) -> Any:
         return client.post(
             f"/sandbox/etsy/v3/application/x-sandbox/_control/listings/{product.platform_product_id}/update",
             json={"price": changes.get("price"), "quantity": changes.get("available")},
+            headers=LEVER_KEY,
         )
     numeric = str(product.platform_product_id).rsplit("/", 1)[-1]
     return client.post(
         f"/sandbox/shopify/_control/{merchant.platform_shop_id}/products/{numeric}/update",
         json={"price": changes.get("price"), "available": changes.get("available")},
+        headers=LEVER_KEY,
     )

@@ -111,7 +111,7 @@ def test_a_request_still_in_flight_is_409_with_retry_after(
 
     services.idempotency.claim(
         KeyScope("agt_default", "/checkout_sessions", "busy"),
-        fingerprint(json.dumps(body).encode()),
+        fingerprint(json.dumps(body).encode(), services.settings.fingerprint_key),
         datetime.now(UTC),
     )
     response = agent.post("/checkout_sessions", body, key="busy")
@@ -129,7 +129,10 @@ def test_an_abandoned_claim_is_taken_over_once_its_lease_ends(database_url: str)
 
         client.app.state.services.idempotency.claim(  # type: ignore[attr-defined]
             KeyScope("agt_default", "/checkout_sessions", "crashed"),
-            fingerprint(json.dumps(body).encode()),
+            fingerprint(
+                json.dumps(body).encode(),
+                client.app.state.services.settings.fingerprint_key,  # type: ignore[attr-defined]
+            ),
             now[0],
         )
         assert agent.post("/checkout_sessions", body, key="crashed").status_code == 409

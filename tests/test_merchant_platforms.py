@@ -21,6 +21,7 @@ from checkout.flows.recover_purchases import recover_purchases
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.rows import MerchantRow, PurchaseRow
 from merchant_adapters.sandbox.shopify import ShopifySandbox
+from merchant_adapters.shopify.queries import ORDER_CANCEL_MUTATION
 from tests.platform_support import (
     fail_platform,
     platform_orders,
@@ -287,6 +288,7 @@ def test_a_shipment_on_the_platform_reaches_the_agent_as_order_update(
             "tracking_number": "1Z999AA10123456784",
             "tracking_url": "https://ups.example/1Z999AA10123456784",
         },
+        headers=OPERATOR,
     )
     assert response.status_code == 200, response.text
     order = agent.client.get(f"/orders/{completed['order']['id']}", headers=agent.headers()).json()
@@ -304,6 +306,7 @@ def test_an_etsy_shipment_marks_the_order_shipped(agent: Agent) -> None:
     response = agent.client.post(
         f"/sandbox/etsy/v3/application/x-sandbox/_control/shops/{placed.shop_id}/orders/{placed.order_id}/ship",
         json={"carrier": "USPS", "tracking_number": "9400111899223100000000"},
+        headers=OPERATOR,
     )
     assert response.status_code == 200, response.text
     order = agent.client.get(f"/orders/{completed['order']['id']}", headers=agent.headers()).json()
@@ -324,11 +327,27 @@ def _shopify_webhook(
     }
 
 
+def cancel_on_shopify(client: TestClient, order_gid: str) -> None:
+    """The merchant cancels the order in its Shopify admin (the webhook is sent by the test)."""
+    shopify = sandboxes_of(client).shopify
+    assert shopify is not None
+    answer = shopify.handle_graphql(
+        "northwind-supply.myshopify.com",
+        ShopifySandbox.DEMO_ACCESS_TOKEN,
+        {
+            "query": ORDER_CANCEL_MUTATION,
+            "variables": {"orderId": order_gid, "reason": "CUSTOMER", "restock": True},
+        },
+    )
+    assert answer.status == 200 and not answer.body["data"]["orderCancel"]["orderCancelUserErrors"]
+
+
 def test_a_cancellation_on_the_platform_cancels_the_order_once(agent: Agent) -> None:
     completed = agent.buy(pick(NORTHWIND)).json()
     [placed] = [
         o for o in platform_orders(agent.client, NORTHWIND) if o.reference == completed["id"]
     ]
+    cancel_on_shopify(agent.client, placed.gid)
     body, headers = _shopify_webhook(
         "orders/cancelled",
         {
@@ -509,3 +528,22 @@ def test_a_feed_merchant_sells_from_its_acp_product_feed(agent: Agent) -> None:
 def test_the_sandbox_loop_runs_without_any_network(agent: Agent) -> None:
     assert asyncio.get_event_loop_policy() is not None
     assert rows_for(agent.client, pick(CLAY))[2].api_base_url.startswith("http://sandbox.internal")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("merchant_id", [CLAY, NORTHWIND])
+def test_a_feed_upload_to_a_platform_merchant_is_refused_and_retires_nothing(
+    agent: Agent, merchant_id: str
+) -> None:
+    def active() -> int:
+        listed = agent.client.get(
+            f"/catalog/products?merchant_id={merchant_id}&limit=100", headers=agent.headers()
+        )
+        return len(listed.json()["products"])
+
+    before = active()
+    feed = [{"id": "x", "title": "X", "variants": [{"id": "x-1", "title": "X",
+             "price": {"amount": 100, "currency": "USD"}}]}]  # fmt: skip
+    response = agent.client.post(f"/merchants/{merchant_id}/feed", json=feed, headers=OPERATOR)
+    assert response.status_code == 400
+    assert response.json()["code"] == "merchant_not_on_feed"
+    assert active() == before > 0

@@ -1,4 +1,7 @@
-"""Chat, history, order webhooks and index refresh, relative to where the app is mounted."""
+"""Chat, history, order webhooks and index refresh, relative to where the app is mounted.
+
+Who may call what is in `assistant.api.access`: a conversation's token, or the operator key.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from assistant.acp.errors import CheckoutProblem
+from assistant.api.access import ConversationAccess, OperatorAccess, new_conversation_token
 from assistant.api.schemas import MessageRequest
 from assistant.flows.receive_order_event import MalformedEvent
 from assistant.flows.take_turn import ConversationNotFound, IncomingMessage, TurnOutcome
@@ -49,18 +53,24 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 @router.post("/conversations", status_code=201)
 async def create_conversation(request: Request) -> dict[str, Any]:
-    return await service_of(request).new_conversation()
+    """Open to anyone; the answer's `token` is shown once and opens this conversation only."""
+    token, digest = new_conversation_token()
+    created = await service_of(request).new_conversation(token_hash=digest)
+    return {**created, "token": token}
 
 
 @router.get("/conversations/{conversation_id}")
-async def get_conversation(conversation_id: str, request: Request) -> Response:
+async def get_conversation(conversation_id: ConversationAccess, request: Request) -> Response:
     history = await service_of(request).history(conversation_id)
     return JSONResponse(history) if history is not None else not_found(conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/messages")
 async def post_message(
-    conversation_id: str, body: MessageRequest, request: Request, key: IdempotencyKey = None
+    conversation_id: ConversationAccess,
+    body: MessageRequest,
+    request: Request,
+    key: IdempotencyKey = None,
 ) -> Response:
     try:
         outcome = await service_of(request).send(
@@ -78,12 +88,13 @@ def sse(event: str, data: Any) -> bytes:
 
 @router.post("/conversations/{conversation_id}/messages/stream")
 async def stream_message(
-    conversation_id: str, body: MessageRequest, request: Request, key: IdempotencyKey = None
+    conversation_id: ConversationAccess,
+    body: MessageRequest,
+    request: Request,
+    key: IdempotencyKey = None,
 ) -> Response:
     """Server-sent events: `delta` text chunks and `part`s as the reply forms, then `done`."""
     service = service_of(request)
-    if not await service.exists(conversation_id):
-        return not_found(conversation_id)
     queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
     task = asyncio.create_task(
         service.send(
@@ -151,7 +162,7 @@ async def order_events(
 
 
 @router.post("/index/refresh")
-async def refresh_index(request: Request) -> Response:
+async def refresh_index(request: Request, _operator: OperatorAccess) -> Response:
     try:
         info = await service_of(request).refresh_index()
     except CheckoutProblem as exc:

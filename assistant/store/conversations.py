@@ -52,8 +52,10 @@ class ConversationStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def create(self, mode: str, now: datetime) -> ConversationRow:
-        row = ConversationRow(id=new_id("conv"), mode=mode, created_at=now, updated_at=now)
+    def create(self, mode: str, now: datetime, *, token_hash: str | None = None) -> ConversationRow:
+        row = ConversationRow(
+            id=new_id("conv"), mode=mode, token_hash=token_hash, created_at=now, updated_at=now
+        )
         with self.database.write() as db:
             db.add(row)
             db.add(StateRow(conversation_id=row.id, version=0, state={}, created_at=now))

@@ -30,6 +30,8 @@ class ConversationRow(AssistantTable, table=True):
     __tablename__ = "assistant_conversations"
     id: str = Field(primary_key=True, max_length=64)
     mode: str = Field(max_length=16)
+    # SHA-256 of the conversation's bearer token; None (rows from before tokens) opens nothing.
+    token_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
 

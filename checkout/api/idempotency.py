@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,18 +21,42 @@ from checkout.store.idempotency import IdempotencyRecords, KeyScope, StoredRespo
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
 
 
-def _canonical(value: Any) -> Any:
+# Card data in a payment_method: kept only as a keyed digest, or (CVC, cryptogram) not at all,
+# so no stored fingerprint is derived from them in a way anyone without the key could test.
+DIGESTED_CARD_FIELDS = frozenset({"number", "exp_month", "exp_year", "iin", "name"})
+DROPPED_CARD_FIELDS = frozenset({"cvc", "cryptogram"})
+
+
+def _canonical(value: Any, key: bytes) -> Any:
     # JCS-style equivalence: key order is irrelevant, 1.0 == 1, null stays distinct from absent.
     if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
+        return {
+            name: _card_free(item, key) if name == "payment_method" else _canonical(item, key)
+            for name, item in value.items()
+        }
     if isinstance(value, list):
-        return [_canonical(item) for item in value]
+        return [_canonical(item, key) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 
 
-def fingerprint(raw: bytes) -> str:
+def _card_free(method: Any, key: bytes) -> Any:
+    if not isinstance(method, dict):
+        return _canonical(method, key)
+    return {
+        name: (
+            hmac.new(key, f"{name}:{item}".encode(), hashlib.sha256).hexdigest()
+            if name in DIGESTED_CARD_FIELDS
+            else _canonical(item, key)
+        )
+        for name, item in method.items()
+        if name not in DROPPED_CARD_FIELDS
+    }
+
+
+def fingerprint(raw: bytes, key: bytes) -> str:
+    """A keyed hash (HMAC-SHA256) of the request's JSON, card data digested or left out."""
     if not raw.strip():
         parsed: Any = {}  # cancel may be sent with no body at all; that is the same as {}
     else:
@@ -43,9 +68,9 @@ def fingerprint(raw: bytes) -> str:
                 "The request body is not valid JSON.", code="invalid_json"
             ) from exc
     canonical = json.dumps(
-        _canonical(parsed), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        _canonical(parsed, key), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _replay(claim: StoredResponse, headers: dict[str, str]) -> Response:
@@ -66,7 +91,8 @@ def run_idempotently(
     headers = {"Idempotency-Key": key}
     scope = KeyScope(identity=agent_id, path=path, key=key)
     try:
-        claim = services.idempotency.claim(scope, fingerprint(raw), services.clock())
+        digest = fingerprint(raw, services.settings.fingerprint_key)
+        claim = services.idempotency.claim(scope, digest, services.clock())
     except CheckoutError as exc:
         return error_response(exc, path, headers)
     if isinstance(claim, StoredResponse):
@@ -105,7 +131,7 @@ async def run_idempotently_async(
     """
     headers = {"Idempotency-Key": key}
     scope = KeyScope(identity=agent_id, path=path, key=key)
-    digest = fingerprint(raw)
+    digest = fingerprint(raw, services.settings.fingerprint_key)
     try:
         claim = await anyio.to_thread.run_sync(
             lambda: services.idempotency.claim(scope, digest, services.clock())

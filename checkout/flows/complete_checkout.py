@@ -82,6 +82,11 @@ async def complete_checkout(
         return session, merchant
 
     session, merchant = await anyio.to_thread.run_sync(load)
+    if merchant.status == "revoked" and Status(session.status) in OPEN_STATUSES:
+        raise InvalidRequest(
+            f"{merchant.name} cannot take orders right now; nothing was charged.",
+            code="merchant_unavailable",
+        )
     adapter = merchant_adapter(ctx, merchant)
     if adapter is not None and Status(session.status) in OPEN_STATUSES:
         await _refresh_stock(ctx, adapter, session_id, merchant)

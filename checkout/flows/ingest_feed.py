@@ -167,6 +167,13 @@ def ingest_feed(
     now = clock()
     with database.write() as db:
         merchant = merchant_or_missing(db, merchant_id)
+        if merchant.platform != "feed":
+            # A platform merchant's catalog is what its platform says; a feed would retire it.
+            raise InvalidRequest(
+                f"Merchant '{merchant_id}' sells on {merchant.platform}: its catalog comes from "
+                "the platform (POST /merchants/{id}/sync), not from a feed.",
+                code="merchant_not_on_feed",
+            )
         converted = tuple(_platform_product(p, merchant.currency, now) for p in products)
         product_dicts, variant_dicts = product_rows(merchant, converted, now)
         writer = CatalogWriter(db)

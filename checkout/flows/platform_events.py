@@ -23,8 +23,8 @@ from checkout.platforms import MerchantPlatforms
 from checkout.store.catalog import CatalogWriter
 from checkout.store.db import Database
 from checkout.store.orders import order_for_platform
-from checkout.store.rows import MerchantRow, PlatformEventRow
-from merchant_adapters import PlatformEvent
+from checkout.store.rows import MerchantRow, OrderRow, PlatformEventRow
+from merchant_adapters import CredentialsRevoked, MerchantPlatformError, PlatformEvent
 
 log = logging.getLogger("checkout.platform_events")
 
@@ -135,6 +135,24 @@ async def _apply(
             database, platforms.for_merchant(merchant), merchant, full=False, clock=clock
         )
         return f"synced {counts.created + counts.updated} products"
+    # A signature proves who sent a body, not what it means (Shopify does not sign the topic):
+    # money and state move only once the platform itself confirms the claim.
+    if event.kind == "credentials_revoked" and not await _platform_refuses_us(platforms, merchant):
+        return "ignored: the platform still accepts our credentials"
+    order: OrderRow | None = None
+    if event.kind in ("order_fulfilled", "order_canceled"):
+
+        def find() -> OrderRow | None:
+            with database.read() as db:
+                return order_for_platform(db, merchant.id, event.platform_order_id, event.reference)
+
+        order = await anyio.to_thread.run_sync(find)
+        if order is None:
+            return "no such order"
+        state = await _platform_order_state(platforms, merchant, order)
+        claimed = "canceled" if event.kind == "order_canceled" else "fulfilled"
+        if state != claimed:
+            return f"ignored: the platform shows the order {state or 'unknown'}, not {claimed}"
 
     def in_transaction() -> str | Canceled:
         now = clock()
@@ -150,16 +168,14 @@ async def _apply(
                 row.status, row.status_reason = "revoked", "the platform revoked our access"
                 db.add(row)
                 return "merchant revoked"
-            if event.kind not in ("order_fulfilled", "order_canceled"):
-                return "ignored"
-            order = order_for_platform(db, merchant.id, event.platform_order_id, event.reference)
             if order is None:
-                return "no such order"
+                return "ignored"
             if event.kind == "order_canceled":
                 cancel_order(db, order.id, now=now)
                 return Canceled(order.id)
-            if order.status in ("shipped", "canceled", "completed"):
-                return f"order already {order.status}"
+            current = db.get(OrderRow, order.id)
+            if current is None or current.status in ("shipped", "canceled", "completed"):
+                return f"order already {current.status if current else 'gone'}"
             tracking = event.tracking
             ship_order(
                 db,
@@ -172,3 +188,35 @@ async def _apply(
             return "order shipped"
 
     return await anyio.to_thread.run_sync(in_transaction)
+
+
+async def _platform_refuses_us(platforms: MerchantPlatforms, merchant: MerchantRow) -> bool:
+    """Ask the platform whether our access is really gone (an uninstall webhook only says so)."""
+    try:
+        await platforms.for_merchant(merchant).shop_info()
+    except CredentialsRevoked:
+        return True
+    except MerchantPlatformError as exc:
+        raise ServiceUnavailable(
+            f"{merchant.name}'s platform could not confirm the event; send it again later."
+        ) from exc
+    return False
+
+
+async def _platform_order_state(
+    platforms: MerchantPlatforms, merchant: MerchantRow, order: OrderRow
+) -> str | None:
+    """Where the platform says our order stands, read back by our own reference."""
+    try:
+        placed = await platforms.for_merchant(merchant).find_order(order.checkout_session_id)
+    except CredentialsRevoked:
+        return None
+    except MerchantPlatformError as exc:
+        raise ServiceUnavailable(
+            f"{merchant.name}'s platform could not confirm the event; send it again later."
+        ) from exc
+    if placed is None or (
+        order.platform_order_id and placed.platform_order_id != order.platform_order_id
+    ):
+        return None
+    return placed.state

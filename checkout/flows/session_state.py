@@ -111,7 +111,19 @@ def quote_session(
 
 
 def payability_problems(merchant: MerchantRow) -> tuple[Problem, ...]:
-    """A merchant whose payment account cannot take charges yet cannot be bought from."""
+    """A merchant whose payment account cannot take charges yet, or whose platform revoked our
+    access, cannot be bought from."""
+    if merchant.status == "revoked":
+        return (
+            Problem(
+                "error",
+                "invalid",
+                f"{merchant.name} cannot take orders right now; nothing can be charged. "
+                "Choose another shop.",
+                None,
+                "requires_buyer_review",
+            ),
+        )
     if merchant.payment_status == "payable":
         return ()
     return (

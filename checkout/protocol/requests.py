@@ -2,14 +2,56 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from checkout.domain.checkout import MAX_QUANTITY_PER_LINE
 
 # Amounts are stored as 32-bit integers of minor units; larger values are refused up front.
 MAX_AMOUNT = 2_147_483_647
+
+
+# Stripe's metadata limits, which agents already live with: 50 keys of up to 40 characters, each
+# value up to 500 characters (as JSON, for the few non-string values the spec allows).
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY_LENGTH = 40
+MAX_METADATA_VALUE_LENGTH = 500
+# Free-form objects we store but never interpret (attribution, loyalty, discounts...).
+MAX_OBJECT_JSON_LENGTH = 16_384
+MAX_TEXT = 256
+
+
+def _json_length(value: Any) -> int:
+    return len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > MAX_METADATA_KEYS:
+        raise ValueError(f"metadata has at most {MAX_METADATA_KEYS} keys")
+    for key, item in value.items():
+        if len(key) > MAX_METADATA_KEY_LENGTH:
+            raise ValueError(f"metadata keys are at most {MAX_METADATA_KEY_LENGTH} characters")
+        if _json_length(item) > MAX_METADATA_VALUE_LENGTH:
+            raise ValueError(
+                f"metadata values are at most {MAX_METADATA_VALUE_LENGTH} characters ({key!r})"
+            )
+    return value
+
+
+def _bounded_object(value: Any) -> Any:
+    if _json_length(value) > MAX_OBJECT_JSON_LENGTH:
+        raise ValueError(f"at most {MAX_OBJECT_JSON_LENGTH} characters of JSON")
+    return value
+
+
+Metadata = Annotated[dict[str, Any], AfterValidator(_bounded_metadata)]
+StringMetadata = Annotated[dict[str, str], AfterValidator(_bounded_metadata)]
+FreeObject = Annotated[dict[str, Any], AfterValidator(_bounded_object)]
+FreeList = Annotated[list[Any], Field(max_length=100), AfterValidator(_bounded_object)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Codes = Annotated[list[Text], Field(max_length=50)]
 
 
 class Strict(BaseModel):
@@ -18,7 +60,7 @@ class Strict(BaseModel):
 
 class Item(Strict):
     id: str = Field(min_length=1, max_length=256)
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=MAX_TEXT)
     unit_amount: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     # Deviation (ACP issue #264): the 2026-04-17 Item has no quantity; we accept one, default 1.
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY_PER_LINE)
@@ -51,32 +93,32 @@ class Buyer(Strict):
     customer_id: str | None = Field(default=None, max_length=256)
     account_type: Literal["guest", "registered", "business"] | None = None
     authentication_status: Literal["authenticated", "guest", "requires_signin"] | None = None
-    company: dict[str, Any] | None = None
-    loyalty: dict[str, Any] | None = None
-    tax_exemption: dict[str, Any] | None = None
+    company: FreeObject | None = None
+    loyalty: FreeObject | None = None
+    tax_exemption: FreeObject | None = None
 
 
 class InterventionCapabilities(BaseModel):
     # Unknown intervention names are ignored, never rejected (capability negotiation RFC).
-    supported: list[str] = Field(default_factory=list)
-    required: list[str] | None = None
-    enforcement: str | None = None
-    display_context: str | None = None
-    redirect_context: str | None = None
+    supported: Codes = Field(default_factory=list)
+    required: Codes | None = None
+    enforcement: Text | None = None
+    display_context: Text | None = None
+    redirect_context: Text | None = None
     max_redirects: int | None = Field(default=None, ge=0)
     max_interaction_depth: int | None = Field(default=None, ge=1)
 
 
 class Capabilities(Strict):
-    payment: dict[str, Any] | None = None
+    payment: FreeObject | None = None
     interventions: InterventionCapabilities | None = None
-    extensions: list[Any] | None = None
+    extensions: FreeList | None = None
 
 
 class SelectedFulfillmentOption(Strict):
     type: Literal["shipping", "digital", "pickup", "local_delivery"]
     option_id: str = Field(min_length=1, max_length=256)
-    item_ids: list[str] = Field(default_factory=list)
+    item_ids: list[Text] = Field(default_factory=list, max_length=100)
 
 
 class CheckoutSessionCreateRequest(Strict):
@@ -85,14 +127,14 @@ class CheckoutSessionCreateRequest(Strict):
     capabilities: Capabilities
     buyer: Buyer | None = None
     fulfillment_details: FulfillmentDetails | None = None
-    fulfillment_groups: list[dict[str, Any]] | None = None
-    affiliate_attribution: dict[str, Any] | None = None
-    coupons: list[str] | None = None
-    discounts: dict[str, Any] | None = None
+    fulfillment_groups: FreeList | None = None
+    affiliate_attribution: FreeObject | None = None
+    coupons: Codes | None = None
+    discounts: FreeObject | None = None
     locale: str | None = Field(default=None, max_length=35)
     timezone: str | None = Field(default=None, max_length=64)
-    quote_id: str | None = None
-    metadata: dict[str, Any] | None = None
+    quote_id: str | None = Field(default=None, max_length=MAX_TEXT)
+    metadata: Metadata | None = None
     order_notes: str | None = Field(default=None, max_length=5000)
 
 
@@ -100,10 +142,12 @@ class CheckoutSessionUpdateRequest(Strict):
     buyer: Buyer | None = None
     line_items: list[Item] | None = Field(default=None, min_length=1, max_length=100)
     fulfillment_details: FulfillmentDetails | None = None
-    fulfillment_groups: list[dict[str, Any]] | None = None
-    selected_fulfillment_options: list[SelectedFulfillmentOption] | None = None
-    coupons: list[str] | None = None
-    discounts: dict[str, Any] | None = None
+    fulfillment_groups: FreeList | None = None
+    selected_fulfillment_options: list[SelectedFulfillmentOption] | None = Field(
+        default=None, max_length=20
+    )
+    coupons: Codes | None = None
+    discounts: FreeObject | None = None
     order_notes: str | None = Field(default=None, max_length=5000)
 
 
@@ -121,9 +165,9 @@ class PaymentData(Strict):
     handler_id: str | None = Field(default=None, max_length=256)
     instrument: Instrument | None = None
     billing_address: Address | None = None
-    purchase_order_number: str | None = None
+    purchase_order_number: str | None = Field(default=None, max_length=MAX_TEXT)
     payment_terms: Literal["immediate", "net_15", "net_30", "net_60", "net_90"] | None = None
-    due_date: str | None = None
+    due_date: str | None = Field(default=None, max_length=64)
     approval_required: bool | None = None
 
 
@@ -141,11 +185,11 @@ class AuthenticationResult(BaseModel):
         "rejected",
     ]
     # Partial details are accepted for non-success outcomes (the spec's own example sends them).
-    outcome_details: dict[str, Any] | None = None
+    outcome_details: FreeObject | None = None
 
 
 class MarketingConsent(Strict):
-    channel: str
+    channel: str = Field(max_length=64)
     opted_in: bool
 
 
@@ -153,9 +197,9 @@ class CheckoutSessionCompleteRequest(Strict):
     payment_data: PaymentData
     buyer: Buyer | None = None
     authentication_result: AuthenticationResult | None = None
-    affiliate_attribution: dict[str, Any] | None = None
-    risk_signals: dict[str, Any] | None = None
-    marketing_consents: list[MarketingConsent] | None = None
+    affiliate_attribution: FreeObject | None = None
+    risk_signals: FreeObject | None = None
+    marketing_consents: list[MarketingConsent] | None = Field(default=None, max_length=20)
     order_notes: str | None = Field(default=None, max_length=5000)
 
 
@@ -163,7 +207,7 @@ class IntentTrace(BaseModel):
     # reason_code is an open string here: unknown codes are recorded as "other" (intent traces RFC).
     reason_code: str = Field(min_length=1, max_length=64)
     trace_summary: str | None = Field(default=None, max_length=500)
-    metadata: dict[str, Any] | None = None
+    metadata: Metadata | None = None
 
 
 class CancelSessionRequest(BaseModel):
@@ -178,16 +222,16 @@ class PaymentMethodCard(Strict):
     exp_year: str | None = Field(default=None, max_length=4)
     name: str | None = Field(default=None, max_length=256)
     cvc: str | None = Field(default=None, max_length=4)
-    cryptogram: str | None = None
+    cryptogram: str | None = Field(default=None, max_length=MAX_TEXT)
     eci_value: str | None = Field(default=None, max_length=2)
     checks_performed: list[Literal["avs", "cvv", "ani", "auth0"]] | None = None
     iin: str | None = Field(default=None, max_length=8)
     display_card_funding_type: Literal["credit", "debit", "prepaid"]
-    display_wallet_type: str | None = None
-    display_brand: str | None = None
+    display_wallet_type: str | None = Field(default=None, max_length=64)
+    display_brand: str | None = Field(default=None, max_length=64)
     display_last4: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
     virtual: bool | None = None
-    metadata: dict[str, str]
+    metadata: StringMetadata
 
 
 class DelegateAllowance(Strict):
@@ -204,7 +248,7 @@ class BillingAddress(Strict):
     line_one: str = Field(min_length=1, max_length=60)
     line_two: str | None = Field(default=None, max_length=60)
     city: str = Field(min_length=1, max_length=60)
-    state: str | None = None
+    state: str | None = Field(default=None, max_length=64)
     country: str = Field(min_length=2, max_length=2)
     postal_code: str = Field(min_length=1, max_length=20)
 
@@ -219,5 +263,5 @@ class DelegatePaymentRequest(Strict):
     payment_method: PaymentMethodCard
     allowance: DelegateAllowance
     billing_address: BillingAddress | None = None
-    risk_signals: list[RiskSignal]
-    metadata: dict[str, str]
+    risk_signals: list[RiskSignal] = Field(max_length=20)
+    metadata: StringMetadata

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from merchant_adapters import (
     ExternalSale,
@@ -17,6 +17,12 @@ from merchant_adapters.etsy.catalog import find_product
 from merchant_adapters.etsy.inventory import EtsyInventory
 from merchant_adapters.etsy.transport import EtsyTransport, Json, results
 
+SANDBOX_ORDER_STATES: dict[str, Literal["open", "fulfilled", "canceled"]] = {
+    "paid": "open",
+    "shipped": "fulfilled",
+    "canceled": "canceled",
+}
+
 
 def sandbox_placed(order: Mapping[str, Any]) -> PlacedOrder:
     if "order_id" not in order:
@@ -25,6 +31,7 @@ def sandbox_placed(order: Mapping[str, Any]) -> PlacedOrder:
         platform_order_id=str(order["order_id"]),
         platform_order_name=order.get("name"),
         recorded="sandbox_extension",
+        state=SANDBOX_ORDER_STATES.get(str(order.get("status"))),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 
@@ -172,7 +172,7 @@ class ShopifyAdapter:
             if errors:
                 raise_order_errors(sale, errors)
             order = payload["order"]
-            placed = PlacedOrder(order["id"], order.get("name"), "native_order")
+            placed = PlacedOrder(order["id"], order.get("name"), "native_order", "open")
         except (KeyError, TypeError, AttributeError) as exc:
             raise shape_error("orderCreate", exc) from exc
         log.info(
@@ -190,7 +190,15 @@ class ShopifyAdapter:
             nodes = data["orders"]["nodes"]
             if not nodes:
                 return None
-            return PlacedOrder(nodes[0]["id"], nodes[0].get("name"), "native_order")
+            node = nodes[0]
+            state: Literal["open", "fulfilled", "canceled"] = (
+                "canceled"
+                if node.get("cancelledAt")
+                else "fulfilled"
+                if node.get("displayFulfillmentStatus") == "FULFILLED"
+                else "open"
+            )
+            return PlacedOrder(node["id"], node.get("name"), "native_order", state)
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise shape_error("orders", exc) from exc
 

@@ -76,7 +76,9 @@ mutation Place($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput
 
 FIND_ORDER_QUERY = """
 query FindOrder($first: Int!, $query: String!) {
-  orders(first: $first, query: $query) { nodes { id name } }
+  orders(first: $first, query: $query) {
+    nodes { id name cancelledAt displayFulfillmentStatus }
+  }
 }"""
 
 ORDER_CANCEL_MUTATION = """

@@ -31,7 +31,50 @@ def parse_shopify_webhook(
     event_id = normalised.get("x-shopify-webhook-id")
     if not isinstance(payload, dict) or not event_id:
         raise WebhookInvalid("not a Shopify webhook (no object body or no X-Shopify-Webhook-Id)")
-    return _event(normalised.get("x-shopify-topic", ""), event_id, payload)
+    topic = normalised.get("x-shopify-topic", "")
+    if not _body_fits_topic(topic, payload):
+        # The HMAC covers the body, not the topic header: a signed body re-sent under another
+        # topic must not become that event.
+        raise WebhookInvalid(f"the body is not what the topic {topic[:64]!r} describes")
+    return _event(topic, event_id, payload)
+
+
+def _resource(payload: Mapping[str, Any]) -> str | None:
+    """Which Shopify resource a REST webhook body is, from its GID or its telltale fields."""
+    gid = payload.get("admin_graphql_api_id")
+    if isinstance(gid, str) and gid.startswith("gid://shopify/"):
+        return gid.removeprefix("gid://shopify/").split("/", 1)[0]
+    if "line_items" in payload or "order_number" in payload:
+        return "Order"
+    if "myshopify_domain" in payload or "plan_name" in payload:
+        return "Shop"
+    if "variants" in payload:
+        return "Product"
+    return None
+
+
+def _body_fits_topic(topic: str, payload: Mapping[str, Any]) -> bool:
+    resource = _resource(payload)
+    if topic.startswith("orders/"):
+        if resource != "Order":
+            return False
+        if topic == "orders/cancelled":
+            return bool(payload.get("cancelled_at"))
+        if topic == "orders/fulfilled":
+            return payload.get("fulfillment_status") == "fulfilled" or bool(
+                payload.get("fulfillments")
+            )
+        return True
+    if topic == "products/delete":
+        # Shopify sends only the id: a full product body (an update's) is not a deletion.
+        return resource is None and "title" not in payload
+    if topic.startswith("products/"):
+        return resource in ("Product", None)
+    if topic == "app/uninstalled":
+        return resource in ("Shop", None) and bool(
+            payload.get("myshopify_domain") or payload.get("domain")
+        )
+    return True
 
 
 def _gid(kind: str, payload: Mapping[str, Any]) -> str | None:

@@ -37,6 +37,7 @@ def assistant_settings(database_url: str, **overrides: Any) -> AssistantSettings
         "assistant_database_url": database_url,
         "checkout_base_url": BASE,
         "agent_api_key": AGENT_KEY,
+        "operator_api_key": OPERATOR_KEY,
         "order_webhook_secret": WEBHOOK_SECRET,
         "catalog_refresh_seconds": 0,
         "openai_api_key": None,
@@ -111,18 +112,24 @@ class Shopper:
 
     http: httpx.AsyncClient
     conversation_id: str = ""
+    token: str = ""
     replies: list[dict[str, Any]] = field(default_factory=list)
 
     async def start(self) -> Shopper:
         created = await self.http.post("/assistant/conversations")
         assert created.status_code == 201, created.text
         self.conversation_id = created.json()["id"]
+        self.token = created.json()["token"]
         return self
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     async def send(
         self, text: str = "", *, key: str | None = None, **fields: Any
     ) -> httpx.Response:
-        headers = {"Idempotency-Key": key} if key else {}
+        headers = {**self.auth, **({"Idempotency-Key": key} if key else {})}
         return await self.http.post(
             f"/assistant/conversations/{self.conversation_id}/messages",
             json={"text": text, **fields},
@@ -137,7 +144,9 @@ class Shopper:
         return body
 
     async def history(self) -> dict[str, Any]:
-        response = await self.http.get(f"/assistant/conversations/{self.conversation_id}")
+        response = await self.http.get(
+            f"/assistant/conversations/{self.conversation_id}", headers=self.auth
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body

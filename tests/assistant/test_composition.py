@@ -59,11 +59,14 @@ def test_the_standalone_assistant_buys_from_checkout_over_real_http(database_url
         settings = assistant_settings(database_url, checkout_base_url=checkout_url)
         with TestClient(create_standalone_app(settings)) as assistant:
             assert assistant.get("/healthz").json() == {"status": "ok"}
-            conversation = assistant.post("/assistant/conversations").json()["id"]
+            created = assistant.post("/assistant/conversations").json()
+            conversation, token = created["id"], created["token"]
 
             def say(text: str) -> dict[str, Any]:
                 answer = assistant.post(
-                    f"/assistant/conversations/{conversation}/messages", json={"text": text}
+                    f"/assistant/conversations/{conversation}/messages",
+                    json={"text": text},
+                    headers={"Authorization": f"Bearer {token}"},
                 )
                 assert answer.status_code == 200, answer.text
                 return dict(answer.json())

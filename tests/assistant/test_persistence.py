@@ -43,7 +43,7 @@ async def test_a_conversation_continues_after_a_restart_on_the_same_database(
         await shopper.say(f"ship to {ADDRESS}")
         before = await shopper.history()
     async with platform(database_url) as second:
-        again = Shopper(second.http, shopper.conversation_id)
+        again = Shopper(second.http, shopper.conversation_id, shopper.token)
         assert (await again.history())["messages"] == before["messages"]
         bought = await again.say("buy the first one")
         session = next(p for p in bought["reply"]["parts"] if p["type"] == "checkout")
@@ -67,7 +67,7 @@ async def test_its_migrations_keep_their_own_version_table_beside_checkouts(
     [(assistant_head,)] = checkout_rows(
         database_url, "SELECT version_num FROM assistant_alembic_version"
     )
-    assert assistant_head == "a0001" and checkout_head != assistant_head
+    assert assistant_head == "a0003" and checkout_head != assistant_head
 
     engine = create_engine(database_url)
     with engine.connect() as connection:

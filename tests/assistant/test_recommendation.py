@@ -15,6 +15,7 @@ from assistant.catalog.index import ProductIndex
 from assistant.catalog.products import products_from_feed
 from assistant.catalog.query import SearchQuery
 from tests.assistant.shopper import Platform
+from tests.support import OPERATOR_KEY
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +103,9 @@ async def test_a_sold_out_product_ranks_below_an_available_one(feed: list[dict[s
 
 
 async def test_the_index_refreshes_on_request(stack: Platform) -> None:
-    answer = await stack.http.post("/assistant/index/refresh")
+    answer = await stack.http.post(
+        "/assistant/index/refresh", headers={"Authorization": f"Bearer {OPERATOR_KEY}"}
+    )
     assert answer.status_code == 200
     assert answer.json()["products"] == len(stack.service.index) > 40
 

@@ -24,7 +24,7 @@ async def stream(shopper: Shopper, text: str, key: str | None = None) -> list[tu
     response = await shopper.http.post(
         f"/assistant/conversations/{shopper.conversation_id}/messages/stream",
         json={"text": text},
-        headers={"Idempotency-Key": key} if key else {},
+        headers={**shopper.auth, **({"Idempotency-Key": key} if key else {})},
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -51,9 +51,13 @@ async def test_a_streamed_message_sent_again_replays_the_stored_turn(shopper: Sh
     assert len((await shopper.history())["messages"]) == 2
 
 
-async def test_streaming_to_an_unknown_conversation_is_a_404(stack: Platform) -> None:
+async def test_streaming_to_an_unknown_conversation_is_a_404(
+    stack: Platform, shopper: Shopper
+) -> None:
     answer = await stack.http.post(
-        "/assistant/conversations/conv_nope/messages/stream", json={"text": "hi"}
+        "/assistant/conversations/conv_nope/messages/stream",
+        json={"text": "hi"},
+        headers=shopper.auth,
     )
     assert answer.status_code == 404
     assert answer.json()["code"] == "conversation_not_found"

@@ -21,6 +21,7 @@ from merchant_adapters.sandbox.etsy.schemas import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from merchant_adapters.sandbox.levers import lever_guard
 
 
 def _names(values: Sequence[str]) -> list[str]:
@@ -34,11 +35,11 @@ def _delivered(delivery: WebhookDelivery | None) -> Json:
     return {"webhook": {"url": delivery.url, "status_code": delivery.status_code}}
 
 
-def create_etsy_sandbox_app(sandbox: EtsySandbox) -> FastAPI:
+def create_etsy_sandbox_app(sandbox: EtsySandbox, *, lever_key: str | None = None) -> FastAPI:
     """The emulator as an ASGI app serving /v3/application/...; mount it at /sandbox/etsy.
 
     Endpoints that touch the database are plain `def` (FastAPI runs them in its thread pool).
-    The /x-sandbox/_control/ routes take no credentials: keep the sandbox off public hosts.
+    The /x-sandbox/_control/ levers need `lever_key` as a bearer key when one is given.
     """
     app = FastAPI(title="Etsy sandbox", openapi_url=None, docs_url=None, redoc_url=None)
 
@@ -111,7 +112,10 @@ def create_etsy_sandbox_app(sandbox: EtsySandbox) -> FastAPI:
     def cancel_order(shop_id: int, order_id: int, body: CancelRequest | None = None) -> Json:
         return sandbox.cancel_order(shop_id, order_id, restock=body is None or body.restock)
 
-    control = APIRouter(prefix="/v3/application/x-sandbox/_control")
+    control = APIRouter(
+        prefix="/v3/application/x-sandbox/_control",
+        dependencies=[Depends(lever_guard(lever_key))],
+    )
 
     @control.post("/fail")
     def inject_failure(body: FailRequest) -> Json:

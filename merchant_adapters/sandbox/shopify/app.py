@@ -10,7 +10,7 @@ State lives in the database, in the emulator's own tables (prefix `sandbox_shopi
 with `metadata.create_all`): they emulate Shopify's storage and are not part of the product's
 schema or its migrations. Demo credentials: every sandbox shop accepts
 `ShopifySandbox.DEMO_ACCESS_TOKEN` and signs webhooks with `ShopifySandbox.DEMO_WEBHOOK_SECRET`.
-The `/_control` routes are unauthenticated demo levers: never expose the sandbox publicly.
+The `/_control` routes are demo levers: given a `lever_key`, they need it as a bearer key.
 Talk to it with `merchant_adapters.shopify.ShopifyAdapter` (base_url = f"{mount}/{shop_domain}").
 """
 
@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Body, FastAPI, Header, Request
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, FastAPI, Header, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from merchant_adapters.sandbox.levers import lever_guard
 from merchant_adapters.sandbox.shopify.sandbox import ShopifySandbox
 from merchant_adapters.sandbox.shopify.schemas import FailureMode, SandboxNotFound
 from merchant_adapters.sandbox.shopify.tables import numeric_id
@@ -50,7 +51,7 @@ class ProductUpdateRequest(BaseModel):
     title: str | None = None
 
 
-def create_shopify_sandbox_app(sandbox: ShopifySandbox) -> FastAPI:
+def create_shopify_sandbox_app(sandbox: ShopifySandbox, *, lever_key: str | None = None) -> FastAPI:
     """The emulated endpoint plus /_control levers. Every route is a plain `def` (thread pool),
     since the sandbox's database work is synchronous; webhooks go out as background tasks."""
     app = FastAPI(title="Shopify sandbox", description=__doc__)
@@ -76,12 +77,14 @@ def create_shopify_sandbox_app(sandbox: ShopifySandbox) -> FastAPI:
             background.add_task(sandbox.deliver_pending)
         return JSONResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
-    @app.post("/_control/{shop_domain}/fail")
+    control = APIRouter(prefix="/_control", dependencies=[Depends(lever_guard(lever_key))])
+
+    @control.post("/{shop_domain}/fail")
     def fail(shop_domain: str, request: FailRequest) -> dict[str, Any]:
         sandbox.fail(request.mode, request.times, shop_domain=shop_domain)
         return {"shop": shop_domain, "mode": request.mode, "times": request.times}
 
-    @app.post("/_control/{shop_domain}/webhooks")
+    @control.post("/{shop_domain}/webhooks")
     def subscribe(shop_domain: str, request: WebhookSubscription) -> Any:
         try:
             sandbox.subscribe(shop_domain, request.url)
@@ -89,7 +92,7 @@ def create_shopify_sandbox_app(sandbox: ShopifySandbox) -> FastAPI:
             return _problem(404, str(exc))
         return {"shop": shop_domain, "url": request.url}
 
-    @app.post("/_control/{shop_domain}/orders/{order_ref}/fulfill")
+    @control.post("/{shop_domain}/orders/{order_ref}/fulfill")
     def fulfill(
         shop_domain: str, order_ref: str, request: FulfillRequest, background: BackgroundTasks
     ) -> Any:
@@ -105,7 +108,7 @@ def create_shopify_sandbox_app(sandbox: ShopifySandbox) -> FastAPI:
         background.add_task(sandbox.deliver_pending)
         return {"order": gid, "fulfilled": True}
 
-    @app.post("/_control/{shop_domain}/products/{product_id}/update")
+    @control.post("/{shop_domain}/products/{product_id}/update")
     def update_product(
         shop_domain: str,
         product_id: str,
@@ -122,7 +125,7 @@ def create_shopify_sandbox_app(sandbox: ShopifySandbox) -> FastAPI:
         background.add_task(sandbox.deliver_pending)
         return {"product": gid, "updated": True}
 
-    @app.get("/_control/{shop_domain}/orders")
+    @control.get("/{shop_domain}/orders")
     def list_orders(shop_domain: str) -> list[dict[str, Any]]:
         return [
             {
@@ -137,6 +140,7 @@ def create_shopify_sandbox_app(sandbox: ShopifySandbox) -> FastAPI:
             for o in sandbox.orders(shop_domain)
         ]
 
+    app.include_router(control)
     return app
 
 
