@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.api.routes import problem, router
 from assistant.service import AssistantService, NotStarted
 from assistant.settings import AssistantSettings
+from datastore.storable_text import RefuseUnstorableText
 
 
 def create_assistant_app(service: AssistantService) -> FastAPI:
@@ -72,6 +73,7 @@ def create_standalone_app(settings: AssistantSettings | None = None) -> FastAPI:
     app = FastAPI(title="Shopping assistant", lifespan=lifespan)
     app.state.service = service
     app.mount("/assistant", create_assistant_app(service))
+    app.add_middleware(RefuseUnstorableText)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:

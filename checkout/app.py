@@ -38,6 +38,7 @@ from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
 from checkout.store.db import Database, create_database_engine, prepare_schema
 from checkout.store.vault import CredentialVault
+from datastore.storable_text import RefuseUnstorableText
 
 log = logging.getLogger("checkout")
 
@@ -247,5 +248,6 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(RefuseUnstorableText)
     app.add_middleware(RequestIdEcho)
     return app

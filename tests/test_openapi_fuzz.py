@@ -14,6 +14,9 @@ with real credentials, and each response must pass these schemathesis checks:
 Integers beyond 64 bits are fuzzed too: `test_integers_beyond_64_bits_are_not_a_server_error`
 pins that echoing one is not a 5xx.
 
+It runs on SQLite and, with TEST_POSTGRES_URL, on PostgreSQL (`tests/test_bad_input.py` adds a
+hand-written list of hostile values in every slot of every route).
+
 Deterministic and fast: `derandomize=True` (a fixed seed per test), no example database, a fixed
 number of examples per operation and generation mode.
 """
@@ -44,7 +47,15 @@ from schemathesis.python.asgi import get_client
 
 from checkout.app import create_app
 from tests.conftest import SEEDS, make_settings
-from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, Agent, catalog_id_for, fulfillment
+from tests.support import (
+    AGENT_KEY,
+    API_VERSION,
+    OPERATOR_KEY,
+    Agent,
+    both_backends,
+    catalog_id_for,
+    fulfillment,
+)
 
 MAX_EXAMPLES = 30  # per operation and generation mode
 CHECKS = [
@@ -200,6 +211,7 @@ def fuzz(
 
 
 @pytest.mark.slow
+@both_backends
 @pytest.mark.parametrize(("operation_id", "mode"), CASES)
 def test_fuzz_operation(harness: Harness, operation_id: str, mode: GenerationMode) -> None:
     fuzz(harness, operation(harness, operation_id), mode, CHECKS)
