@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import POSTGRES_URL, _postgres_reachable
 from tests.servers import free_port
-from tests.support import CLAY, NORTHWIND, Agent, fulfillment
+from tests.support import CLAY, NORTHWIND, Agent, fulfillment, pick
 from tests.test_cli import CLEAN_ENV, CLI
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -197,3 +198,67 @@ def test_every_worker_logs_sales_with_their_request_id_and_each_order_event_goes
     )
     time.sleep(2)  # a second claimant, if there were one, would deliver again within its poll
     assert sorted(delivered()) == sorted(orders), "each order_create delivered exactly once"
+
+
+RECOVERY_WORKER = """
+import asyncio, json, pathlib, sys
+from datetime import timedelta
+from checkout.app import create_app
+from checkout.flows.recover_purchases import recover_purchases
+from tests.conftest import make_settings
+
+app = create_app(make_settings(sys.argv[1], load_seeds=False))
+go = pathlib.Path(sys.argv[2])
+
+async def main():
+    async with app.router.lifespan_context(app):
+        print("ready", flush=True)
+        while not go.exists():
+            await asyncio.sleep(0.01)
+        completion = app.state.services.completion
+        print(json.dumps(await recover_purchases(completion, older_than=timedelta(0))), flush=True)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_two_processes_recovering_at_once_carry_on_a_stalled_purchase_once(
+    agent: Agent, database_url: str, tmp_path: Path
+) -> None:
+    from tests.test_merchant_platforms import _begin  # a purchase begun and then abandoned
+
+    session, _ = _begin(agent, pick(NORTHWIND))  # as a process killed after step one leaves it
+    go = tmp_path / "go"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RECOVERY_WORKER, database_url, str(go)],
+            cwd=Path(__file__).resolve().parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready", worker.stderr
+        go.touch()  # both sweep at the same moment
+        outputs = [worker.communicate(timeout=EVENT_WAIT_SECONDS) for worker in workers]
+        assert all(worker.returncode == 0 for worker in workers), [err for _, err in outputs]
+        reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    assert sum(r["completed"] + r["unwound"] for r in reports) == 1, reports
+    assert agent.get(str(session["id"])).json()["status"] == "completed"
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        orders = connection.execute(text("SELECT count(*) FROM orders")).scalar_one()
+        captured = connection.execute(
+            text("SELECT count(*) FROM payments WHERE status = 'succeeded'")
+        ).scalar_one()
+    engine.dispose()
+    assert (orders, captured) == (1, 1)
