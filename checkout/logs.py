@@ -74,8 +74,12 @@ def logging_config(level: str = "INFO", json_lines: bool = False) -> dict[str, A
         "root": {"level": level, "handlers": ["stderr"]},
         # uvicorn's loggers write through the root handler, in the same format.
         "loggers": {
-            name: {"level": level, "handlers": [], "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{
+                name: {"level": level, "handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            },
+            # Alembic lists its plugins at INFO on every start; the migrations it runs stay.
+            "alembic.runtime.plugins": {"level": "WARNING"},
         },
     }
 

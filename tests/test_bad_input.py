@@ -41,31 +41,39 @@ NASTY_STRINGS: list[str] = [
     "ord_\x00abc",
     "%00",
     "\ud800",  # a lone surrogate: not encodable as UTF-8
-    "a\udfffb",
     "",
     " ",
-    "\t\r\n",
     "18446744073709551616",
-    "-9223372036854775809",
     "1e309",
     "NaN",
     "' OR '1'='1' --",
     "'; DROP TABLE orders; --",
     '<script>alert("x")</script>',
-    "{{7*7}}${7*7}",
     "../../../../etc/passwd",
     "\u202eevil\u202c",
     "\u200b\ufeff",
     "e\u0301\u0301\u0301",
     "\U0001f469\u200d\U0001f469\u200d\U0001f467",
-    "\x1b[31mred",
-    "null",
     "AA",  # base64 of a NUL byte, as a cursor
     "0001-01-01",
     "9999-12-31",
     LONG,
 ]
 NASTY_NUMBERS: list[Any] = [2**64, -(2**63) - 1, 10**40, -1, 0, 1.5, True, None, "7"]
+# Inside a body every leaf gets these: the values that reach the database or break a parser.
+BODY_STRINGS = [
+    "\x00",
+    "ord_\x00abc",
+    "\ud800",
+    "",
+    " ",
+    "18446744073709551616",
+    "' OR '1'='1' --",
+    "\u202eevil\u202c",
+    "\U0001f469\u200d\U0001f469\u200d\U0001f467",
+    LONG,
+]
+BODY_NUMBERS: list[Any] = [2**64, -1, None, "7"]
 HEADER_NAMES = ["Idempotency-Key", "Request-Id", "API-Version"]
 # Raw bodies that are not JSON a server could read.
 RAW_BODIES: list[bytes] = [
@@ -96,6 +104,7 @@ class Stack:
     ids: dict[str, str]
     keys: Iterator[int] = field(default_factory=itertools.count)
     findings: list[Finding] = field(default_factory=list)
+    sent: int = 0
 
     def headers(self, operator: bool) -> dict[str, str]:
         return {
@@ -117,6 +126,7 @@ class Stack:
     ) -> None:
         sent: dict[str, str | bytes] = {**self.headers(operator), **(headers or {})}
         response = self.client.request(method, url, content=body, headers=sent)
+        self.sent += 1
         if response.status_code >= 500:
             self.findings.append(Finding(what, response.status_code, response.text[:200]))
             return
@@ -336,9 +346,9 @@ def _attack(stack: Stack, op: Operation, bodies: dict[str, Any]) -> None:
         send(f"raw body {raw[:20]!r}", url, raw)
     for path, leaf in _leaves(base):
         if isinstance(leaf, str):
-            for value in NASTY_STRINGS:
+            for value in BODY_STRINGS:
                 send(f"body {path}={value[:20]!r}", url, _encoded(_replaced(base, path, value)))
-        for number in NASTY_NUMBERS:
+        for number in BODY_NUMBERS:
             send(f"body {path}={number!r}", url, _encoded(_replaced(base, path, number)))
     for path, _ in _leaves(base):
         if path and isinstance(path[-1], str):
@@ -362,6 +372,7 @@ def test_no_route_answers_a_server_error_to_hostile_input(stack: Stack) -> None:
     assert {"createCheckoutSession", "postMessage", "getLedger"} <= {op.id for op in operations}
     for op in operations:
         _attack(stack, op, bodies)
+    assert stack.sent > 2000, "every slot of every route was tried"
     report = "\n".join(f"{f.status} {f.what}: {f.body}" for f in stack.findings[:40])
     assert not stack.findings, f"{len(stack.findings)} bad answers:\n{report}"
 
