@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import POSTGRES_URL, _postgres_reachable
+from tests.conftest import new_postgres_database
 from tests.servers import free_port
 from tests.support import CLAY, NORTHWIND, Agent, fulfillment, pick
 from tests.test_cli import CLEAN_ENV, CLI
@@ -36,18 +36,8 @@ EVENT_WAIT_SECONDS = 120
 
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
-    reason = _postgres_reachable()
-    if reason:
-        pytest.skip(f"PostgreSQL tests skipped: {reason}")
-    assert POSTGRES_URL is not None
-    name = f"acp_workers_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with new_postgres_database("acp_workers") as url:
+        yield url
 
 
 @dataclass
@@ -216,7 +206,8 @@ async def main():
         while not go.exists():
             await asyncio.sleep(0.01)
         completion = app.state.services.completion
-        print(json.dumps(await recover_purchases(completion, older_than=timedelta(0))), flush=True)
+        report = await recover_purchases(completion, older_than=timedelta(minutes=1))
+        print(json.dumps(report), flush=True)
 
 asyncio.run(main())
 """
@@ -229,6 +220,10 @@ def test_two_processes_recovering_at_once_carry_on_a_stalled_purchase_once(
     from tests.test_merchant_platforms import _begin  # a purchase begun and then abandoned
 
     session, _ = _begin(agent, pick(NORTHWIND))  # as a process killed after step one leaves it
+    engine = create_engine(database_url)
+    with engine.begin() as connection:  # ... ten minutes ago
+        connection.execute(text("UPDATE purchases SET updated_at = now() - interval '10 minutes'"))
+    engine.dispose()
     go = tmp_path / "go"
     workers = [
         subprocess.Popen(
