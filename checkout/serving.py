@@ -66,8 +66,7 @@ class RequestDeadlineProtocol(HttpToolsProtocol):
 
 
 def server_options(*, keep_alive_seconds: int, worker_start_seconds: int) -> dict[str, Any]:
-    """uvicorn.run's keyword arguments for the service's connection limits (llhttp, under the
-    protocol, already refuses header blocks over 80 KiB)."""
+    """uvicorn.run's keyword arguments for the service's connection limits."""
     return {
         "http": "checkout.serving:RequestDeadlineProtocol",
         "timeout_keep_alive": keep_alive_seconds,
