@@ -18,6 +18,7 @@ from assistant.api.access import AccessRefused
 from assistant.api.routes import problem, router
 from assistant.service import AssistantService, NotStarted
 from assistant.settings import AssistantSettings
+from datastore.storable_text import RefuseUnstorableText
 
 
 def create_assistant_app(service: AssistantService) -> FastAPI:
@@ -80,6 +81,7 @@ def create_standalone_app(settings: AssistantSettings | None = None) -> FastAPI:
     app = FastAPI(title="Shopping assistant", lifespan=lifespan)
     app.state.service = service
     app.mount("/assistant", create_assistant_app(service))
+    app.add_middleware(RefuseUnstorableText)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:

@@ -40,7 +40,7 @@ from assistant.shopping.purchase import PurchaseDesk
 from assistant.shopping.replies import StreamEvent
 from assistant.shopping.turn import Turn
 from assistant.store.conversations import ConversationStore
-from assistant.store.db import Database, create_engine_for, upgrade_schema
+from assistant.store.db import Database, create_engine_for, upgrade_schema_once
 from assistant.store.rows import ConversationRow
 
 log = logging.getLogger("assistant")
@@ -91,8 +91,8 @@ class AssistantService:
 
     async def start(self) -> None:
         url = self.settings.assistant_database_url
-        await anyio.to_thread.run_sync(upgrade_schema, url)
         self._database = Database(create_engine_for(url))
+        await anyio.to_thread.run_sync(upgrade_schema_once, self._database, url)
         self.store = ConversationStore(self._database)
         self._http = httpx.AsyncClient(
             base_url=self.settings.checkout_base_url,

@@ -15,7 +15,6 @@ import anyio
 import httpx
 import stripe
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkout.api import problems
 from checkout.api.acp import delegate_payment, discovery, sessions
@@ -30,6 +29,7 @@ from checkout.api.stripe_webhooks import router as stripe_webhooks_router
 from checkout.domain.fees import FeeSchedule
 from checkout.jobs import maintenance, purchases
 from checkout.jobs.order_webhooks import OrderWebhookSender
+from checkout.logs import RequestIdEcho
 from checkout.payments.provider import Acquirer, ConnectedAccounts, PaymentProvider
 from checkout.payments.sandbox import SandboxConnectedAccounts, SandboxPaymentProvider
 from checkout.payments.stripe import StripePaymentProvider
@@ -38,8 +38,9 @@ from checkout.payments.stripe_sdk import stripe_client
 from checkout.platforms import MerchantPlatforms
 from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
-from checkout.store.db import Database, create_database_engine, prepare_schema
+from checkout.store.db import Database, create_database_engine, startup_lock, upgrade_schema
 from checkout.store.vault import CredentialVault
+from datastore.storable_text import RefuseUnstorableText
 
 log = logging.getLogger("checkout")
 
@@ -52,40 +53,31 @@ class Companion(Protocol):
     async def stop(self) -> None: ...
 
 
-class RequestIdEcho:
-    """Echo the caller's Request-Id on every response (plain ASGI: no per-request task overhead)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = next((v for k, v in scope["headers"] if k == b"request-id"), None)
-        if request_id is None:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"request-id", request_id[:200])]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
 def prepare_database(
     settings: Settings, database: Database, services: Services, sandboxes: Sandboxes | None
 ) -> None:
     """Migrate, make the sandboxes' own tables, and register the agent key."""
-    with prepare_schema(database):
-        if sandboxes is not None:
-            sandboxes.prepare()
-        services.agent_keys.register(
-            DEFAULT_AGENT_ID, "Default agent", settings.agent_api_key, services.clock()
-        )
+    upgrade_schema(database.engine.url.render_as_string(hide_password=False))
+    if sandboxes is not None:
+        sandboxes.prepare()
+    services.agent_keys.register(
+        DEFAULT_AGENT_ID, "Default agent", settings.agent_api_key, services.clock()
+    )
+
+
+async def start_once(
+    settings: Settings, database: Database, services: Services, sandboxes: Sandboxes | None
+) -> None:
+    """Start-up writes, one worker (or instance) at a time: the first does them, the others
+    wait for it and find the schema at head and the demo shops onboarded."""
+    lock = startup_lock(database)
+    await anyio.to_thread.run_sync(lock.acquire)
+    try:
+        await anyio.to_thread.run_sync(prepare_database, settings, database, services, sandboxes)
+        if sandboxes is not None and settings.load_seeds:
+            await onboard_demo_merchants(services, sandboxes, settings.seeds_dir)
+    finally:
+        await anyio.to_thread.run_sync(lock.release)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +168,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(prepare_database, settings, database, services, sandboxes)
+        await start_once(settings, database, services, sandboxes)
         if sandboxes is None:
             log.info("sandbox.off the platform emulators are not served (MERCHANT_SANDBOX)")
         else:
@@ -184,8 +176,6 @@ def create_app(
                 "sandbox.mounted path=/sandbox platforms=etsy,shopify levers=operator_key "
                 "platform_api=in_process_only"
             )
-        if sandboxes is not None and settings.load_seeds:
-            await onboard_demo_merchants(services, sandboxes, settings.seeds_dir)
         for companion in companions:  # e.g. the assistant: started once checkout can answer
             await companion.start()
         stop = asyncio.Event()
@@ -266,6 +256,7 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(RefuseUnstorableText)
     app.add_middleware(
         LimitedRequests,
         limits=RequestLimits(

@@ -1,29 +1,21 @@
-"""The `agentic-checkout` command: serve the platform, play the demo, manage the database."""
+"""The `agentic-checkout` command: serve the platform, play the demo, manage the database.
+
+Each command imports what it needs when it runs: `--help` stays quick, and so does each uvicorn
+worker, which re-imports this module before it loads the app.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import tempfile
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import anyio
-import httpx
 import typer
-import uvicorn
-from fastapi import FastAPI
-from pydantic import ValidationError
 
-from assistant.demo import DemoResult, run_demo
-from checkout.composition import INTERNAL_BASE_URL, create_platform_app
-from checkout.domain.money import format_amount
-from checkout.settings import Settings
-from checkout.store.db import upgrade_schema
-from checkout.store.ledger import Ledger
-from checkout.store.rows import OrderRow
-from checkout.stripe_demo import DemoStopped, run_stripe_demo
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from assistant.demo import DemoResult
 
 # The Stripe demo keeps its merchants (and their connected accounts) between runs.
 STRIPE_DEMO_DATABASE = "sqlite:///./agentic_checkout_stripe_demo.db"
@@ -33,8 +25,12 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def _configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
+    import logging.config
+
+    from checkout.logs import logging_config
+
+    logging.config.dictConfig(logging_config(level, json_lines))
 
 
 @cli.command()
@@ -46,8 +42,15 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the checkout API (the embedded default needs no configuration)."""
-    _configure_logging()
+    import uvicorn
+
+    from checkout.logs import logging_config
+    from checkout.serving import READ_TIMEOUT_VARIABLE, server_options
+    from checkout.settings import Settings
+
     settings = Settings()
+    json_lines = settings.log_format == "json"
+    _configure_logging(settings.log_level, json_lines)
     log = logging.getLogger("checkout")
     for default in settings.defaults_in_use():
         log.info("settings.default %s", default)
@@ -56,14 +59,21 @@ def serve(
             "settings.sqlite_workers SQLite serialises writes; use PostgreSQL for several workers"
         )
     log.info("serve.listening url=http://%s:%d docs=http://%s:%d/docs", host, port, host, port)
+    os.environ[READ_TIMEOUT_VARIABLE] = str(settings.request_read_timeout_seconds)
     uvicorn.run(
         "checkout.composition:create_platform_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        # Applied again in every worker process, so each one's records are written.
+        log_config=logging_config(settings.log_level, json_lines),
+        log_level=settings.log_level.lower(),
         access_log=False,
+        **server_options(
+            keep_alive_seconds=settings.keep_alive_timeout_seconds,
+            worker_start_seconds=settings.worker_start_timeout_seconds,
+        ),
     )
 
 
@@ -86,6 +96,8 @@ def demo(
 ) -> None:
     """Play a whole shopping conversation: a search, a refinement, a purchase from each demo
     merchant, a declined card and a retry; print the transcript, the orders and the commission."""
+    import asyncio
+
     logging.basicConfig(level=logging.WARNING)
     if stripe:
         _stripe_demo()
@@ -99,6 +111,13 @@ def demo(
 
 
 def _stripe_demo() -> None:
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from checkout.settings import Settings
+    from checkout.stripe_demo import DemoStopped, run_stripe_demo
+
     try:
         settings = Settings(
             payment_provider="stripe",
@@ -119,6 +138,16 @@ def _stripe_demo() -> None:
 
 
 async def _run_demo(url: str | None) -> DemoResult:
+    import tempfile
+    from pathlib import Path
+
+    import anyio
+    import httpx
+
+    from assistant.demo import run_demo
+    from checkout.composition import INTERNAL_BASE_URL, create_platform_app
+    from checkout.settings import Settings
+
     if url is not None:
         result = await run_demo(url)
         return result
@@ -134,6 +163,10 @@ async def _run_demo(url: str | None) -> DemoResult:
 def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
     """The platform's commission on the demo's orders, and what it nets after the card
     processing fees it pays, as the ledger recorded them."""
+    from checkout.domain.money import format_amount
+    from checkout.store.ledger import Ledger
+    from checkout.store.rows import OrderRow
+
     services = app.state.services
     commission = net = 0
     currency = "usd"
@@ -160,6 +193,9 @@ def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to DATABASE_URL."""
+    from checkout.settings import Settings
+    from checkout.store.db import upgrade_schema
+
     _configure_logging()
     settings = Settings()
     upgrade_schema(settings.database_url)

@@ -118,6 +118,21 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=15, ge=1)
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field(
+        default="text", pattern="^(text|json)$", description="json: one JSON object per line."
+    )
+    keep_alive_timeout_seconds: int = Field(
+        default=5, ge=1, description="An idle connection is closed after this long."
+    )
+    request_read_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A request's headers and body must arrive within this; else it is closed.",
+    )
+    worker_start_timeout_seconds: int = Field(
+        default=120, ge=5, description="How long a worker may take to import and answer."
+    )
 
     @field_validator("public_base_url")
     @classmethod

@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,23 +51,31 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A database of its own on the PostgreSQL server, for this test process, dropped at the end."""
+@contextmanager
+def new_postgres_database(prefix: str = "acp_test") -> Iterator[str]:
+    """An empty database of its own on the PostgreSQL server (skips without one), dropped after."""
     reason = _postgres_reachable()
     if reason:
         pytest.skip(f"PostgreSQL tests skipped: {reason}")
     assert POSTGRES_URL is not None
-    name = f"acp_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade_schema(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of its own on the PostgreSQL server, for this test process, dropped at the end."""
+    with new_postgres_database() as url:
+        upgrade_schema(url)
+        yield url
 
 
 def _reset_postgres(url: str) -> None:

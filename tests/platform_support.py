@@ -37,10 +37,10 @@ def rows_for(client: TestClient, variant_id: str) -> tuple[VariantRow, ProductRo
     return variant, product, merchant
 
 
-def sell_in_merchant_store(
+def storefront_sale(
     client: TestClient, variant_id: str, quantity: int, reference: str = "storefront-sale"
-) -> PlacedOrder:
-    """Someone buys on the merchant's own store: the platform's stock drops, nobody tells us."""
+) -> tuple[Any, ExternalSale]:
+    """The merchant's adapter and a sale of `quantity` units made on the merchant's own store."""
     variant, product, merchant = rows_for(client, variant_id)
     adapter = services_of(client).platforms.for_merchant(merchant)
     sale = ExternalSale(
@@ -61,7 +61,15 @@ def sell_in_merchant_store(
         tax_amount=0,
         total_amount=variant.price * quantity,
     )
-    placed: PlacedOrder = client.portal.call(adapter.place_order, sale)  # type: ignore[union-attr]
+    return adapter, sale
+
+
+def sell_in_merchant_store(
+    client: TestClient, variant_id: str, quantity: int, reference: str = "storefront-sale"
+) -> PlacedOrder:
+    """Someone buys on the merchant's own store: the platform's stock drops, nobody tells us."""
+    adapter, sale = storefront_sale(client, variant_id, quantity, reference)
+    placed: PlacedOrder = client.portal.call(adapter.place_order, sale)
     return placed
 
 

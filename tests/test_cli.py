@@ -46,7 +46,7 @@ def test_serve_with_no_configuration_starts_on_sqlite_and_says_which_defaults_it
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a loaded machine; never a timing assertion
             while True:
                 try:
                     if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -63,7 +63,7 @@ def test_serve_with_no_configuration_starts_on_sqlite_and_says_which_defaults_it
             assert len({p["merchant_id"] for p in catalog.json()["products"]}) == 2
         finally:
             server.terminate()
-            server.wait(timeout=15)
+            server.wait(timeout=60)
     output = log_path.read_text()
     assert "DATABASE_URL=sqlite:///./agentic_checkout.db" in output
     assert "AGENT_API_KEY=agent_demo_key (demo key)" in output

@@ -184,7 +184,7 @@ def test_one_idempotency_key_is_one_effect_across_two_worker_processes(
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine; never a timing assertion
         while True:
             try:
                 if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
@@ -216,5 +216,5 @@ def test_one_idempotency_key_is_one_effect_across_two_worker_processes(
             assert all("Retry-After" in r.headers for r in results if r.status_code == 409)
     finally:
         server.terminate()
-        server.wait(timeout=15)
+        server.wait(timeout=60)
         log.close()

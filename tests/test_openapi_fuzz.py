@@ -14,6 +14,9 @@ with real credentials, and each response must pass these schemathesis checks:
 Integers beyond 64 bits are fuzzed too: `test_integers_beyond_64_bits_are_not_a_server_error`
 pins that echoing one is not a 5xx.
 
+It runs on SQLite and, with TEST_POSTGRES_URL, on PostgreSQL (`tests/test_bad_input.py` adds a
+hand-written list of hostile values in every slot of every route).
+
 Deterministic and fast: `derandomize=True` (a fixed seed per test), no example database, a fixed
 number of examples per operation and generation mode.
 """
@@ -43,8 +46,16 @@ from schemathesis.checks import (
 from schemathesis.python.asgi import get_client
 
 from checkout.app import create_app
-from tests.conftest import SEEDS, make_settings
-from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, Agent, catalog_id_for, fulfillment
+from tests.conftest import SEEDS, _reset_postgres, make_settings
+from tests.support import (
+    AGENT_KEY,
+    API_VERSION,
+    OPERATOR_KEY,
+    Agent,
+    both_backends,
+    catalog_id_for,
+    fulfillment,
+)
 
 MAX_EXAMPLES = 30  # per operation and generation mode
 CHECKS = [
@@ -102,6 +113,7 @@ class Harness:
         self.agent = Agent(client)
         self.variants = _in_stock_variants()
         self.keys = itertools.count()
+        self.orders: list[str] = []
         # Requests go through schemathesis' in-process ASGI client. It is never entered as a
         # context manager, so it does not start a second lifespan: the TestClient around the run
         # owns the one lifespan (migrate, seed, register the agent key) and shuts it down.
@@ -123,9 +135,13 @@ class Harness:
         return str(created.json()["id"])
 
     def order_id(self) -> str:
-        completed = self.agent.buy(self.variants[1])
-        assert completed.status_code == 200, completed.text
-        return str(completed.json()["order"]["id"])
+        # A few real orders, reused: buying one per case would sell the seeded stock out.
+        if len(self.orders) < 5:
+            completed = self.agent.buy(self.variants[1 + len(self.orders)])
+            assert completed.status_code == 200, completed.text
+            self.orders.append(str(completed.json()["order"]["id"]))
+            return self.orders[-1]
+        return self.orders[next(self.keys) % len(self.orders)]
 
     def aim_at_real_resources(self, case: schemathesis.Case) -> None:
         """Point the case at a real session or order and real items, so success paths get fuzzed too."""
@@ -153,9 +169,23 @@ class Harness:
         )
 
 
+@pytest.fixture(scope="module")
+def postgres_harness(postgres_database: str, sqlite_template: Any) -> Iterator[Harness]:
+    """On PostgreSQL one app serves every case of the module: resetting the database and
+    onboarding the shops again for each would cost more than the fuzzing itself. (The SQLite
+    template is what maps seed SKUs to catalog ids.)"""
+    _reset_postgres(postgres_database)
+    app = create_app(make_settings(postgres_database))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Harness(app, client)
+
+
 @pytest.fixture
-def harness(database_url: str) -> Iterator[Harness]:
-    app = create_app(make_settings(database_url))
+def harness(backend: str, request: pytest.FixtureRequest) -> Iterator[Harness]:
+    if backend == "postgres":
+        yield request.getfixturevalue("postgres_harness")
+        return
+    app = create_app(make_settings(request.getfixturevalue("database_url")))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Harness(app, client)
 
@@ -200,6 +230,7 @@ def fuzz(
 
 
 @pytest.mark.slow
+@both_backends
 @pytest.mark.parametrize(("operation_id", "mode"), CASES)
 def test_fuzz_operation(harness: Harness, operation_id: str, mode: GenerationMode) -> None:
     fuzz(harness, operation(harness, operation_id), mode, CHECKS)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import httpx
-import openai
 
 from assistant.dialogue.agent import OfflineAgent
 from assistant.dialogue.language import Understanding
@@ -43,6 +42,11 @@ class LlmAgent:
         tools: ToolBox,
         fallback: OfflineAgent,
     ) -> None:
+        # Imported here: the SDK takes about half a second to import, and only a deployment
+        # with an OpenAI key builds this agent.
+        import openai
+
+        self.unavailable = openai.APIError
         self.client = openai.AsyncOpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -100,7 +104,7 @@ class LlmAgent:
                     )
                     messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
             turn.reply.say("Sorry, I went round in circles there. Could you say that again?")
-        except openai.APIError as exc:
+        except self.unavailable as exc:
             log.warning("llm.unavailable error=%s", type(exc).__name__)
             turn.reply.say("(The language model is unavailable; answering in offline mode.)")
             await self.fallback.respond(turn, u)

@@ -13,8 +13,15 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from datastore import Database, open_engine
+from datastore.startup import StartupLock
 
-__all__ = ["Database", "alembic_config", "create_engine_for", "upgrade_schema"]
+__all__ = [
+    "Database",
+    "alembic_config",
+    "create_engine_for",
+    "upgrade_schema",
+    "upgrade_schema_once",
+]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "assistant_alembic_version"
@@ -34,3 +41,9 @@ def alembic_config(url: str) -> Config:
 def upgrade_schema(url: str) -> None:
     """Bring the assistant's tables at `url` to the newest migration."""
     command.upgrade(alembic_config(url), "head")
+
+
+def upgrade_schema_once(database: Database, url: str) -> None:
+    """Upgrade while holding the start-up lock, so workers starting together migrate one by one."""
+    with StartupLock(database.engine, "assistant"):
+        upgrade_schema(url)

@@ -16,6 +16,7 @@ from checkout.errors import InvalidRequest
 from checkout.protocol.responses import CatalogPage
 from checkout.store.catalog import Catalog
 from checkout.store.rows import MerchantRow, ProductRow, VariantRow
+from datastore.storable_text import is_storable
 
 router = APIRouter(tags=["catalog"])
 
@@ -28,9 +29,12 @@ def _after(cursor: str | None) -> str | None:
     if not cursor:
         return None
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("The cursor is not one this API returned.", param="$.cursor") from exc
+    if not is_storable(after):
+        raise InvalidRequest("The cursor is not one this API returned.", param="$.cursor")
+    return after
 
 
 def _availability(inventory: int) -> dict[str, Any]:

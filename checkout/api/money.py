@@ -40,6 +40,9 @@ from checkout.store.rows import LedgerEntryRow, MerchantRow, RefundRow
 
 router = APIRouter(tags=["money"])
 
+# Ledger entry ids are 64-bit integers in the database; a cursor beyond that names no entry.
+MAX_ENTRY_ID = 2**63 - 1
+
 
 class RefundCreateRequest(Strict):
     amount: int | None = Field(
@@ -175,9 +178,10 @@ def _period(start: date | None, end: date | None) -> tuple[datetime | None, date
     """Whole UTC days: `from` and `to` are both included."""
     if start and end and end < start:
         raise InvalidRequest("'to' is before 'from'.", param="$.to", code="invalid")
+    # The last day there is (9999-12-31) has no next day to stop before: it bounds nothing.
     return (
         datetime.combine(start, time(), UTC) if start else None,
-        datetime.combine(end + timedelta(days=1), time(), UTC) if end else None,
+        datetime.combine(end + timedelta(days=1), time(), UTC) if end and end < date.max else None,
     )
 
 
@@ -200,7 +204,9 @@ def get_ledger(
     merchant_id: str,
     _reader: MerchantReaderDep,
     services: ServicesDep,
-    after: int = Query(default=0, ge=0, description="Cursor: the last entry id already read."),
+    after: int = Query(
+        default=0, ge=0, le=MAX_ENTRY_ID, description="Cursor: the last entry id already read."
+    ),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> Response:
     """Every posting of every movement of the merchant's money, oldest first (append-only)."""

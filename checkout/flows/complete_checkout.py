@@ -17,12 +17,12 @@ from checkout.domain.allowance import TOKEN_PARAM
 from checkout.domain.checkout import OPEN_STATUSES, Status
 from checkout.errors import (
     IdempotencyInFlight,
-    InvalidRequest,
     NotFound,
     PaymentProcessingFailed,
     PaymentTokenRejected,
     ServiceUnavailable,
 )
+from checkout.flows.platform_stock import refresh_stock
 from checkout.flows.purchase_saga import (
     Completion,
     Respond,
@@ -34,7 +34,6 @@ from checkout.flows.purchase_settlement import holds_to_release
 from checkout.flows.purchase_steps import CompleteOutcome, Resumed, begin_purchase
 from checkout.payments.provider import PaymentRefused, PaymentUnavailable, TokenUnknown
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
-from checkout.store.catalog import Catalog, CatalogWriter
 from checkout.store.payments import PaymentTokens
 from checkout.store.rows import (
     CheckoutSessionRow,
@@ -43,14 +42,6 @@ from checkout.store.rows import (
     PurchaseRow,
 )
 from checkout.store.sessions import CheckoutSessions
-from merchant_adapters import (
-    CredentialsRevoked,
-    MerchantAdapter,
-    MerchantPlatformError,
-    PlatformUnavailable,
-    RateLimited,
-    VariantRef,
-)
 
 log = logging.getLogger("checkout.flows")
 
@@ -89,7 +80,7 @@ async def complete_checkout(
         )
     adapter = merchant_adapter(ctx, merchant)
     if adapter is not None and Status(session.status) in OPEN_STATUSES:
-        await _refresh_stock(ctx, adapter, session_id, merchant)
+        await refresh_stock(ctx, adapter, session_id, merchant)
     await _hold_shared_token(ctx, request, session, agent_id)
 
     def begin() -> CompleteOutcome | PurchaseRow | Resumed:
@@ -127,55 +118,6 @@ async def _release_session_holds(ctx: Completion, session_id: str) -> None:
 
     for payment_id in await anyio.to_thread.run_sync(holds):
         await release_hold(ctx, payment_id)
-
-
-async def _refresh_stock(
-    ctx: Completion, adapter: MerchantAdapter, session_id: str, merchant: MerchantRow
-) -> None:
-    """Re-read the session's variants from the platform so the checks below use its numbers."""
-
-    def refs() -> dict[VariantRef, str]:
-        with ctx.database.read() as db:
-            lines = CheckoutSessions(db).lines(session_id)
-            found = Catalog(db).platform_refs(line.variant_id for line in lines)
-        return {
-            VariantRef(product, variant): variant_id
-            for variant_id, (product, variant) in found.items()
-            if product and variant
-        }
-
-    wanted = await anyio.to_thread.run_sync(refs)
-    if not wanted:
-        return
-    try:
-        stock = await adapter.read_stock(list(wanted))
-    except (PlatformUnavailable, RateLimited) as exc:
-        raise ServiceUnavailable(
-            f"{merchant.name}'s store is not answering right now; nothing was "
-            "charged. Try again shortly."
-        ) from exc
-    except CredentialsRevoked as exc:
-        raise InvalidRequest(
-            f"{merchant.name} cannot take orders right now; nothing was charged.",
-            code="merchant_unavailable",
-        ) from exc
-    except MerchantPlatformError as exc:
-        raise ServiceUnavailable(f"{merchant.name}'s store could not confirm stock: {exc}") from exc
-    fresh = {
-        variant_id: (stock[ref].price, stock[ref].available if stock[ref].purchasable else 0)
-        for ref, variant_id in wanted.items()
-        if ref in stock
-    }
-    missing = [variant_id for ref, variant_id in wanted.items() if ref not in stock]
-
-    def write() -> None:
-        with ctx.database.write() as db:
-            writer = CatalogWriter(db)
-            writer.set_stock(fresh, ctx.clock(), merchant_id=merchant.id)
-            # Variants the platform no longer knows are no longer sold.
-            writer.retire_variants(missing, ctx.clock())
-
-    await anyio.to_thread.run_sync(write)
 
 
 async def _hold_shared_token(

@@ -14,6 +14,7 @@ provider or platform call runs inside a transaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from checkout.errors import (
     PaymentDeclined,
     ServiceUnavailable,
 )
+from checkout.flows.platform_stock import refresh_stock
 from checkout.flows.purchase_settlement import (
     finish_purchase,
     hold_released,
@@ -204,9 +206,13 @@ async def _place(
                 f"$.line_items[{index}]",
                 "requires_buyer_input",
             )
-            return await _unwind(
+            outcome = await _unwind(
                 ctx, purchase, problem, OutOfStock(problem.content, param=problem.param), respond
             )
+            # The units the purchase gave back are not for sale: take the platform's figures.
+            with contextlib.suppress(CheckoutError):
+                await refresh_stock(ctx, adapter, purchase.session_id, merchant)
+            return outcome
         except (PlatformUnavailable, RateLimited) as exc:
             placed = await _resolve_unknown(ctx, adapter, purchase, merchant, exc, respond)
         except MerchantPlatformError as exc:

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 import anyio
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from checkout.errors import ServiceUnavailable
@@ -21,8 +22,9 @@ async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[s
     """Carry on purchases a crashed or abandoned request left half-done; release stray holds."""
 
     def stale() -> tuple[list[tuple[PurchaseRow, MerchantRow]], list[str]]:
-        cutoff = ctx.clock() - older_than
-        with ctx.database.read() as db:
+        now = ctx.clock()
+        cutoff = now - older_than
+        with ctx.database.write() as db:
             rows = db.exec(
                 select(PurchaseRow, MerchantRow)
                 .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
@@ -30,9 +32,24 @@ async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[s
                     col(PurchaseRow.state).in_(["authorizing", "authorized", "placed"]),
                     col(PurchaseRow.updated_at) <= cutoff,
                 )
+                .with_for_update(skip_locked=True, of=PurchaseRow)
             ).all()
+            # One claimant per purchase, across workers and hosts: touching it makes it fresh,
+            # so another worker's sweep (and a retried complete) leaves it to this one.
+            claimed = []
+            for purchase, merchant in rows:
+                taken = db.execute(
+                    update(PurchaseRow)
+                    .where(
+                        col(PurchaseRow.id) == purchase.id,
+                        col(PurchaseRow.updated_at) == purchase.updated_at,
+                    )
+                    .values(updated_at=now)
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append((purchase, merchant))
             holds = [payment_id for payment_id, _ in holds_to_release(db)]
-        return [(purchase, merchant) for purchase, merchant in rows], holds
+        return claimed, holds
 
     report = {"completed": 0, "unwound": 0, "pending": 0}
     purchases, holds = await anyio.to_thread.run_sync(stale)

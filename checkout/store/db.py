@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -11,12 +9,13 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from datastore import Database, open_engine
+from datastore.startup import StartupLock
 
 __all__ = [
     "Database",
     "alembic_config",
     "create_database_engine",
-    "prepare_schema",
+    "startup_lock",
     "upgrade_schema",
 ]
 
@@ -39,24 +38,6 @@ def upgrade_schema(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-@contextmanager
-def prepare_schema(database: Database) -> Iterator[None]:
-    """Upgrade the schema and run start-up writes while holding a lock other workers wait on.
-
-    Several workers starting together against one PostgreSQL would otherwise race to create
-    the same tables and load the same seeds; on SQLite the file lock already serialises them.
-    """
-    url = database.engine.url.render_as_string(hide_password=False)
-    if database.engine.dialect.name != "postgresql":
-        upgrade_schema(url)
-        yield
-        return
-    with database.engine.connect() as connection:
-        connection.exec_driver_sql("SELECT pg_advisory_lock(742026)")
-        connection.commit()
-        try:
-            upgrade_schema(url)
-            yield
-        finally:
-            connection.exec_driver_sql("SELECT pg_advisory_unlock(742026)")
-            connection.commit()
+def startup_lock(database: Database) -> StartupLock:
+    """The lock a starting worker holds while it migrates, seeds and onboards (see datastore)."""
+    return StartupLock(database.engine, "checkout")

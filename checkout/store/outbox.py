@@ -45,6 +45,9 @@ class Outbox:
             )
             .order_by(col(OutboxEventRow.created_at))
             .limit(limit)
+            # PostgreSQL: rows another worker is claiming right now are skipped, not waited for
+            # (SQLite has one writer at a time and no such clause).
+            .with_for_update(skip_locked=True)
         ).all()
         claimed = []
         for event in due:

@@ -73,6 +73,7 @@ class CheckoutSessions:
                 col(CheckoutSessionRow.status).in_(open_statuses),
             )
             .limit(limit)
+            .with_for_update(skip_locked=True)  # a session being paid right now is left for later
         )
         # The status is checked again by the UPDATE itself: a session being paid or canceled
         # since it was selected is left alone.
