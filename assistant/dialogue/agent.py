@@ -16,6 +16,7 @@ from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.text import stem, words
 from assistant.dialogue.addresses import one_line
+from assistant.dialogue.consent import Answer, bank_approval
 from assistant.dialogue.language import Understanding, to_search_query
 from assistant.dialogue.references import refine, shown_positions
 from assistant.money import format_money
@@ -41,21 +42,22 @@ class OfflineAgent:
     async def respond(self, turn: Turn, u: Understanding) -> None:
         details_changed = self._take_details(turn, u)
         opened = await self.desk.open_purchases(turn)
-        pure_confirm = u.confirms
-        turn.confirmed = pure_confirm
+        pure_confirm = turn.confirmed
 
         if "order_status" in u.acts:
             await self.desk.order_status(turn)
             return
         if any(p.status == "authentication_required" for p in opened):
-            if "approve" in u.acts or pure_confirm:
+            answer = bank_approval(turn.text)
+            if answer is Answer.YES:
                 await self.desk.approve(turn, approved=True)
-            elif u.acts & {"cancel", "deny"}:
+            elif answer is Answer.NO:
                 await self.desk.approve(turn, approved=False)
             else:
                 turn.reply.say(
-                    "Your bank is waiting for you to approve the payment (3-D Secure). Approve it "
-                    "in your banking app, then tell me 'I approved it', or say cancel."
+                    "Nothing has been charged. Your bank is waiting for you to approve the payment "
+                    "(3-D Secure). Approve it in your banking app, then tell me 'I approved it', "
+                    "or say cancel."
                 )
                 turn.reply.suggest("I approved it", "Cancel")
             return

@@ -16,6 +16,7 @@ from typing import Any
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.text import COLOURS, FILLER, STOPWORDS, fold
 from assistant.dialogue.addresses import find_address, find_email, find_name
+from assistant.dialogue.consent import Answer, confirmation
 from assistant.dialogue.vocabulary import (
     ACTS,
     AMOUNT,
@@ -79,8 +80,8 @@ class Understanding:
 
     @property
     def confirms(self) -> bool:
-        """An explicit yes and nothing else: no "no", no new product to look at."""
-        return "confirm" in self.acts and "deny" not in self.acts and not self.product_words
+        """A clear yes and nothing else (`assistant.dialogue.consent` decides)."""
+        return confirmation(self.text) is Answer.YES
 
     @property
     def references(self) -> bool:

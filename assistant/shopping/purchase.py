@@ -362,6 +362,14 @@ class PurchaseDesk:
         if not waiting:
             turn.reply.say("No payment is waiting for your bank's approval.")
             return []
+        if approved and not turn.bank_approved:
+            # Whoever calls this (the offline agent or a model's tool), only the shopper's own
+            # clear words finish a 3-D Secure payment.
+            turn.reply.say(
+                "Nothing has been charged. Tell me once you've approved the payment in your bank's "
+                "app, or say cancel."
+            )
+            return []
         orders: list[dict[str, Any]] = []
         for row in waiting:
             sid = row.checkout_session_id
