@@ -14,10 +14,11 @@ from assistant.catalog.filters import SIZE_OPTIONS, choose_variant
 from assistant.catalog.index import ProductIndex
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
-from assistant.catalog.text import stem, words
 from assistant.dialogue.addresses import one_line
+from assistant.dialogue.cart_edits import change_quantity, removal_targets, swap_variant
 from assistant.dialogue.consent import Answer, bank_approval
 from assistant.dialogue.language import Understanding, to_search_query
+from assistant.dialogue.pointing import named_options, option_choice, point
 from assistant.dialogue.references import refine, shown_positions
 from assistant.money import format_money
 from assistant.shopping import browse
@@ -70,16 +71,20 @@ class OfflineAgent:
         if "remove" in u.acts:
             await self._remove(turn, u, bool(opened))
             return
-        if turn.state.pending and (u.size or u.ordinals):
+        if turn.state.pending and (u.size or u.ordinals or self._pending_named(turn, u)):
             await self._pending_choice(turn, u)
+            return
+        swapped = swap_variant(turn, self.index(), u)
+        if swapped is not None:
+            turn.reply.say(f"Changed to {swapped.quantity} x {swapped.label}.")
+            if opened:
+                await self._checkout(turn)
             return
         if u.acts & {"buy", "add", "checkout"}:
             await self._buy_or_add(turn, u, bool(opened))
             return
-        if u.quantity and turn.state.cart and not u.product_words:
-            line = turn.state.cart[-1]
-            line.quantity = u.quantity
-            turn.reply.say(f"Updated: {u.quantity} x {line.label}.")
+        if not (u.product_words and not u.more) and (line := change_quantity(turn, u)):
+            turn.reply.say(f"Updated: {line.quantity} x {line.label}.")
             if opened:
                 await self._checkout(turn)
             return
@@ -99,6 +104,16 @@ class OfflineAgent:
         if details_changed:
             self._details_noted(turn)
             return
+        if turn.state.shown and u.definite and not u.has_budget:
+            pointing = point(turn.state, self.index(), u)
+            if pointing.ambiguous:
+                self._ask_which(turn, pointing.ambiguous)
+                return
+            if pointing.positions:
+                self._choose_options(turn, pointing.positions, u)
+                browse.detail(turn, self.index(), pointing.positions)
+                turn.reply.suggest("Buy it", "Show me something else")
+                return
         if await self._search(turn, u):
             return
         if u.references and turn.state.shown:
@@ -185,11 +200,53 @@ class OfflineAgent:
             self.desk.ask_for_payment(turn)
 
     def _positions(self, turn: Turn, u: Understanding) -> list[int]:
-        return shown_positions(turn.state, self.index(), u)
+        pointing = point(turn.state, self.index(), u)
+        if pointing.positions:
+            return pointing.positions
+        return [] if pointing.ambiguous else shown_positions(turn.state, self.index(), u)
+
+    def _ask_which(self, turn: Turn, positions: list[int]) -> None:
+        names = [f"the {turn.state.shown[p].title}" for p in positions]
+        turn.reply.say(f"Which one: {', '.join(names[:-1])} or {names[-1]}?")
+        turn.reply.suggest(*(turn.state.shown[p].title for p in positions))
+
+    def _choose_options(self, turn: Turn, positions: list[int], u: Understanding) -> None:
+        """Options named with the reference ("the white bath sheet") pick the shown variant."""
+        index = self.index()
+        for position in positions:
+            item = turn.state.shown[position]
+            product = index.product(item.product_id)
+            if product is None:
+                continue
+            chosen = option_choice(product, u.text)
+            if chosen is None and (u.colour or u.size):
+                chosen = choose_variant(product, SearchQuery(colour=u.colour, size=u.size))
+            if chosen is not None:
+                turn.state.shown[position] = item.model_copy(
+                    update={
+                        "variant_id": chosen.id,
+                        "variant_title": chosen.title if chosen.options else "",
+                        "price": chosen.price,
+                    }
+                )
+                turn.state.chosen = sorted({*turn.state.chosen, position})
+
+    def _pending_named(self, turn: Turn, u: Understanding) -> bool:
+        pending = turn.state.pending
+        product = self.index().product(pending.product_id) if pending else None
+        return bool(product and pending and pending.option in named_options(product, u.text))
 
     def _variant_for(
         self, turn: Turn, product: Product, shown_variant: Variant, u: Understanding
     ) -> Variant:
+        named = option_choice(product, u.text)
+        if named is not None:
+            return named
+        position = next(
+            (i for i, s in enumerate(turn.state.shown) if s.variant_id == shown_variant.id), -1
+        )
+        if position in turn.state.chosen:
+            return shown_variant
         previous = turn.state.query or SearchQuery()
         colour = u.colour or previous.colour
         size = u.size or previous.size
@@ -198,10 +255,18 @@ class OfflineAgent:
         chosen = choose_variant(product, SearchQuery(colour=colour, size=size))
         return chosen or shown_variant
 
-    def _needs_size(self, turn: Turn, product: Product, u: Understanding) -> str | None:
+    def _needs_size(
+        self, turn: Turn, product: Product, u: Understanding, variant: Variant
+    ) -> str | None:
         if u.size or (turn.state.query and turn.state.query.size):
             return None
+        position = next(
+            (i for i, s in enumerate(turn.state.shown) if s.variant_id == variant.id), -1
+        )
+        named = named_options(product, u.text)
         for name in SIZE_OPTIONS:
+            if position in turn.state.chosen or any(n.lower() == name for n in named):
+                return None
             values = product.option_values(name)
             if len(values) > 1:
                 return next(n for v in product.variants for n, _ in v.options if n.lower() == name)
@@ -211,6 +276,11 @@ class OfflineAgent:
         index = self.index()
         positions = self._positions(turn, u) if turn.state.shown else []
         buying = bool(u.acts & {"buy", "checkout"})
+        if not positions and turn.state.shown:
+            pointing = point(turn.state, index, u)
+            if pointing.ambiguous:
+                self._ask_which(turn, pointing.ambiguous)
+                return
         if not positions and u.product_words and not (u.pronoun and turn.state.focus):
             if await self._search(turn, u, force=True):
                 turn.reply.say("Which one would you like? Say 'buy the first one', for example.")
@@ -235,7 +305,7 @@ class OfflineAgent:
                 continue
             product, variant = hit
             variant = self._variant_for(turn, product, variant, u)
-            size_option = self._needs_size(turn, product, u)
+            size_option = self._needs_size(turn, product, u, variant)
             if size_option and len(positions) == 1:
                 turn.state.pending = PendingChoice(
                     product_id=product.id,
@@ -323,16 +393,8 @@ class OfflineAgent:
         targets: set[str] = set()
         if u.ordinals and turn.state.shown:
             targets = {turn.state.shown[p].variant_id for p in self._positions(turn, u)}
-        elif u.product_words:
-            nouns = {stem(w) for w in u.product_words}
-            overlap = {
-                line.variant_id: len(nouns & {stem(w) for w in words(line.label)})
-                for line in turn.state.cart
-            }
-            best = max(overlap.values(), default=0)
-            targets = {variant for variant, count in overlap.items() if best and count == best}
-        elif len(turn.state.cart) == 1 or u.pronoun:
-            targets = {turn.state.cart[-1].variant_id} if turn.state.cart else set()
+        else:
+            targets = removal_targets(turn, u)
         removed = browse.remove_from_cart(turn, targets)
         if not removed:
             turn.reply.say("I couldn't tell which item to remove.")

@@ -35,6 +35,12 @@ from assistant.dialogue.vocabulary import (
 )
 from assistant.money import to_minor
 
+# "the fleece one", "the espresso cups", "that scarf": a shown item named, not a new search.
+DEFINITE = re.compile(
+    r"^\s*(?:(?:ok|okay|hmm|actually|so),?\s+)?(?:the|that|this|those|these)\s+\S"
+    r"|\b(?:the|that|this)\s+(?:\w+\s+){0,3}?(?:one|ones)\b"
+)
+
 
 @dataclass
 class Understanding:
@@ -55,6 +61,8 @@ class Understanding:
     all_shown: bool = False
     pronoun: bool = False
     quantity: int | None = None
+    more: bool = False
+    definite: bool = False
     shipping: str | None = None
     address: dict[str, Any] | None = None
     email: str | None = None
@@ -169,11 +177,15 @@ def _shipping(t: _Text, u: Understanding) -> None:
 
 
 def _quantity(t: _Text, u: Understanding) -> None:
+    more = t.take(rf"\b{COUNT}\s+more\b(?:\s+of\s+(?:them|those|these|it|that|this)\b)?")
+    if more:
+        u.quantity, u.more = _count(more[0].group(1)), True
+        return
     patterns = [
         rf"\b{COUNT}\s+of\s+(?:them|those|these|it|each|that|this)\b",
         rf"\b{COUNT}\s+of(?=\s+(?:the|that|this|my)\b)",
         r"\b(?:qty|quantity)\s*(?:of|:|to)?\s*(\d{1,2})\b",
-        r"\bmake\s+(?:it|that)\s+(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b",
+        r"\bmake\s+(?:it|that|them)\s+(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b",
         r"(?<![\d.])(\d{1,2})\s?x(?!\s?\d)(?!\w)|(?<![\d\s])(?<!\d\s)\bx\s?(\d{1,2})\b",
         rf"\b{COUNT}\s+(?:pairs?|units?|pieces?|pcs)\b",
     ]
@@ -273,6 +285,7 @@ def _stock(t: _Text, u: Understanding) -> None:
 def understand(text: str) -> Understanding:
     """Read one (already card-masked) shopper message."""
     u = Understanding(text=text)
+    u.definite = bool(DEFINITE.search(fold(text)))
     address, span = find_address(text)
     remaining = text if span is None else text[: span[0]] + " " + text[span[1] :]
     u.address = address

@@ -73,6 +73,12 @@ CHAT_WORDS = frozenset(
         "instead",
         "also",
         "again",
+        "card",
+        "email",
+        "exp",
+        "cvc",
+        "thanks",
+        "please",
     ]
 )
 
