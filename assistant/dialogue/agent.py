@@ -274,8 +274,15 @@ class OfflineAgent:
 
     async def _buy_or_add(self, turn: Turn, u: Understanding, opened: bool) -> None:
         index = self.index()
-        positions = self._positions(turn, u) if turn.state.shown else []
         buying = bool(u.acts & {"buy", "checkout"})
+        bare_checkout = u.acts & {"checkout"} and not (
+            u.ordinals or u.product_words or u.pronoun or u.all_shown or u.definite
+        )
+        if bare_checkout and turn.state.cart:
+            # "checkout" is about the cart, not the item last looked at.
+            await self._checkout(turn)
+            return
+        positions = self._positions(turn, u) if turn.state.shown else []
         if not positions and turn.state.shown:
             pointing = point(turn.state, index, u)
             if pointing.ambiguous:

@@ -208,7 +208,6 @@ HEDGE = frozenset(
         "until",
         "once",
         "only",
-        "just",
         "actually",
         "wonder",
         "whether",
@@ -257,6 +256,14 @@ APPROVAL_NEUTRAL = NEUTRAL | frozenset(
         "all",
         "set",
         "ive",
+        "one",
+        "too",
+        "also",
+        "second",
+        "other",
+        "that",
+        "as",
+        "well",
     ]
 )
 # Plain refusals of the payment the bank asked about ("I didn't approve that", "that wasn't me").

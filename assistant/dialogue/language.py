@@ -62,6 +62,8 @@ class Understanding:
     pronoun: bool = False
     quantity: int | None = None
     more: bool = False
+    exclude: list[str] = field(default_factory=list)
+    sort: str | None = None
     definite: bool = False
     shipping: str | None = None
     address: dict[str, Any] | None = None
@@ -250,6 +252,7 @@ def _size(t: _Text, u: Understanding) -> None:
             None,
         ),
         (rf"\b({SIZE_WORD})\s+size\b", None),
+        (r",\s*(small|medium|large|extra large|xs|xl|xxl)\s*(?=,|$|\s+(?:please|thanks)\b)", None),
         (r"\b(xxs|xs|xl|xxl)\b", None),
         (r"\b(\d{1,2})\s?(?:oz|ounces?)\b", "{} oz"),
         (r"\b(a3|a4)\b", None),
@@ -282,6 +285,37 @@ def _stock(t: _Text, u: Understanding) -> None:
         u.in_stock_only = True
 
 
+# "nothing leather", "any colour but grey", "no glass", "a mug that isn't blue": what to leave out.
+EXCLUSION = re.compile(
+    r"\b(?:any\s+colou?r\s+but|anything\s+but|except(?:\s+for)?|but\s+not|not\s+for"
+    r"|(?:that|which|thats)\s+(?:is|are)?\s*(?:nt|not)|(?:is|are)nt|nothing|without(?:\s+any)?"
+    r"|no(?!\s+(?:more|longer|later|problem|thanks|thank))|not(?!\s+(?:too|more|yet|now|sure)\b))"
+    r"\s+(?:(?:in|made\s+of|made\s+from|a|an|any|from|with|for)\s+)?([a-z]+(?:\s+(?:blue|green|white"
+    r"|black|grey|gray|pink|silver|gold|wool|cotton))?)\b"
+)
+# "the best rated", "most popular", "most expensive": an order, not a filter.
+SORTS = [
+    ("rating", r"\b(?:best|highest|top)[- ](?:rated|reviewed|ranked)\b|\bbest\s+reviews\b"),
+    ("popular", r"\bmost\s+(?:popular|reviewed|loved)\b|\bbest[- ]sell(?:ing|er)s?\b"),
+    ("price_desc", r"\b(?:most|more)\s+expensive\b|\bpriciest\b|\bfanciest\b"),
+    ("price", r"\b(?:least\s+expensive|most\s+affordable|lowest\s+price[d]?)\b"),
+]
+
+
+def _exclusions(t: _Text, u: Understanding) -> None:
+    for match in t.take(EXCLUSION, first=False):
+        word = match.group(1).strip()
+        if word and word not in STOPWORDS:
+            u.exclude.append(word)
+
+
+def _sorts(t: _Text, u: Understanding) -> None:
+    for name, pattern in SORTS:
+        if t.take(pattern):
+            u.sort = name
+            return
+
+
 def understand(text: str) -> Understanding:
     """Read one (already card-masked) shopper message."""
     u = Understanding(text=text)
@@ -297,6 +331,7 @@ def understand(text: str) -> Understanding:
     t = _Text(remaining)
     t.take(r"\b(?:pay|paying)\s+(?:with|using|by)\b|\b(?:use|using)\s+(?:my\s+)?card\b")
     t.take(r"\bmy\s+name\s+is\s+[a-z' -]+")
+    _sorts(t, u)
     _prices(t, u)
     _shipping(t, u)
     _size(t, u)
@@ -304,6 +339,7 @@ def understand(text: str) -> Understanding:
     for act, pattern in ACTS:
         if t.take(pattern, first=False):
             u.acts.add(act)
+    _exclusions(t, u)
     _stock(t, u)
     _colour(t, u)
     _references(t, u)
@@ -331,5 +367,6 @@ def to_search_query(u: Understanding) -> SearchQuery:
         material=u.material,
         in_stock_only=u.in_stock_only,
         prefer_cheap=u.prefer_cheap,
-        sort="price" if u.cheapest else "relevance",
+        sort="price" if u.cheapest else (u.sort or "relevance"),
+        exclude=tuple(u.exclude),
     )

@@ -73,6 +73,8 @@ CHAT_WORDS = frozenset(
         "instead",
         "also",
         "again",
+        "not",
+        "nothing",
         "card",
         "email",
         "exp",

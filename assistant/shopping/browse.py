@@ -50,7 +50,11 @@ def named_by(text: str, matches: list[Match]) -> bool:
     wanted = {stem(w) for w in words(text) if w not in STOPWORDS}
     if len(wanted) < 2 or not matches:
         return False
-    titles = [{stem(w) for w in words(m.product.title)} for m in matches]
+    titles = [
+        {stem(w) for w in words(" ".join([m.product.title, m.product.material or "", *values]))}
+        for m in matches
+        for values in [[value for v in m.product.variants for _, value in v.options]]
+    ]
     return wanted <= titles[0] and not any(wanted <= t for t in titles[1:])
 
 
