@@ -23,6 +23,7 @@ from assistant.dialogue.references import refine, shown_positions
 from assistant.money import format_money
 from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
+from assistant.shopping.questions import answer_delivery, answer_returns
 from assistant.shopping.state import PendingChoice
 from assistant.shopping.turn import Turn
 
@@ -47,6 +48,12 @@ class OfflineAgent:
 
         if "order_status" in u.acts:
             await self.desk.order_status(turn)
+            return
+        if "returns" in u.acts and not u.product_words:
+            answer_returns(turn, self.index())
+            return
+        if "delivery" in u.acts and not turn.card:
+            await answer_delivery(turn, self.desk, self.index())
             return
         if any(p.status == "authentication_required" for p in opened):
             answer = bank_approval(turn.text)
