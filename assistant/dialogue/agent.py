@@ -1,25 +1,35 @@
 """The offline agent: decides what an understood message means in this conversation, and acts.
 
-Priority, highest first: order status; a 3-D Secure approval in progress; cancel; the cart;
-buying or carting referenced items; a confirmation; a typed card; delivery details; search
-and refinement; details of a shown item; small talk; and otherwise an honest "I didn't get
-that" with choices.
+Priority, highest first: order status; returns and delivery questions; a 3-D Secure approval
+in progress; cancel; the cart (show, remove, swap a variant); buying or carting referenced
+items; quantities; a confirmation; a typed card; delivery details; a shown item named ("the
+fleece one"); search and refinement; details of a shown item; small talk; and otherwise an
+honest "I didn't get that" with choices. Which item and variant a message means is read in
+`assistant.dialogue.selection`; money moves only on `assistant.dialogue.consent`'s clear yes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from assistant.catalog.filters import SIZE_OPTIONS, choose_variant
+from assistant.catalog.filters import choose_variant
 from assistant.catalog.index import ProductIndex
-from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.dialogue.addresses import one_line
 from assistant.dialogue.cart_edits import change_quantity, removal_targets, swap_variant
 from assistant.dialogue.consent import Answer, bank_approval
 from assistant.dialogue.language import Understanding, to_search_query
-from assistant.dialogue.pointing import named_options, option_choice, point
-from assistant.dialogue.references import refine, shown_positions
+from assistant.dialogue.pointing import point
+from assistant.dialogue.references import refine
+from assistant.dialogue.selection import (
+    ask_which,
+    choose_options,
+    needs_size,
+    pending_named,
+    pointed_positions,
+    stock_ok,
+    variant_for,
+)
 from assistant.money import format_money
 from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
@@ -78,7 +88,7 @@ class OfflineAgent:
         if "remove" in u.acts:
             await self._remove(turn, u, bool(opened))
             return
-        if turn.state.pending and (u.size or u.ordinals or self._pending_named(turn, u)):
+        if turn.state.pending and (u.size or u.ordinals or pending_named(self.index(), turn, u)):
             await self._pending_choice(turn, u)
             return
         swapped = swap_variant(turn, self.index(), u)
@@ -114,17 +124,17 @@ class OfflineAgent:
         if turn.state.shown and u.definite and not u.has_budget:
             pointing = point(turn.state, self.index(), u)
             if pointing.ambiguous:
-                self._ask_which(turn, pointing.ambiguous)
+                ask_which(turn, pointing.ambiguous)
                 return
             if pointing.positions:
-                self._choose_options(turn, pointing.positions, u)
+                choose_options(self.index(), turn, pointing.positions, u)
                 browse.detail(turn, self.index(), pointing.positions)
                 turn.reply.suggest("Buy it", "Show me something else")
                 return
         if await self._search(turn, u):
             return
         if u.references and turn.state.shown:
-            positions = self._positions(turn, u)
+            positions = pointed_positions(self.index(), turn, u)
             if positions:
                 browse.detail(turn, self.index(), positions)
                 turn.reply.suggest("Buy it", "Show me something else")
@@ -206,79 +216,6 @@ class OfflineAgent:
                 turn.reply.say(f"Shipping to {one_line(turn.state.shipping_address)}.")
             self.desk.ask_for_payment(turn)
 
-    def _positions(self, turn: Turn, u: Understanding) -> list[int]:
-        pointing = point(turn.state, self.index(), u)
-        if pointing.positions:
-            return pointing.positions
-        return [] if pointing.ambiguous else shown_positions(turn.state, self.index(), u)
-
-    def _ask_which(self, turn: Turn, positions: list[int]) -> None:
-        names = [f"the {turn.state.shown[p].title}" for p in positions]
-        turn.reply.say(f"Which one: {', '.join(names[:-1])} or {names[-1]}?")
-        turn.reply.suggest(*(turn.state.shown[p].title for p in positions))
-
-    def _choose_options(self, turn: Turn, positions: list[int], u: Understanding) -> None:
-        """Options named with the reference ("the white bath sheet") pick the shown variant."""
-        index = self.index()
-        for position in positions:
-            item = turn.state.shown[position]
-            product = index.product(item.product_id)
-            if product is None:
-                continue
-            chosen = option_choice(product, u.text)
-            if chosen is None and (u.colour or u.size):
-                chosen = choose_variant(product, SearchQuery(colour=u.colour, size=u.size))
-            if chosen is not None:
-                turn.state.shown[position] = item.model_copy(
-                    update={
-                        "variant_id": chosen.id,
-                        "variant_title": chosen.title if chosen.options else "",
-                        "price": chosen.price,
-                    }
-                )
-                turn.state.chosen = sorted({*turn.state.chosen, position})
-
-    def _pending_named(self, turn: Turn, u: Understanding) -> bool:
-        pending = turn.state.pending
-        product = self.index().product(pending.product_id) if pending else None
-        return bool(product and pending and pending.option in named_options(product, u.text))
-
-    def _variant_for(
-        self, turn: Turn, product: Product, shown_variant: Variant, u: Understanding
-    ) -> Variant:
-        named = option_choice(product, u.text)
-        if named is not None:
-            return named
-        position = next(
-            (i for i, s in enumerate(turn.state.shown) if s.variant_id == shown_variant.id), -1
-        )
-        if position in turn.state.chosen:
-            return shown_variant
-        previous = turn.state.query or SearchQuery()
-        colour = u.colour or previous.colour
-        size = u.size or previous.size
-        if not (colour or size):
-            return shown_variant
-        chosen = choose_variant(product, SearchQuery(colour=colour, size=size))
-        return chosen or shown_variant
-
-    def _needs_size(
-        self, turn: Turn, product: Product, u: Understanding, variant: Variant
-    ) -> str | None:
-        if u.size or (turn.state.query and turn.state.query.size):
-            return None
-        position = next(
-            (i for i, s in enumerate(turn.state.shown) if s.variant_id == variant.id), -1
-        )
-        named = named_options(product, u.text)
-        for name in SIZE_OPTIONS:
-            if position in turn.state.chosen or any(n.lower() == name for n in named):
-                return None
-            values = product.option_values(name)
-            if len(values) > 1:
-                return next(n for v in product.variants for n, _ in v.options if n.lower() == name)
-        return None
-
     async def _buy_or_add(self, turn: Turn, u: Understanding, opened: bool) -> None:
         index = self.index()
         buying = bool(u.acts & {"buy", "checkout"})
@@ -289,11 +226,11 @@ class OfflineAgent:
             # "checkout" is about the cart, not the item last looked at.
             await self._checkout(turn)
             return
-        positions = self._positions(turn, u) if turn.state.shown else []
+        positions = pointed_positions(self.index(), turn, u) if turn.state.shown else []
         if not positions and turn.state.shown:
             pointing = point(turn.state, index, u)
             if pointing.ambiguous:
-                self._ask_which(turn, pointing.ambiguous)
+                ask_which(turn, pointing.ambiguous)
                 return
         if not positions and u.product_words and not (u.pronoun and turn.state.focus):
             if await self._search(turn, u, force=True):
@@ -318,8 +255,8 @@ class OfflineAgent:
                 turn.reply.say(f"{item.title} is no longer in the catalog.")
                 continue
             product, variant = hit
-            variant = self._variant_for(turn, product, variant, u)
-            size_option = self._needs_size(turn, product, u, variant)
+            variant = variant_for(turn, product, variant, u)
+            size_option = needs_size(turn, product, u, variant)
             if size_option and len(positions) == 1:
                 turn.state.pending = PendingChoice(
                     product_id=product.id,
@@ -338,7 +275,7 @@ class OfflineAgent:
                     f"Options: {', '.join(dict.fromkeys(values))}."
                 )
                 return
-            if not self._stock_ok(turn, product, variant, u.quantity or 1):
+            if not stock_ok(turn, product, variant, u.quantity or 1):
                 continue
             browse.add_to_cart(turn, product, variant, u.quantity or 1)
             added.append(
@@ -354,22 +291,6 @@ class OfflineAgent:
         else:
             turn.reply.say(f"Added {', '.join(added)} to your cart.")
             turn.reply.suggest("Checkout", "Show my cart", "Show me something else")
-
-    def _stock_ok(self, turn: Turn, product: Product, variant: Variant, quantity: int) -> bool:
-        if not variant.in_stock:
-            others = [v.title for v in product.variants if v.in_stock and v.options]
-            turn.reply.say(
-                f"{product.title} ({variant.title}) is sold out."
-                + (f" Still available: {', '.join(others)}." if others else "")
-            )
-            return False
-        if variant.available_quantity < quantity:
-            turn.reply.say(
-                f"Only {variant.available_quantity} of {product.title} left; "
-                f"you asked for {quantity}."
-            )
-            return False
-        return True
 
     async def _pending_choice(self, turn: Turn, u: Understanding) -> None:
         pending = turn.state.pending
@@ -393,7 +314,7 @@ class OfflineAgent:
             turn.reply.say(f"{product.title} doesn't come in {u.size}. Sizes: {sizes}.")
             return
         quantity = u.quantity or pending.quantity
-        if not self._stock_ok(turn, product, variant, quantity):
+        if not stock_ok(turn, product, variant, quantity):
             return
         browse.add_to_cart(turn, product, variant, quantity)
         label = f"{quantity} x {product.title} ({variant.title})"
@@ -406,7 +327,9 @@ class OfflineAgent:
     async def _remove(self, turn: Turn, u: Understanding, opened: bool) -> None:
         targets: set[str] = set()
         if u.ordinals and turn.state.shown:
-            targets = {turn.state.shown[p].variant_id for p in self._positions(turn, u)}
+            targets = {
+                turn.state.shown[p].variant_id for p in pointed_positions(self.index(), turn, u)
+            }
         else:
             targets = removal_targets(turn, u)
         removed = browse.remove_from_cart(turn, targets)
@@ -434,7 +357,7 @@ class OfflineAgent:
                 turn.reply.suggest("Ceramic mugs under $40", "Running shoes size 9", "Candles")
                 return True
             return False
-        if known and not (u.references and not force and self._positions(turn, u)):
+        if known and not (u.references and not force and pointed_positions(self.index(), turn, u)):
             query = to_search_query(u)
         elif u.has_refinement and turn.state.query is not None and not u.colour_reference:
             query = refine(turn.state, u)
