@@ -238,6 +238,19 @@ def conversations() -> dict[str, Any]:
     report["turn_ms_p50"] = round(statistics.median(turns), 2)
     report["turn_ms_p95"] = round(percentile(turns, 0.95), 2)
     report["turns"] = len(turns)
+    # Turns answered by the assistant alone (search, references, questions) apart from turns
+    # that call checkout over ACP (sessions, delegate_payment, complete), whose time is mostly
+    # checkout's own database work.
+    for name, wanted in (("assistant_only", False), ("calling_checkout", True)):
+        chosen = [
+            ms
+            for p in played
+            for ms, c in zip(p.turn_ms, p.at_checkout, strict=True)
+            if c == wanted
+        ]
+        report[f"{name}_turn_ms_p50"] = round(statistics.median(chosen), 2)
+        report[f"{name}_turn_ms_p95"] = round(percentile(chosen, 0.95), 2)
+        report[f"{name}_turns"] = len(chosen)
     return report
 
 
@@ -309,6 +322,11 @@ def main() -> None:
             f"as scripted ({c[part]['success_rate']:.0%})"
         )
     print(f"  per turn on the seeded catalog: p50 {c['turn_ms_p50']} ms  p95 {c['turn_ms_p95']} ms")
+    for name in ("assistant_only", "calling_checkout"):
+        print(
+            f"    {name:<17} p50 {c[name + '_turn_ms_p50']} ms  p95 {c[name + '_turn_ms_p95']} ms"
+            f"  ({c[name + '_turns']} turns)"
+        )
     if args.skip_speed:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")

@@ -36,6 +36,8 @@ class Played:
     ended_as_scripted: bool
     differences: list[str] = field(default_factory=list)
     turn_ms: list[float] = field(default_factory=list)
+    # Per turn: whether the reply carried checkout's state or an order (the turn called checkout).
+    at_checkout: list[bool] = field(default_factory=list)
 
 
 def load_scripts(path: Path = SCRIPTS) -> list[Script]:
@@ -109,13 +111,18 @@ async def play(stack: Platform, script: Script) -> Played:
     shopper = await stack.shopper().start()
     order_ids: list[str] = []
     turn_ms: list[float] = []
+    at_checkout: list[bool] = []
     for text in script.turns:
         started = time.perf_counter()
         response = await shopper.send(text)
         turn_ms.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
-            return Played(script, False, [f"{text!r} answered {response.status_code}"], turn_ms)
-        order_ids.extend(response.json()["orders_placed"])
+            failure = [f"{text!r} answered {response.status_code}"]
+            return Played(script, False, failure, turn_ms, [*at_checkout, False])
+        body = response.json()
+        order_ids.extend(body["orders_placed"])
+        kinds = {p["type"] for p in body["reply"]["parts"]}
+        at_checkout.append(bool(kinds & {"checkout", "order"}) or bool(body["orders_placed"]))
     placed = await _placed(stack, order_ids)
     unmatched = list(placed)
     differences = []
@@ -126,4 +133,4 @@ async def play(stack: Platform, script: Script) -> Played:
         else:
             unmatched.remove(match)
     differences += [f"unexpected order: {p}" for p in unmatched]
-    return Played(script, not differences, differences, turn_ms)
+    return Played(script, not differences, differences, turn_ms, at_checkout)
