@@ -73,12 +73,52 @@ def normalised(text: str) -> str:
     return f" {' '.join(words(folded))} "
 
 
+LARGER = re.compile(r"\b(?:larger|bigger|largest|biggest|longer|taller)\b")
+SMALLER = re.compile(r"\b(?:smaller|smallest|shorter|littler|tinier)\b")
+SIZE_ORDER = ["xxs", "xs", "s", "small", "m", "medium", "l", "large", "xl", "xxl"]
+
+
+def size_rank(value: str) -> float:
+    """Where an option value sits from small to large: its number ("16 oz", "US 9", "14 in"),
+    else its place among S, M, L, XL."""
+    number = re.search(r"\d+(?:\.\d+)?", value)
+    if number:
+        return float(number.group(0))
+    word = fold(value).strip()
+    return float(SIZE_ORDER.index(word)) if word in SIZE_ORDER else -1.0
+
+
+def relative_size(product: Product, text: str) -> Variant | None:
+    """ "The larger size", "the smaller one": the biggest or smallest in-stock size."""
+    folded = fold(text)
+    larger, smaller = LARGER.search(folded), SMALLER.search(folded)
+    if not (larger or smaller):
+        return None
+    sized = [
+        (size_rank(value), v)
+        for v in product.variants
+        for name, value in v.options
+        if v.in_stock
+        and fold(name) in ("size", "chain length", "ring size")
+        and size_rank(value) >= 0
+    ]
+    if not sized:
+        return None
+    pick = max if larger else min
+    return pick(sized, key=lambda pair: (pair[0], -pair[1].price))[1]
+
+
 def option_choice(product: Product, text: str) -> Variant | None:
-    """The variant whose option values the message names most ("white bath sheet", "18 in")."""
+    """The variant whose option values the message names most ("white bath sheet", "18 in"),
+    or the larger or smaller size when the message asks for one."""
+    relative = relative_size(product, text)
+    if relative is not None:
+        return relative
     said = normalised(text)
+    said_stems = {stem(w) for w in said.split()}
     best: list[tuple[int, Variant]] = []
     for variant in product.variants:
-        named = sum(1 for _, value in variant.options if f" {' '.join(words(value))} " in said)
+        named = sum(_named(value, said, said_stems) for _, value in variant.options)
         if named:
             best.append((named, variant))
     if not best:
@@ -88,15 +128,29 @@ def option_choice(product: Product, text: str) -> Variant | None:
     return min(chosen, key=lambda v: (not v.in_stock, v.price))
 
 
+def _named(value: str, said: str, said_stems: set[str]) -> int:
+    """How strongly a message names an option value: the whole value ("12 oz", "bath sheet")
+    counts most; a long word of it alone ("striped" for "Mixed Stripe") counts once."""
+    if f" {' '.join(words(value))} " in said:
+        return 10
+    return sum(1 for w in words(value) if len(w) >= 4 and _covers(stem(w), said_stems))
+
+
 def named_options(product: Product, text: str) -> set[str]:
-    """The option names (Size, Color...) whose values the message mentions."""
+    """The option names (Size, Color...) whose values the message mentions, or the size when it
+    asks for the larger or smaller one."""
     said = normalised(text)
-    return {
+    said_stems = {stem(w) for w in said.split()}
+    named = {
         name
         for variant in product.variants
         for name, value in variant.options
-        if f" {' '.join(words(value))} " in said
+        if _named(value, said, said_stems)
     }
+    relative = relative_size(product, text)
+    if relative is not None:
+        named |= {name for name, _ in relative.options}
+    return named
 
 
 def _describing(item: ShownItem, product: Product | None) -> set[str]:
@@ -113,6 +167,15 @@ def fragment_words(u: Understanding) -> list[str]:
         for w in u.product_words
         if w not in POINTING_WORDS and w not in FILLER and w not in STOPWORDS
     ]
+
+
+def _covers(word: str, described: set[str]) -> bool:
+    """A fragment word names an item when it is one of its words or shares a long stem with one
+    ("striped" and "Stripe")."""
+    return word in described or any(
+        len(d) >= 4 and len(word) >= 4 and (d.startswith(word) or word.startswith(d))
+        for d in described
+    )
 
 
 def _by_price(shown: list[ShownItem], candidates: list[int], text: str) -> list[int]:
@@ -135,13 +198,13 @@ def point(state: ConversationState, index: ProductIndex, u: Understanding) -> Po
         return Pointing(list(range(min(len(shown), 2 if both else len(shown)))))
     text = fold(u.text)
     candidates = list(range(len(shown)))
-    fragment = fragment_words(u)
+    fragment = [w for w in fragment_words(u) if not LARGER.search(w) and not SMALLER.search(w)]
     if u.pronoun and state.focus and not u.colour_reference:
         # "I'll take it with the 18 inch chain": the pronoun points; the rest is options.
         return Pointing(list(state.focus))
     if fragment:
         described = [_describing(item, index.product(item.product_id)) for item in shown]
-        full = [i for i in candidates if set(fragment) <= described[i]]
+        full = [i for i in candidates if all(_covers(w, described[i]) for w in fragment)]
         if not full:
             return Pointing()
         candidates = full

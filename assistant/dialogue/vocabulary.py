@@ -16,7 +16,8 @@ NUMBER_WORDS = {
     "single": 1,
     "two": 2,
     "a couple": 2,
-    "a pair": 2,
+    # A pair of socks, shoes or earrings is one item; "two pairs" is two.
+    "a pair": 1,
     "three": 3,
     "four": 4,
     "five": 5,

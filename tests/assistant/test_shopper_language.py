@@ -167,3 +167,19 @@ async def test_two_items_that_fit_are_named_in_the_question(shopper: Shopper) ->
     asked = await shopper.say("the tempo one")
     assert "Men's Tempo Road Running Shoe" in text_of(asked)
     assert "Women's Tempo Road Running Shoe" in text_of(asked)
+
+
+async def test_attributes_a_pair_a_larger_size_and_a_removal_that_keeps_the_rest(
+    shopper: Shopper,
+) -> None:
+    await shopper.say("organic cotton crew socks")
+    await shopper.say("the striped one")
+    socks = await shopper.say("I'll take a pair in medium")
+    assert "1 x Organic Cotton Crew Socks 3-Pack (Mixed Stripe / M)" in text_of(socks)
+    await shopper.say("speckled stoneware mug")
+    mug = await shopper.say("I'll take the larger size")
+    assert "Speckled Stoneware Mug" in text_of(mug) and "16 oz" in text_of(mug)
+    await shopper.say("drop the socks, keep the mug")
+    cart = part(await shopper.say("what's in my cart?"), "cart")
+    assert cart is not None
+    assert [line["title"].split(" (")[0] for line in cart["lines"]] == ["Speckled Stoneware Mug"]
