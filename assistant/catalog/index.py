@@ -26,7 +26,7 @@ from assistant.catalog.filters import (
     material_words,
     size_matches,
 )
-from assistant.catalog.ordering import ordered, spelling_text
+from assistant.catalog.ordering import RATING_PRIOR_REVIEWS, ordered
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.reasons import reasons_for
@@ -40,7 +40,6 @@ DENSE_WEIGHT = 0.3
 OUT_OF_STOCK_PENALTY = 0.35
 IN_STOCK_BONUS = 0.05
 RATING_WEIGHT = 0.2
-RATING_PRIOR_REVIEWS = 25
 CHEAP_WEIGHT = 0.15
 COVERAGE_FLOOR = 0.4
 TYPE_BONUS = 0.3
@@ -70,9 +69,11 @@ def weighted_document(product: Product) -> list[str]:
     )
 
 
-def plain_document(product: Product) -> list[str]:
+def plain_text(product: Product) -> str:
+    """Everything a product says about itself, unweighted: the baseline's document and the
+    spelling vocabulary."""
     options = " ".join(value for v in product.variants for _, value in v.options)
-    text = " ".join(
+    return " ".join(
         (
             product.title,
             product.category,
@@ -83,7 +84,10 @@ def plain_document(product: Product) -> list[str]:
             product.merchant_name,
         )
     )
-    return tokens(text)
+
+
+def plain_document(product: Product) -> list[str]:
+    return tokens(plain_text(product))
 
 
 def rating_term(product: Product) -> float:
@@ -150,7 +154,7 @@ class ProductIndex:
         self._max_price = np.array(
             [max(v.price for v in p.variants) for p in self.products], dtype=np.int64
         )
-        self.speller = Speller(spelling_text(p) for p in self.products)
+        self.speller = Speller(plain_text(p) for p in self.products)
         self.encoder = encoder
         self._vectors = (
             encoder.encode([dense_text(p) for p in self.products])

@@ -1,5 +1,5 @@
-"""How superlatives order a search's results ("the best rated", "cheapest", "most popular"),
-and the text the spelling vocabulary is read from; used by `assistant.catalog.index`."""
+"""How superlatives order a search's results ("the best rated", "cheapest", "most popular");
+used by `assistant.catalog.index`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from assistant.catalog.index import Match
 
 SORT_RELEVANCE = 0.5
+# How many reviews a rating needs before it counts at full weight (also the ranker's prior).
 RATING_PRIOR_REVIEWS = 25
 
 
@@ -37,18 +38,4 @@ def shrunk_rating(product: Product) -> float:
     reviews = product.review_count or 0
     return (product.rating * reviews + 4.5 * RATING_PRIOR_REVIEWS) / (
         reviews + RATING_PRIOR_REVIEWS
-    )
-
-
-def spelling_text(product: Product) -> str:
-    options = " ".join(value for v in product.variants for _, value in v.options)
-    return " ".join(
-        [
-            product.title,
-            product.category,
-            " ".join(product.tags),
-            product.material or "",
-            options,
-            product.description,
-        ]
     )
