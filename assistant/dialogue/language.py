@@ -293,6 +293,7 @@ EXCLUSION = re.compile(
     r"\s+(?:(?:in|made\s+of|made\s+from|a|an|any|from|with|for)\s+)?([a-z]+(?:\s+(?:blue|green|white"
     r"|black|grey|gray|pink|silver|gold|wool|cotton))?)\b"
 )
+NOT_CANCEL = re.compile(r"\b(?:dont|do\s+not|never|not)\s+(?:cancel|abort)\b")
 # "the best rated", "most popular", "most expensive": an order, not a filter.
 SORTS = [
     ("rating", r"\b(?:best|highest|top)[- ](?:rated|reviewed|ranked)\b|\bbest\s+reviews\b"),
@@ -339,6 +340,8 @@ def understand(text: str) -> Understanding:
     for act, pattern in ACTS:
         if t.take(pattern, first=False):
             u.acts.add(act)
+    if NOT_CANCEL.search(fold(text)):
+        u.acts.discard("cancel")  # "don't cancel" keeps the checkout
     _exclusions(t, u)
     _stock(t, u)
     _colour(t, u)

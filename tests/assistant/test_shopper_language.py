@@ -183,3 +183,8 @@ async def test_attributes_a_pair_a_larger_size_and_a_removal_that_keeps_the_rest
     cart = part(await shopper.say("what's in my cart?"), "cart")
     assert cart is not None
     assert [line["title"].split(" (")[0] for line in cart["lines"]] == ["Speckled Stoneware Mug"]
+
+
+def test_a_negated_cancel_does_not_cancel() -> None:
+    assert "cancel" not in understand("don't cancel it, I still want it").acts
+    assert "cancel" in understand("please cancel").acts
