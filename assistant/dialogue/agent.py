@@ -82,6 +82,10 @@ class OfflineAgent:
         if "cancel" in u.acts:
             await self.desk.cancel(turn)
             return
+        if "totals" in u.acts and opened and not u.product_words:
+            # "Is that with tax?": checkout's own breakdown again; the question is not a yes.
+            await self._checkout(turn, sync=False)
+            return
         if "show_cart" in u.acts:
             browse.show_cart(turn)
             return

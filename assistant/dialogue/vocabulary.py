@@ -76,6 +76,13 @@ CHAT_WORDS = frozenset(
         "again",
         "not",
         "nothing",
+        "hmm",
+        "hm",
+        "um",
+        "uh",
+        "lol",
+        "haha",
+        "actually",
         "card",
         "email",
         "exp",
@@ -130,6 +137,14 @@ ACTS: list[tuple[str, re.Pattern[str]]] = [
             r"|it\s+take\s+to\s+(?:arrive|ship|come))\b|\bdo\s+you\s+(?:ship|deliver)\b"
             r"|\bwhat\s+(?:does|do)\s+(?:shipping|delivery)\s+cost\b|\bis\s+(?:shipping|delivery)\s+free\b"
             r"|\b(?:shipping|delivery)\s*\?"
+        ),
+    ),
+    (
+        "totals",
+        rx(
+            r"\b(?:with|incl(?:uding|udes?|\.)?)\s+(?:the\s+)?tax(?:es)?\b|\btax(?:es)?\b[^?]*\?"
+            r"|\bwhat(?:'?s|\s+is)\s+(?:the|my)\s+total\b|\bhow\s+much\s+(?:is\s+it\s+)?(?:in\s+total"
+            r"|altogether|all\s+in)\b|\btotal\s*\?"
         ),
     ),
     (

@@ -221,7 +221,10 @@ class PurchaseDesk:
                 for _, s in sessions
                 for m in s.get("messages", [])
             )
-            if needs_address or not turn.state.shipping_address:
+            address = turn.state.shipping_address
+            if address and not address.get("name"):
+                turn.reply.say("Whose name should go on the parcel? Say 'my name is ...'.")
+            elif needs_address or not address:
                 turn.reply.say(
                     "Where should it go? Give me the recipient's name and a US address, for "
                     "example: Ada Lovelace, 1234 Chat Road, San Francisco, CA 94131."
