@@ -88,7 +88,7 @@ def size_rank(value: str) -> float:
     return float(SIZE_ORDER.index(word)) if word in SIZE_ORDER else -1.0
 
 
-def relative_size(product: Product, text: str) -> Variant | None:
+def relative_size(product: Product, text: str, current: Variant | None = None) -> Variant | None:
     """ "The larger size", "the smaller one": the biggest or smallest in-stock size."""
     folded = fold(text)
     larger, smaller = LARGER.search(folded), SMALLER.search(folded)
@@ -104,14 +104,19 @@ def relative_size(product: Product, text: str) -> Variant | None:
     ]
     if not sized:
         return None
-    pick = max if larger else min
-    return pick(sized, key=lambda pair: (pair[0], -pair[1].price))[1]
+    target = (max if larger else min)(rank for rank, _ in sized)
+    fitting = [v for rank, v in sized if rank == target]
+    # The same colour (and other options) as the one looked at, where the shop has it.
+    kept = {n: v for n, v in current.options} if current else {}
+    return max(
+        fitting, key=lambda v: (sum(v.option(n) == val for n, val in kept.items()), -v.price)
+    )
 
 
-def option_choice(product: Product, text: str) -> Variant | None:
+def option_choice(product: Product, text: str, current: Variant | None = None) -> Variant | None:
     """The variant whose option values the message names most ("white bath sheet", "18 in"),
     or the larger or smaller size when the message asks for one."""
-    relative = relative_size(product, text)
+    relative = relative_size(product, text, current)
     if relative is not None:
         return relative
     said = normalised(text)

@@ -57,7 +57,7 @@ def pending_named(index: ProductIndex, turn: Turn, u: Understanding) -> bool:
 
 
 def variant_for(turn: Turn, product: Product, shown_variant: Variant, u: Understanding) -> Variant:
-    named = option_choice(product, u.text)
+    named = option_choice(product, u.text, shown_variant)
     if named is not None:
         return named
     position = next(
