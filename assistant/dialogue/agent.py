@@ -24,6 +24,7 @@ from assistant.dialogue.references import refine
 from assistant.dialogue.selection import (
     ask_which,
     choose_options,
+    compared,
     needs_size,
     pending_named,
     pointed_positions,
@@ -33,7 +34,7 @@ from assistant.dialogue.selection import (
 from assistant.money import format_money
 from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
-from assistant.shopping.questions import answer_delivery, answer_returns
+from assistant.shopping.questions import answer_delivery, answer_returns, compare_shown
 from assistant.shopping.state import PendingChoice
 from assistant.shopping.turn import Turn
 
@@ -81,6 +82,9 @@ class OfflineAgent:
             return
         if "cancel" in u.acts:
             await self.desk.cancel(turn)
+            return
+        if "compare" in u.acts and len(turn.state.shown) >= 2 and not u.has_budget:
+            compare_shown(turn, self.index(), compared(self.index(), turn, u))
             return
         if "totals" in u.acts and opened and not u.product_words:
             # "Is that with tax?": checkout's own breakdown again; the question is not a yes.

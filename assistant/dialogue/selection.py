@@ -4,11 +4,13 @@ still be asked, and whether the stock allows the quantity."""
 
 from __future__ import annotations
 
+import re
+
 from assistant.catalog.filters import SIZE_OPTIONS, choose_variant
 from assistant.catalog.index import ProductIndex
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
-from assistant.dialogue.language import Understanding
+from assistant.dialogue.language import Understanding, understand
 from assistant.dialogue.pointing import named_options, option_choice, point
 from assistant.dialogue.references import shown_positions
 from assistant.shopping.turn import Turn
@@ -102,3 +104,20 @@ def stock_ok(turn: Turn, product: Product, variant: Variant, quantity: int) -> b
         )
         return False
     return True
+
+
+def compared(index: ProductIndex, turn: Turn, u: Understanding) -> list[int]:
+    """The shown items a comparison names ("the plaid throw or the linen one"), else the focus,
+    else the first two shown."""
+    named: list[int] = []
+    for piece in re.split(r"\bor\b|\bvs\.?|\bversus\b|\band\b|,", u.text):
+        part = understand(piece)
+        if part.product_words or part.ordinals or part.colour:
+            for position in point(turn.state, index, part).positions:
+                if position not in named:
+                    named.append(position)
+    if len(named) >= 2:
+        return named
+    if len(turn.state.focus) >= 2:
+        return list(turn.state.focus)
+    return named if named else [0, 1]

@@ -140,6 +140,13 @@ ACTS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
+        "compare",
+        rx(
+            r"\bwhich\s+(?:one\s+|of\s+(?:them|the\s+two|these|those)\s+)?(?:is|lasts|would|will|"
+            r"should|has|feels|runs)\b|\bcompare\b|\bdifference\s+between\b|\bwhat'?s\s+the\s+difference\b"
+        ),
+    ),
+    (
         "totals",
         rx(
             r"\b(?:with|incl(?:uding|udes?|\.)?)\s+(?:the\s+)?tax(?:es)?\b|\btax(?:es)?\b[^?]*\?"

@@ -1,4 +1,4 @@
-"""Questions that are not searches: delivery options and cost, and returns.
+"""Questions that are not searches: delivery options and cost, returns, and comparisons.
 
 Answers come from what the platform says, never from invented text: an open checkout's own
 fulfillment options (with checkout's amounts), otherwise the shops' published policy links
@@ -8,6 +8,7 @@ from the catalog feed.
 from __future__ import annotations
 
 from assistant.catalog.index import ProductIndex
+from assistant.catalog.reasons import rating_phrase, stock_phrase
 from assistant.money import format_money
 from assistant.shopping.purchase import PurchaseDesk
 from assistant.shopping.replies import total_of
@@ -63,3 +64,34 @@ def answer_returns(turn: Turn, index: ProductIndex) -> None:
     turn.reply.say(
         "Returns are handled by each shop under its own policy: " + "; ".join(links) + "."
     )
+
+
+def compare_shown(turn: Turn, index: ProductIndex, positions: list[int]) -> None:
+    """Side by side from what the shops publish: material, price, rating and reviews, stock.
+
+    The catalog has no durability or warmth figures, so the answer says what it can compare
+    rather than guessing which "lasts longer".
+    """
+    lines = []
+    for position in positions:
+        item = turn.state.shown[position]
+        hit = index.variant(item.variant_id)
+        if hit is None:
+            continue
+        product, variant = hit
+        bits = [format_money(variant.price, variant.currency)]
+        if product.material:
+            bits.append(product.material)
+        rating = rating_phrase(product)
+        if rating:
+            bits.append(rating)
+        bits.append(stock_phrase(variant))
+        lines.append(f"{position + 1}. {product.title}: {', '.join(bits)}")
+    if len(lines) < 2:
+        turn.reply.say("Show me two items first (a search), then ask me to compare them.")
+        return
+    turn.reply.say(
+        "Side by side, from what the shops publish (they don't give durability or warmth "
+        "figures, so ratings and materials are the best guide):\n" + "\n".join(lines)
+    )
+    turn.reply.suggest("Buy the first one", "Buy the second one")

@@ -188,3 +188,14 @@ async def test_attributes_a_pair_a_larger_size_and_a_removal_that_keeps_the_rest
 def test_a_negated_cancel_does_not_cancel() -> None:
     assert "cancel" not in understand("don't cancel it, I still want it").acts
     assert "cancel" in understand("please cancel").acts
+
+
+async def test_a_comparison_is_answered_side_by_side_from_what_the_shops_publish(
+    shopper: Shopper,
+) -> None:
+    await shopper.say("throw blanket")
+    answer = await shopper.say("the plaid throw or the linen one, which lasts longer?")
+    assert cards(answer) == []
+    said = text_of(answer)
+    assert "Plaid Lambswool Throw Blanket" in said and "Stonewashed Linen Throw" in said
+    assert "lambswool" in said and "don't give durability" in said
