@@ -16,7 +16,6 @@ from typing import Any
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.text import COLOURS, FILLER, STOPWORDS, fold
 from assistant.dialogue.addresses import find_address, find_email, find_name
-from assistant.dialogue.consent import Answer, confirmation
 from assistant.dialogue.vocabulary import (
     ACTS,
     AMOUNT,
@@ -87,11 +86,6 @@ class Understanding:
             or self.in_stock_only
             or "show_more" in self.acts
         )
-
-    @property
-    def confirms(self) -> bool:
-        """A clear yes and nothing else (`assistant.dialogue.consent` decides)."""
-        return confirmation(self.text) is Answer.YES
 
     @property
     def references(self) -> bool:
