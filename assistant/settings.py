@@ -30,7 +30,8 @@ class AssistantSettings(BaseSettings):
     openai_base_url: str | None = None
     catalog_refresh_seconds: float = Field(default=60, ge=0, description="0 turns it off.")
     embeddings: bool = Field(
-        default=False, description="Blend dense embeddings (needs the wordllama package)."
+        default=True,
+        description="Blend dense embeddings from the packaged wordllama model (false: BM25 only).",
     )
     checkout_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_tolerance_seconds: int = Field(default=300, ge=1)

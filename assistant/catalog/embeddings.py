@@ -1,4 +1,4 @@
-"""Optional dense embeddings (EMBEDDINGS=true) from a model that ships inside a package.
+"""Dense embeddings (on by default; EMBEDDINGS=false turns them off) from a packaged model.
 
 WordLlama's wheel carries its weights (`l2_supercat_256`), so nothing is downloaded at run time.
 Without the package installed the assistant logs that and ranks with BM25 and quality alone.
@@ -6,6 +6,7 @@ Without the package installed the assistant logs that and ranks with BM25 and qu
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,8 +33,12 @@ class WordLlamaEncoder:
         return normalised
 
 
+@functools.cache
 def load_encoder() -> Encoder | None:
-    """The packaged WordLlama model, or None (with a log line) when it is not installed."""
+    """The packaged WordLlama model, or None (with a log line) when it is not installed.
+
+    Loaded once per process on first use (about a second) and shared: it is read-only.
+    """
     try:
         import wordllama  # type: ignore[import-not-found,unused-ignore]
     except ImportError:

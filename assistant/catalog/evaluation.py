@@ -20,6 +20,8 @@ from assistant.dialogue.language import to_search_query, understand
 class Judged:
     query: str
     relevant: dict[str, int]  # product title -> grade (1 relevant, 2 exactly what was asked)
+    category: str = "all"
+    held_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,15 @@ class Scores:
 
 def load_queries(path: Path) -> list[Judged]:
     document = json.loads(path.read_text())
-    return [Judged(q["query"], dict(q["relevant"])) for q in document["queries"]]
+    return [
+        Judged(
+            q["query"],
+            dict(q["relevant"]),
+            category=q.get("category", "all"),
+            held_out=bool(q.get("held_out", False)),
+        )
+        for q in document["queries"]
+    ]
 
 
 def ndcg_at(ranked: Sequence[str], judged: Mapping[str, int], k: int) -> float:
@@ -75,3 +85,16 @@ def evaluate(index: ProductIndex, queries: Sequence[Judged], *, baseline: bool =
         recall_at_10=mean(s[1] for s in scored) if scored else 0.0,
         queries=len(scored),
     )
+
+
+def evaluate_by_category(
+    index: ProductIndex, queries: Sequence[Judged], *, baseline: bool = False
+) -> dict[str, Scores]:
+    """Scores per named category, and over all of them ("overall")."""
+    categories = sorted({q.category for q in queries})
+    report = {
+        c: evaluate(index, [q for q in queries if q.category == c], baseline=baseline)
+        for c in categories
+    }
+    report["overall"] = evaluate(index, queries, baseline=baseline)
+    return report

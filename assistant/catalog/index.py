@@ -11,12 +11,13 @@ no synonyms, no filters, no quality.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import bm25s
 import numpy as np
 
 from assistant.catalog.embeddings import Encoder
+from assistant.catalog.exclusions import Exclusion
 from assistant.catalog.filters import (
     ProductFacts,
     choose_variant,
@@ -25,9 +26,11 @@ from assistant.catalog.filters import (
     material_words,
     size_matches,
 )
+from assistant.catalog.ordering import RATING_PRIOR_REVIEWS, ordered
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.reasons import reasons_for
+from assistant.catalog.spelling import Speller
 from assistant.catalog.text import expand, tokens, words
 
 # Field weights: a title word counts three times a description word.
@@ -37,10 +40,11 @@ DENSE_WEIGHT = 0.3
 OUT_OF_STOCK_PENALTY = 0.35
 IN_STOCK_BONUS = 0.05
 RATING_WEIGHT = 0.2
-RATING_PRIOR_REVIEWS = 25
 CHEAP_WEIGHT = 0.15
 COVERAGE_FLOOR = 0.4
 TYPE_BONUS = 0.3
+MEANING_FLOOR = 0.25
+MEANING_POOL = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +69,11 @@ def weighted_document(product: Product) -> list[str]:
     )
 
 
-def plain_document(product: Product) -> list[str]:
+def plain_text(product: Product) -> str:
+    """Everything a product says about itself, unweighted: the baseline's document and the
+    spelling vocabulary."""
     options = " ".join(value for v in product.variants for _, value in v.options)
-    text = " ".join(
+    return " ".join(
         (
             product.title,
             product.category,
@@ -78,7 +84,10 @@ def plain_document(product: Product) -> list[str]:
             product.merchant_name,
         )
     )
-    return tokens(text)
+
+
+def plain_document(product: Product) -> list[str]:
+    return tokens(plain_text(product))
 
 
 def rating_term(product: Product) -> float:
@@ -145,6 +154,7 @@ class ProductIndex:
         self._max_price = np.array(
             [max(v.price for v in p.variants) for p in self.products], dtype=np.int64
         )
+        self.speller = Speller(plain_text(p) for p in self.products)
         self.encoder = encoder
         self._vectors = (
             encoder.encode([dense_text(p) for p in self.products])
@@ -163,8 +173,24 @@ class ProductIndex:
         return self._variants.get(variant_id)
 
     def knows(self, word: str) -> bool:
-        """Whether a query word occurs anywhere in the catalog (directly or through a synonym)."""
-        return any(self._bm25.has(t) for t in tokens(word) + expand([word]))
+        """Whether a query word occurs anywhere in the catalog (directly, through a synonym, or
+        as a misspelling of a catalog word)."""
+        if any(self._bm25.has(t) for t in tokens(word) + expand([word])):
+            return True
+        corrected = self.speller.correct(word)
+        return corrected is not None and any(self._bm25.has(t) for t in tokens(corrected))
+
+    def spelled(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """The query with misspelt words replaced by the catalog words they stand for."""
+        fixed: list[str] = []
+        corrections: list[tuple[str, str]] = []
+        for word in words(text):
+            known = any(self._bm25.has(t) for t in tokens(word) + expand([word]))
+            corrected = None if known else self.speller.correct(word)
+            if corrected:
+                corrections.append((word, corrected))
+            fixed.append(corrected or word)
+        return " ".join(fixed), corrections
 
     def relevance(self, text: str) -> np.ndarray:
         """BM25 of the query's words (plus synonyms at a lower weight), scaled by coverage:
@@ -185,14 +211,15 @@ class ProductIndex:
     def search(self, query: SearchQuery, limit: int = 5) -> list[Match]:
         if not self.products:
             return []
-        relevance = self.relevance(query.text)
-        has_text = bool(query.text.strip()) and float(relevance.max(initial=0.0)) > 0
-        if query.text.strip() and not has_text:
-            return []
+        text, corrections = self.spelled(query.text) if query.text.strip() else ("", [])
+        relevance = self.relevance(text)
+        has_text = bool(text.strip()) and float(relevance.max(initial=0.0)) > 0
+        if text.strip() and not has_text:
+            return self._by_meaning(query, text, limit)
         top = float(relevance.max(initial=0.0)) or 1.0
         normalised = relevance / top
-        dense = self._dense(query.text) if has_text else None
-        normalised = normalised + self._kind_bonus(query.text, relevance)
+        dense = self._dense(text) if has_text else None
+        normalised = normalised + self._kind_bonus(text, relevance)
         prior = normalised + self._quality + np.where(self._in_stock, 0.0, -OUT_OF_STOCK_PENALTY)
         if dense is not None:
             prior = prior + DENSE_WEIGHT * dense
@@ -210,13 +237,21 @@ class ProductIndex:
         ):
             if value:
                 mask &= self._attribute_mask(kind, value)
+        exclusion = Exclusion(query.exclude)
+        if exclusion:
+            mask &= ~self._excluded(exclusion)
         candidates = np.flatnonzero(mask)
         order = candidates[np.argsort(-prior[candidates], kind="stable")]
         wanted = query.offset + limit
         pool = max(50, 3 * wanted)
         chosen: list[tuple[int, Variant]] = []
         for position in order:
-            variant = choose_variant(self.products[position], query, self._facts[position])
+            product = self.products[position]
+            if exclusion:
+                allowed = exclusion.allowed_variants(product)
+                variant = choose_variant(replace(product, variants=allowed), query)
+            else:
+                variant = choose_variant(product, query, self._facts[position])
             if variant is not None:
                 chosen.append((int(position), variant))
                 if len(chosen) >= pool:
@@ -226,9 +261,45 @@ class ProductIndex:
         price_rank = {price: prices.index(price) / max(len(prices) - 1, 1) for price in set(prices)}
         scored = [self._score(i, v, normalised, dense, query, price_rank) for i, v in chosen]
         scored.sort(key=lambda m: (-m.score, m.variant.price, m.product.id))
-        if query.sort == "price":
-            scored.sort(key=lambda m: (m.variant.price, -m.score))
+        scored = ordered(scored, query.sort, has_text)
+        if corrections:
+            note = "read " + ", ".join(f"'{wrong}' as '{right}'" for wrong, right in corrections)
+            scored = [replace(m, reasons=(note, *m.reasons)) for m in scored]
         return scored[query.offset : wanted]
+
+    def _excluded(self, exclusion: Exclusion) -> np.ndarray:
+        return np.array([exclusion.product_out(p) for p in self.products], dtype=bool)
+
+    def _by_meaning(self, query: SearchQuery, text: str, limit: int) -> list[Match]:
+        """No catalog word in the query ("my desk looks boring"): the dense neighbours of its
+        meaning, when embeddings are on; nothing otherwise (nothing is invented)."""
+        dense = self._dense(text)
+        if dense is None:
+            return []
+        near = np.flatnonzero(dense >= MEANING_FLOOR)
+        if not len(near):
+            return []
+        mask = np.zeros(len(self.products), dtype=bool)
+        mask[near] = True
+        ids = {self.products[i].id for i in near[np.argsort(-dense[near])][:MEANING_POOL]}
+        wanted = query.offset + limit
+        scored = []
+        for position in near:
+            product = self.products[position]
+            if product.id not in ids:
+                continue
+            variant = choose_variant(product, query, self._facts[position])
+            if variant is None:
+                continue
+            score = float(dense[position]) + float(self._quality[position])
+            score += IN_STOCK_BONUS if variant.in_stock else -OUT_OF_STOCK_PENALTY
+            reasons = (
+                "close in meaning to what you described",
+                *reasons_for(product, variant, query),
+            )
+            scored.append(Match(product, variant, score, float(dense[position]), reasons))
+        scored.sort(key=lambda m: (-m.score, m.variant.price, m.product.id))
+        return ordered(scored, query.sort, False)[query.offset : wanted]
 
     def _score(
         self,

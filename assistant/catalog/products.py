@@ -45,6 +45,8 @@ class Product:
     review_count: int | None = None
     url: str | None = None
     images: tuple[str, ...] = field(default_factory=tuple)
+    # The seller's policy links from the feed (type -> url): returns, shipping, terms, privacy.
+    policies: tuple[tuple[str, str], ...] = ()
 
     @property
     def image(self) -> str | None:
@@ -135,6 +137,11 @@ def product_from_feed(raw: Mapping[str, Any]) -> Product:
         review_count=int(reviews) if reviews is not None else None,
         url=str(raw["url"]) if raw.get("url") else None,
         images=images,
+        policies=tuple(
+            (str(link["type"]), str(link["url"]))
+            for link in seller.get("links") or []
+            if isinstance(link, Mapping) and link.get("type") and link.get("url")
+        ),
     )
 
 

@@ -8,6 +8,13 @@ from pydantic import BaseModel, ConfigDict
 
 from assistant.money import format_money
 
+SORT_NAMES = {
+    "price": "cheapest first",
+    "price_desc": "most expensive first",
+    "rating": "best rated first",
+    "popular": "most reviewed first",
+}
+
 
 class SearchQuery(BaseModel):
     """Prices are minor units (cents); `colour` and `material` are family names from text.py."""
@@ -23,7 +30,8 @@ class SearchQuery(BaseModel):
     merchant_id: str | None = None
     in_stock_only: bool = False
     prefer_cheap: bool = False
-    sort: Literal["relevance", "price"] = "relevance"
+    sort: Literal["relevance", "price", "price_desc", "rating", "popular"] = "relevance"
+    exclude: tuple[str, ...] = ()
     offset: int = 0
 
     def describe(self) -> str:
@@ -43,4 +51,8 @@ class SearchQuery(BaseModel):
             bits.append(f"from {format_money(self.min_price)}")
         if self.in_stock_only:
             bits.append("in stock")
+        if self.exclude:
+            bits.append("not " + " or ".join(self.exclude))
+        if self.sort in SORT_NAMES:
+            bits.append(SORT_NAMES[self.sort])
         return ", ".join(bits) or "anything"

@@ -1,26 +1,40 @@
 """The offline agent: decides what an understood message means in this conversation, and acts.
 
-Priority, highest first: order status; a 3-D Secure approval in progress; cancel; the cart;
-buying or carting referenced items; a confirmation; a typed card; delivery details; search
-and refinement; details of a shown item; small talk; and otherwise an honest "I didn't get
-that" with choices.
+Priority, highest first: order status; returns and delivery questions; a 3-D Secure approval
+in progress; cancel; the cart (show, remove, swap a variant); buying or carting referenced
+items; quantities; a confirmation; a typed card; delivery details; a shown item named ("the
+fleece one"); search and refinement; details of a shown item; small talk; and otherwise an
+honest "I didn't get that" with choices. Which item and variant a message means is read in
+`assistant.dialogue.selection`; money moves only on `assistant.dialogue.consent`'s clear yes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from assistant.catalog.filters import SIZE_OPTIONS, choose_variant
+from assistant.catalog.filters import choose_variant
 from assistant.catalog.index import ProductIndex
-from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
-from assistant.catalog.text import stem, words
 from assistant.dialogue.addresses import one_line
+from assistant.dialogue.cart_edits import change_quantity, removal_targets, swap_variant
+from assistant.dialogue.consent import Answer, bank_approval
 from assistant.dialogue.language import Understanding, to_search_query
-from assistant.dialogue.references import refine, shown_positions
+from assistant.dialogue.pointing import point
+from assistant.dialogue.references import refine
+from assistant.dialogue.selection import (
+    ask_which,
+    choose_options,
+    compared,
+    needs_size,
+    pending_named,
+    pointed_positions,
+    stock_ok,
+    variant_for,
+)
 from assistant.money import format_money
 from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
+from assistant.shopping.questions import answer_delivery, answer_returns, compare_shown
 from assistant.shopping.state import PendingChoice
 from assistant.shopping.turn import Turn
 
@@ -41,26 +55,40 @@ class OfflineAgent:
     async def respond(self, turn: Turn, u: Understanding) -> None:
         details_changed = self._take_details(turn, u)
         opened = await self.desk.open_purchases(turn)
-        pure_confirm = u.confirms
-        turn.confirmed = pure_confirm
+        pure_confirm = turn.confirmed
 
         if "order_status" in u.acts:
             await self.desk.order_status(turn)
             return
+        if "returns" in u.acts and not u.product_words:
+            answer_returns(turn, self.index())
+            return
+        if "delivery" in u.acts and not turn.card:
+            await answer_delivery(turn, self.desk, self.index())
+            return
         if any(p.status == "authentication_required" for p in opened):
-            if "approve" in u.acts or pure_confirm:
+            answer = bank_approval(turn.text)
+            if answer is Answer.YES:
                 await self.desk.approve(turn, approved=True)
-            elif u.acts & {"cancel", "deny"}:
+            elif answer is Answer.NO:
                 await self.desk.approve(turn, approved=False)
             else:
                 turn.reply.say(
-                    "Your bank is waiting for you to approve the payment (3-D Secure). Approve it "
-                    "in your banking app, then tell me 'I approved it', or say cancel."
+                    "Nothing has been charged. Your bank is waiting for you to approve the payment "
+                    "(3-D Secure). Approve it in your banking app, then tell me 'I approved it', "
+                    "or say cancel."
                 )
                 turn.reply.suggest("I approved it", "Cancel")
             return
         if "cancel" in u.acts:
             await self.desk.cancel(turn)
+            return
+        if "compare" in u.acts and len(turn.state.shown) >= 2 and not u.has_budget:
+            compare_shown(turn, self.index(), compared(self.index(), turn, u))
+            return
+        if "totals" in u.acts and opened and not u.product_words:
+            # "Is that with tax?": checkout's own breakdown again; the question is not a yes.
+            await self._checkout(turn, sync=False)
             return
         if "show_cart" in u.acts:
             browse.show_cart(turn)
@@ -68,16 +96,20 @@ class OfflineAgent:
         if "remove" in u.acts:
             await self._remove(turn, u, bool(opened))
             return
-        if turn.state.pending and (u.size or u.ordinals):
+        if turn.state.pending and (u.size or u.ordinals or pending_named(self.index(), turn, u)):
             await self._pending_choice(turn, u)
+            return
+        swapped = swap_variant(turn, self.index(), u)
+        if swapped is not None:
+            turn.reply.say(f"Changed to {swapped.quantity} x {swapped.label}.")
+            if opened:
+                await self._checkout(turn)
             return
         if u.acts & {"buy", "add", "checkout"}:
             await self._buy_or_add(turn, u, bool(opened))
             return
-        if u.quantity and turn.state.cart and not u.product_words:
-            line = turn.state.cart[-1]
-            line.quantity = u.quantity
-            turn.reply.say(f"Updated: {u.quantity} x {line.label}.")
+        if not (u.product_words and not u.more) and (line := change_quantity(turn, u)):
+            turn.reply.say(f"Updated: {line.quantity} x {line.label}.")
             if opened:
                 await self._checkout(turn)
             return
@@ -97,10 +129,20 @@ class OfflineAgent:
         if details_changed:
             self._details_noted(turn)
             return
+        if turn.state.shown and u.definite and not u.has_budget:
+            pointing = point(turn.state, self.index(), u)
+            if pointing.ambiguous:
+                ask_which(turn, pointing.ambiguous)
+                return
+            if pointing.positions:
+                choose_options(self.index(), turn, pointing.positions, u)
+                browse.detail(turn, self.index(), pointing.positions)
+                turn.reply.suggest("Buy it", "Show me something else")
+                return
         if await self._search(turn, u):
             return
         if u.references and turn.state.shown:
-            positions = self._positions(turn, u)
+            positions = pointed_positions(self.index(), turn, u)
             if positions:
                 browse.detail(turn, self.index(), positions)
                 turn.reply.suggest("Buy it", "Show me something else")
@@ -182,33 +224,22 @@ class OfflineAgent:
                 turn.reply.say(f"Shipping to {one_line(turn.state.shipping_address)}.")
             self.desk.ask_for_payment(turn)
 
-    def _positions(self, turn: Turn, u: Understanding) -> list[int]:
-        return shown_positions(turn.state, self.index(), u)
-
-    def _variant_for(
-        self, turn: Turn, product: Product, shown_variant: Variant, u: Understanding
-    ) -> Variant:
-        previous = turn.state.query or SearchQuery()
-        colour = u.colour or previous.colour
-        size = u.size or previous.size
-        if not (colour or size):
-            return shown_variant
-        chosen = choose_variant(product, SearchQuery(colour=colour, size=size))
-        return chosen or shown_variant
-
-    def _needs_size(self, turn: Turn, product: Product, u: Understanding) -> str | None:
-        if u.size or (turn.state.query and turn.state.query.size):
-            return None
-        for name in SIZE_OPTIONS:
-            values = product.option_values(name)
-            if len(values) > 1:
-                return next(n for v in product.variants for n, _ in v.options if n.lower() == name)
-        return None
-
     async def _buy_or_add(self, turn: Turn, u: Understanding, opened: bool) -> None:
         index = self.index()
-        positions = self._positions(turn, u) if turn.state.shown else []
         buying = bool(u.acts & {"buy", "checkout"})
+        bare_checkout = u.acts & {"checkout"} and not (
+            u.ordinals or u.product_words or u.pronoun or u.all_shown or u.definite
+        )
+        if bare_checkout and turn.state.cart:
+            # "checkout" is about the cart, not the item last looked at.
+            await self._checkout(turn)
+            return
+        positions = pointed_positions(self.index(), turn, u) if turn.state.shown else []
+        if not positions and turn.state.shown:
+            pointing = point(turn.state, index, u)
+            if pointing.ambiguous:
+                ask_which(turn, pointing.ambiguous)
+                return
         if not positions and u.product_words and not (u.pronoun and turn.state.focus):
             if await self._search(turn, u, force=True):
                 turn.reply.say("Which one would you like? Say 'buy the first one', for example.")
@@ -232,8 +263,8 @@ class OfflineAgent:
                 turn.reply.say(f"{item.title} is no longer in the catalog.")
                 continue
             product, variant = hit
-            variant = self._variant_for(turn, product, variant, u)
-            size_option = self._needs_size(turn, product, u)
+            variant = variant_for(turn, product, variant, u)
+            size_option = needs_size(turn, product, u, variant)
             if size_option and len(positions) == 1:
                 turn.state.pending = PendingChoice(
                     product_id=product.id,
@@ -252,7 +283,7 @@ class OfflineAgent:
                     f"Options: {', '.join(dict.fromkeys(values))}."
                 )
                 return
-            if not self._stock_ok(turn, product, variant, u.quantity or 1):
+            if not stock_ok(turn, product, variant, u.quantity or 1):
                 continue
             browse.add_to_cart(turn, product, variant, u.quantity or 1)
             added.append(
@@ -268,22 +299,6 @@ class OfflineAgent:
         else:
             turn.reply.say(f"Added {', '.join(added)} to your cart.")
             turn.reply.suggest("Checkout", "Show my cart", "Show me something else")
-
-    def _stock_ok(self, turn: Turn, product: Product, variant: Variant, quantity: int) -> bool:
-        if not variant.in_stock:
-            others = [v.title for v in product.variants if v.in_stock and v.options]
-            turn.reply.say(
-                f"{product.title} ({variant.title}) is sold out."
-                + (f" Still available: {', '.join(others)}." if others else "")
-            )
-            return False
-        if variant.available_quantity < quantity:
-            turn.reply.say(
-                f"Only {variant.available_quantity} of {product.title} left; "
-                f"you asked for {quantity}."
-            )
-            return False
-        return True
 
     async def _pending_choice(self, turn: Turn, u: Understanding) -> None:
         pending = turn.state.pending
@@ -307,7 +322,7 @@ class OfflineAgent:
             turn.reply.say(f"{product.title} doesn't come in {u.size}. Sizes: {sizes}.")
             return
         quantity = u.quantity or pending.quantity
-        if not self._stock_ok(turn, product, variant, quantity):
+        if not stock_ok(turn, product, variant, quantity):
             return
         browse.add_to_cart(turn, product, variant, quantity)
         label = f"{quantity} x {product.title} ({variant.title})"
@@ -320,17 +335,11 @@ class OfflineAgent:
     async def _remove(self, turn: Turn, u: Understanding, opened: bool) -> None:
         targets: set[str] = set()
         if u.ordinals and turn.state.shown:
-            targets = {turn.state.shown[p].variant_id for p in self._positions(turn, u)}
-        elif u.product_words:
-            nouns = {stem(w) for w in u.product_words}
-            overlap = {
-                line.variant_id: len(nouns & {stem(w) for w in words(line.label)})
-                for line in turn.state.cart
+            targets = {
+                turn.state.shown[p].variant_id for p in pointed_positions(self.index(), turn, u)
             }
-            best = max(overlap.values(), default=0)
-            targets = {variant for variant, count in overlap.items() if best and count == best}
-        elif len(turn.state.cart) == 1 or u.pronoun:
-            targets = {turn.state.cart[-1].variant_id} if turn.state.cart else set()
+        else:
+            targets = removal_targets(turn, u)
         removed = browse.remove_from_cart(turn, targets)
         if not removed:
             turn.reply.say("I couldn't tell which item to remove.")
@@ -356,7 +365,7 @@ class OfflineAgent:
                 turn.reply.suggest("Ceramic mugs under $40", "Running shoes size 9", "Candles")
                 return True
             return False
-        if known and not (u.references and not force and self._positions(turn, u)):
+        if known and not (u.references and not force and pointed_positions(self.index(), turn, u)):
             query = to_search_query(u)
         elif u.has_refinement and turn.state.query is not None and not u.colour_reference:
             query = refine(turn.state, u)

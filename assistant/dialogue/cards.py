@@ -1,7 +1,8 @@
 """Cards typed in chat: found, masked at once, and kept only in memory for a short while.
 
 `mask_card()` runs on every shopper message before anything is stored or logged, so the full
-number and the CVC never reach a row, a log line or a language model.
+number and the CVC never reach a row, a log line or a language model; the masked text keeps the
+last four digits and the expiry as "exp MM/YY".
 """
 
 from __future__ import annotations
@@ -10,11 +11,37 @@ import re
 import time
 from dataclasses import dataclass
 
-NUMBER = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+# A run of digits with spaces or dashes anywhere; the card is its first 13-19 digits.
+DIGIT_RUN = re.compile(r"(?<![\d/])\d(?:[ -]?\d){12,}")
+MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for m in names
+}
+MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 EXPIRY = re.compile(
-    r"\b(?:exp(?:iry|iration|ires)?\.?:?\s*)?(0?[1-9]|1[0-2])\s*/\s*(\d{4}|\d{2})\b"
+    r"^[\s,;:-]*(?:(?:exp(?:iry|iration|ires)?|expiring|valid\s+(?:thru|through|until))\.?\s*:?\s*)?"
+    r"(?:(?P<month>0?[1-9]|1[0-2])\s*[/-]\s*(?P<year>20\d{2}|\d{2})(?!\d)"
+    rf"|(?P<month_name>{MONTH_NAMES})\.?\s*,?\s*(?P<year_named>20\d{{2}}|'?\d{{2}})(?!\d))",
+    re.IGNORECASE,
 )
 CVC = re.compile(r"\b(cvc2?|cvv2?|csc|security code)\s*:?\s*(\d{3,4})\b", re.IGNORECASE)
+BARE_CVC = re.compile(r"^[\s,;:-]*(?:and\s+)?(\d{3,4})(?![\d/])")
 CARD_TTL_SECONDS = 15 * 60
 
 
@@ -66,22 +93,60 @@ class Card:
         return method
 
 
+def _card_length(digits: str) -> int:
+    """How many of a run's digits are the card: by brand, as issuers print them."""
+    if digits[:2] in ("34", "37"):
+        return 15
+    if digits[:2] in ("30", "36", "38"):
+        return 14
+    return 16
+
+
+def _number_end(run: re.Match[str], length: int) -> int:
+    """Where the card's last digit sits in the text (a run may go on into the expiry)."""
+    seen = 0
+    for offset, char in enumerate(run.group(0)):
+        if char.isdigit():
+            seen += 1
+            if seen == length:
+                return run.start() + offset + 1
+    return run.end()
+
+
 def mask_card(text: str) -> tuple[str, Card | None]:
-    """The text with any card number and CVC masked, and the card found (if any)."""
-    match = NUMBER.search(text)
-    if match is None:
+    """The text with any card number and CVC masked, and the card found (if any).
+
+    People type the expiry straight after the number ("4242 4242 4242 4242 12/30 123"), with
+    spaces or dashes anywhere, as "12 / 2030" or "dec 2030"; a bare 3-4 digit number right after
+    the expiry is the CVC.
+    """
+    run = DIGIT_RUN.search(text)
+    if run is None:
         return CVC.sub(lambda m: f"{m.group(1)} •••", text), None
-    digits = re.sub(r"\D", "", match.group(0))
-    rest = text[match.end() :]
-    expiry = EXPIRY.search(rest)
-    cvc = CVC.search(text)
-    card = Card(
-        number=digits,
-        exp_month=expiry.group(1) if expiry else None,
-        exp_year=expiry.group(2) if expiry else None,
-        cvc=cvc.group(2) if cvc else None,
-    )
-    masked = text[: match.start()] + f"•••• {card.last4}" + text[match.end() :]
+    all_digits = re.sub(r"\D", "", run.group(0))
+    length = min(_card_length(all_digits), len(all_digits), 19)
+    digits = all_digits[:length]
+    end = _number_end(run, length)
+    rest = text[end:]
+    month = year = cvc = None
+    expiry = EXPIRY.match(rest)
+    tail = rest
+    if expiry:
+        if expiry.group("month"):
+            month, year = expiry.group("month"), expiry.group("year")
+        else:
+            month = str(MONTHS[expiry.group("month_name").lower()])
+            year = expiry.group("year_named").lstrip("'")
+        tail = f" exp {month.zfill(2)}/{year[-2:]}" + rest[expiry.end() :]
+        bare = BARE_CVC.match(rest[expiry.end() :])
+        if bare:
+            cvc = bare.group(1)
+            tail = f" exp {month.zfill(2)}/{year[-2:]} cvc •••" + rest[expiry.end() + bare.end() :]
+    named = CVC.search(text)
+    if named:
+        cvc = named.group(2)
+    card = Card(number=digits, exp_month=month, exp_year=year, cvc=cvc)
+    masked = text[: run.start()] + f"•••• {card.last4}" + tail
     return CVC.sub(lambda m: f"{m.group(1)} •••", masked), card
 
 

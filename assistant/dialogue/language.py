@@ -34,6 +34,12 @@ from assistant.dialogue.vocabulary import (
 )
 from assistant.money import to_minor
 
+# "the fleece one", "the espresso cups", "that scarf": a shown item named, not a new search.
+DEFINITE = re.compile(
+    r"^\s*(?:(?:ok|okay|hmm|actually|so),?\s+)?(?:the|that|this|those|these)\s+\S"
+    r"|\b(?:the|that|this)\s+(?:\w+\s+){0,3}?(?:one|ones)\b"
+)
+
 
 @dataclass
 class Understanding:
@@ -54,6 +60,10 @@ class Understanding:
     all_shown: bool = False
     pronoun: bool = False
     quantity: int | None = None
+    more: bool = False
+    exclude: list[str] = field(default_factory=list)
+    sort: str | None = None
+    definite: bool = False
     shipping: str | None = None
     address: dict[str, Any] | None = None
     email: str | None = None
@@ -76,11 +86,6 @@ class Understanding:
             or self.in_stock_only
             or "show_more" in self.acts
         )
-
-    @property
-    def confirms(self) -> bool:
-        """An explicit yes and nothing else: no "no", no new product to look at."""
-        return "confirm" in self.acts and "deny" not in self.acts and not self.product_words
 
     @property
     def references(self) -> bool:
@@ -168,11 +173,15 @@ def _shipping(t: _Text, u: Understanding) -> None:
 
 
 def _quantity(t: _Text, u: Understanding) -> None:
+    more = t.take(rf"\b{COUNT}\s+more\b(?:\s+of\s+(?:them|those|these|it|that|this)\b)?")
+    if more:
+        u.quantity, u.more = _count(more[0].group(1)), True
+        return
     patterns = [
         rf"\b{COUNT}\s+of\s+(?:them|those|these|it|each|that|this)\b",
         rf"\b{COUNT}\s+of(?=\s+(?:the|that|this|my)\b)",
         r"\b(?:qty|quantity)\s*(?:of|:|to)?\s*(\d{1,2})\b",
-        r"\bmake\s+(?:it|that)\s+(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b",
+        r"\bmake\s+(?:it|that|them)\s+(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b",
         r"(?<![\d.])(\d{1,2})\s?x(?!\s?\d)(?!\w)|(?<![\d\s])(?<!\d\s)\bx\s?(\d{1,2})\b",
         rf"\b{COUNT}\s+(?:pairs?|units?|pieces?|pcs)\b",
     ]
@@ -237,6 +246,7 @@ def _size(t: _Text, u: Understanding) -> None:
             None,
         ),
         (rf"\b({SIZE_WORD})\s+size\b", None),
+        (r",\s*(small|medium|large|extra large|xs|xl|xxl)\s*(?=,|$|\s+(?:please|thanks)\b)", None),
         (r"\b(xxs|xs|xl|xxl)\b", None),
         (r"\b(\d{1,2})\s?(?:oz|ounces?)\b", "{} oz"),
         (r"\b(a3|a4)\b", None),
@@ -269,9 +279,42 @@ def _stock(t: _Text, u: Understanding) -> None:
         u.in_stock_only = True
 
 
+# "nothing leather", "any colour but grey", "no glass", "a mug that isn't blue": what to leave out.
+EXCLUSION = re.compile(
+    r"\b(?:any\s+colou?r\s+but|anything\s+but|except(?:\s+for)?|but\s+not|not\s+for"
+    r"|(?:that|which|thats)\s+(?:is|are)?\s*(?:nt|not)|(?:is|are)nt|nothing|without(?:\s+any)?"
+    r"|no(?!\s+(?:more|longer|later|problem|thanks|thank))|not(?!\s+(?:too|more|yet|now|sure)\b))"
+    r"\s+(?:(?:in|made\s+of|made\s+from|a|an|any|from|with|for)\s+)?([a-z]+(?:\s+(?:blue|green|white"
+    r"|black|grey|gray|pink|silver|gold|wool|cotton))?)\b"
+)
+NOT_CANCEL = re.compile(r"\b(?:dont|do\s+not|never|not)\s+(?:cancel|abort)\b")
+# "the best rated", "most popular", "most expensive": an order, not a filter.
+SORTS = [
+    ("rating", r"\b(?:best|highest|top)[- ](?:rated|reviewed|ranked)\b|\bbest\s+reviews\b"),
+    ("popular", r"\bmost\s+(?:popular|reviewed|loved)\b|\bbest[- ]sell(?:ing|er)s?\b"),
+    ("price_desc", r"\b(?:most|more)\s+expensive\b|\bpriciest\b|\bfanciest\b"),
+    ("price", r"\b(?:least\s+expensive|most\s+affordable|lowest\s+price[d]?)\b"),
+]
+
+
+def _exclusions(t: _Text, u: Understanding) -> None:
+    for match in t.take(EXCLUSION, first=False):
+        word = match.group(1).strip()
+        if word and word not in STOPWORDS:
+            u.exclude.append(word)
+
+
+def _sorts(t: _Text, u: Understanding) -> None:
+    for name, pattern in SORTS:
+        if t.take(pattern):
+            u.sort = name
+            return
+
+
 def understand(text: str) -> Understanding:
     """Read one (already card-masked) shopper message."""
     u = Understanding(text=text)
+    u.definite = bool(DEFINITE.search(fold(text)))
     address, span = find_address(text)
     remaining = text if span is None else text[: span[0]] + " " + text[span[1] :]
     u.address = address
@@ -283,6 +326,7 @@ def understand(text: str) -> Understanding:
     t = _Text(remaining)
     t.take(r"\b(?:pay|paying)\s+(?:with|using|by)\b|\b(?:use|using)\s+(?:my\s+)?card\b")
     t.take(r"\bmy\s+name\s+is\s+[a-z' -]+")
+    _sorts(t, u)
     _prices(t, u)
     _shipping(t, u)
     _size(t, u)
@@ -290,6 +334,9 @@ def understand(text: str) -> Understanding:
     for act, pattern in ACTS:
         if t.take(pattern, first=False):
             u.acts.add(act)
+    if NOT_CANCEL.search(fold(text)):
+        u.acts.discard("cancel")  # "don't cancel" keeps the checkout
+    _exclusions(t, u)
     _stock(t, u)
     _colour(t, u)
     _references(t, u)
@@ -317,5 +364,6 @@ def to_search_query(u: Understanding) -> SearchQuery:
         material=u.material,
         in_stock_only=u.in_stock_only,
         prefer_cheap=u.prefer_cheap,
-        sort="price" if u.cheapest else "relevance",
+        sort="price" if u.cheapest else (u.sort or "relevance"),
+        exclude=tuple(u.exclude),
     )

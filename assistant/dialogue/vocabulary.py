@@ -16,7 +16,8 @@ NUMBER_WORDS = {
     "single": 1,
     "two": 2,
     "a couple": 2,
-    "a pair": 2,
+    # A pair of socks, shoes or earrings is one item; "two pairs" is two.
+    "a pair": 1,
     "three": 3,
     "four": 4,
     "five": 5,
@@ -73,6 +74,21 @@ CHAT_WORDS = frozenset(
         "instead",
         "also",
         "again",
+        "not",
+        "nothing",
+        "hmm",
+        "hm",
+        "um",
+        "uh",
+        "lol",
+        "haha",
+        "actually",
+        "card",
+        "email",
+        "exp",
+        "cvc",
+        "thanks",
+        "please",
     ]
 )
 
@@ -92,18 +108,59 @@ ACTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "order_status",
         rx(
-            r"\bwhere(?:'s|\s+is|\s+are)\s+my\s+(?:orders?|package|parcel|stuff|things|purchases?)\b"
+            r"\bwhere(?:'?s|\s+is|\s+are)\s+my\s+(?:orders?|package|parcel|stuff|things|purchases?)\b"
             r"|\border\s+status\b|\bstatus\s+of\s+my\s+order\b|\btrack(?:ing)?\s+(?:my\s+)?"
             r"(?:orders?|package|parcel)\b|\b(?:has|have|did)\s+(?:it|they|my\s+orders?)\s+"
             r"(?:been\s+)?ship(?:ped)?\b|\bwhen\s+will\s+(?:it|they|my\s+orders?)\s+"
-            r"(?:arrive|ship|come|get\s+here)\b"
+            r"(?:arrive|ship|come|get\s+here)\b|\bwhere\s+(?:is|are)\s+(?:it|they|the\s+order)\b"
+            r"|\b(?:did|has|have)\s+(?:my\s+)?(?:order|package|parcel|stuff|things)\s+(?:ship|shipped|"
+            r"arrived?|left|been\s+sent)|\b(?:any|an)\s+update\s+on\s+my\s+order\b|\border\s+update"
+            r"|\bwhat(?:'?s|\s+is)\s+happening\s+with\s+my\s+(?:order|package|stuff)\b"
+            r"|\bis\s+(?:it|my\s+order|my\s+package)\s+on\s+(?:its|the)\s+way\b|\bwhen\s+(?:does|do|will)"
+            r"\s+(?:it|they|my\s+(?:order|stuff|package))\s+(?:arrive|get\s+here|come|ship)\b"
+        ),
+    ),
+    (
+        "returns",
+        rx(
+            r"\breturns?\s+polic(?:y|ies)\b|\b(?:can|could)\s+i\s+(?:return|send\s+(?:it|them)\s+back)"
+            r"|\bhow\s+(?:do\s+i\s+|to\s+|can\s+i\s+)?return\b|\brefund\s+polic|\bexchange\s+polic"
+            r"|\breturns?\b(?=[^?]*\?)|\bwhat\s+if\s+(?:it|they)\s+(?:doesn'?t|don'?t)\s+fit\b"
+        ),
+    ),
+    (
+        "delivery",
+        rx(
+            r"\bhow\s+much\s+(?:is|does|for|are)?\s*(?:the\s+)?(?:delivery|shipping|postage)\b"
+            r"|\b(?:delivery|shipping)\s+(?:options?|costs?|fees?|prices?|times?|polic(?:y|ies)|rates?)\b"
+            r"|\bhow\s+long\s+(?:does|will|would)\s+(?:it\s+take\s+to\s+)?(?:delivery|shipping|it\s+take"
+            r"|it\s+take\s+to\s+(?:arrive|ship|come))\b|\bdo\s+you\s+(?:ship|deliver)\b"
+            r"|\bwhat\s+(?:does|do)\s+(?:shipping|delivery)\s+cost\b|\bis\s+(?:shipping|delivery)\s+free\b"
+            r"|\b(?:shipping|delivery)\s*\?"
+        ),
+    ),
+    (
+        "compare",
+        rx(
+            r"\bwhich\s+(?:one\s+|of\s+(?:them|the\s+two|these|those)\s+)?(?:is|lasts|would|will|"
+            r"should|has|feels|runs)\b|\bcompare\b|\bdifference\s+between\b|\bwhat'?s\s+the\s+difference\b"
+        ),
+    ),
+    (
+        "totals",
+        rx(
+            r"\b(?:with|incl(?:uding|udes?|\.)?)\s+(?:the\s+)?tax(?:es)?\b|\btax(?:es)?\b[^?]*\?"
+            r"|\bwhat(?:'?s|\s+is)\s+(?:the|my)\s+total\b|\bhow\s+much\s+(?:is\s+it\s+)?(?:in\s+total"
+            r"|altogether|all\s+in)\b|\btotal\s*\?"
         ),
     ),
     (
         "show_cart",
         rx(
             r"\bwhat'?s\s+in\s+my\s+(?:cart|basket|bag)\b|\bshow\s+(?:me\s+)?my\s+"
-            r"(?:cart|basket)\b|\bview\s+(?:my\s+)?cart\b"
+            r"(?:cart|basket)\b|\bview\s+(?:my\s+)?cart\b|\bwhat\s+(?:have|did)\s+i\s+"
+            r"(?:got|added|add|put\s+in)\b|\b(?:my\s+)?(?:cart|basket)\s*\?|\bwhat(?:'?s|\s+is)\s+in\s+"
+            r"(?:the|my)\s+(?:cart|basket|bag)\b"
         ),
     ),
     ("cancel", rx(r"\b(?:cancel|never\s?mind|forget\s+it|abort)\b")),

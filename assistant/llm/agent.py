@@ -65,7 +65,6 @@ class LlmAgent:
     async def respond(
         self, turn: Turn, u: Understanding, history: Sequence[tuple[str, str]]
     ) -> None:
-        turn.confirmed = u.confirms
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM_PROMPT}]
         for role, text in history[-HISTORY_FOR_LLM:]:
             messages.append({"role": "assistant" if role != "user" else "user", "content": text})

@@ -13,7 +13,6 @@ from typing import Any
 from assistant.catalog.index import ProductIndex
 from assistant.catalog.query import SearchQuery
 from assistant.dialogue.addresses import form_address
-from assistant.dialogue.language import understand
 from assistant.money import format_money, to_minor
 from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
@@ -258,7 +257,7 @@ class ToolBox:
         return {"orders": orders}
 
     async def _complete_authentication(self, turn: Turn, args: dict[str, Any]) -> dict[str, Any]:
-        if "approve" not in understand(turn.text).acts:
+        if not turn.bank_approved:
             return {"refused": "approval_required", "message": "Wait for the shopper to approve."}
         return {"orders": await self.desk.approve(turn, approved=True)}
 

@@ -6,6 +6,7 @@ from assistant.catalog.index import Match, ProductIndex
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.reasons import rating_phrase, stock_phrase
+from assistant.catalog.text import STOPWORDS, stem, words
 from assistant.money import format_money
 from assistant.shopping.replies import cart_part, product_card, product_cards
 from assistant.shopping.state import CartLine, ShownItem
@@ -29,6 +30,7 @@ def remember_shown(turn: Turn, items: list[tuple[Product, Variant]]) -> None:
         for p, v in items
     ]
     turn.state.focus = [0] if len(items) == 1 else []
+    turn.state.chosen = []
 
 
 def search(turn: Turn, index: ProductIndex, query: SearchQuery, limit: int = PAGE) -> list[Match]:
@@ -36,8 +38,24 @@ def search(turn: Turn, index: ProductIndex, query: SearchQuery, limit: int = PAG
     turn.state.query = query
     if matches:
         remember_shown(turn, [(m.product, m.variant) for m in matches])
+        if named_by(query.text, matches):
+            # "porcelain bud vase": the shopper named one product, so "buy it" means it.
+            turn.state.focus = [0]
         turn.reply.add(product_cards(matches))
     return matches
+
+
+def named_by(text: str, matches: list[Match]) -> bool:
+    """Whether the query names the top result alone: all its words are in that title only."""
+    wanted = {stem(w) for w in words(text) if w not in STOPWORDS}
+    if len(wanted) < 2 or not matches:
+        return False
+    titles = [
+        {stem(w) for w in words(" ".join([m.product.title, m.product.material or "", *values]))}
+        for m in matches
+        for values in [[value for v in m.product.variants for _, value in v.options]]
+    ]
+    return wanted <= titles[0] and not any(wanted <= t for t in titles[1:])
 
 
 def describe_match(position: int, match: Match) -> str:

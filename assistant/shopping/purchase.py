@@ -221,7 +221,10 @@ class PurchaseDesk:
                 for _, s in sessions
                 for m in s.get("messages", [])
             )
-            if needs_address or not turn.state.shipping_address:
+            address = turn.state.shipping_address
+            if address and not address.get("name"):
+                turn.reply.say("Whose name should go on the parcel? Say 'my name is ...'.")
+            elif needs_address or not address:
                 turn.reply.say(
                     "Where should it go? Give me the recipient's name and a US address, for "
                     "example: Ada Lovelace, 1234 Chat Road, San Francisco, CA 94131."
@@ -361,6 +364,14 @@ class PurchaseDesk:
         ]
         if not waiting:
             turn.reply.say("No payment is waiting for your bank's approval.")
+            return []
+        if approved and not turn.bank_approved:
+            # Whoever calls this (the offline agent or a model's tool), only the shopper's own
+            # clear words finish a 3-D Secure payment.
+            turn.reply.say(
+                "Nothing has been charged. Tell me once you've approved the payment in your bank's "
+                "app, or say cancel."
+            )
             return []
         orders: list[dict[str, Any]] = []
         for row in waiting:

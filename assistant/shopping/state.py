@@ -63,6 +63,8 @@ class ConversationState(BaseModel):
     query: SearchQuery | None = None
     shown: list[ShownItem] = Field(default_factory=list)
     focus: list[int] = Field(default_factory=list)
+    # Shown positions whose variant the shopper picked by naming options ("the 12 oz one").
+    chosen: list[int] = Field(default_factory=list)
     cart: list[CartLine] = Field(default_factory=list)
     shipping_address: dict[str, Any] | None = None
     email: str | None = None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from assistant.dialogue.cards import Card
+from assistant.dialogue.consent import Answer, bank_approval, confirmation
 from assistant.shopping.replies import ReplyBuilder
 from assistant.shopping.state import ConversationState
 
@@ -19,12 +20,21 @@ class Turn:
     now: datetime
     reply: ReplyBuilder = field(default_factory=ReplyBuilder)
     card: Card | None = None
-    confirmed: bool = False
     placed_orders: list[str] = field(default_factory=list)
 
     def key(self, step: str, target: str) -> str:
         """Idempotency key for one call to checkout: the same turn retried sends the same key."""
         return f"{self.conversation_id}:{self.turn_id}:{step}:{target}"
+
+    @property
+    def confirmed(self) -> bool:
+        """The shopper's latest message, read on its own, is a clear yes to paying."""
+        return confirmation(self.text) is Answer.YES
+
+    @property
+    def bank_approved(self) -> bool:
+        """The shopper's latest message clearly reports approving 3-D Secure in their bank app."""
+        return bank_approval(self.text) is Answer.YES
 
     @property
     def totals_confirmable(self) -> bool:

@@ -27,7 +27,7 @@ def test_settings_come_from_the_documented_environment_variables(
         "agent_demo_key",
         "whsec_demo_secret",
     )
-    assert defaults.catalog_refresh_seconds == 60 and defaults.embeddings is False
+    assert defaults.catalog_refresh_seconds == 60 and defaults.embeddings is True
     for name, value in {
         "ASSISTANT_DATABASE_URL": "sqlite:///elsewhere.db",
         "CHECKOUT_BASE_URL": "http://checkout.internal:9000/",
@@ -37,7 +37,7 @@ def test_settings_come_from_the_documented_environment_variables(
         "OPENAI_MODEL": "gpt-test",
         "OPENAI_BASE_URL": "http://llm.internal/v1",
         "CATALOG_REFRESH_SECONDS": "5",
-        "EMBEDDINGS": "true",
+        "EMBEDDINGS": "false",
     }.items():
         monkeypatch.setenv(name, value)
     configured = AssistantSettings()
@@ -50,7 +50,7 @@ def test_settings_come_from_the_documented_environment_variables(
         "gpt-test",
         "http://llm.internal/v1",
     )
-    assert configured.catalog_refresh_seconds == 5 and configured.embeddings is True
+    assert configured.catalog_refresh_seconds == 5 and configured.embeddings is False
 
 
 def test_the_standalone_assistant_buys_from_checkout_over_real_http(database_url: str) -> None:

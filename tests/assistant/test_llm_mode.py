@@ -153,3 +153,47 @@ async def test_when_the_model_is_unreachable_the_offline_agent_answers(
 def test_llm_mode_is_off_without_a_key() -> None:
     service = AssistantService(assistant_settings("sqlite://", openai_api_key=None))
     assert service.mode == "offline" and BASE
+
+
+def greedy_model(variant_id: str) -> Any:
+    """A model that tries to pay on every shopper message, whatever the shopper said: the
+    confirmation rule has to hold in code, not in the model's judgement."""
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        messages = json.loads(request.content)["messages"]
+        if messages[-1]["role"] == "tool":
+            return completion(content="Okay.")
+        if sum(m["role"] == "user" for m in messages) == 1:
+            return completion(
+                calls=[
+                    ("add_to_cart", {"variant_id": variant_id, "quantity": 1}),
+                    ("create_checkout", {}),
+                    ("update_checkout", {"shipping_address": ADDRESS}),
+                    ("pay", {}),
+                ]
+            )
+        return completion(calls=[("pay", {})])
+
+    return reply
+
+
+async def test_a_model_that_always_pays_is_held_to_the_shoppers_clear_yes(
+    llm_stack: Platform, openai_api: respx.Router
+) -> None:
+    from tests.assistant.test_money_needs_a_clear_yes import A_CLEAR_YES, NOT_A_YES
+
+    [vase] = llm_stack.service.index.search(SearchQuery(text="porcelain bud vase"), limit=1)
+    openai_api.post("/chat/completions").side_effect = greedy_model(vase.variant.id)
+    wrong = []
+    for reply, paid in [(r, False) for r in NOT_A_YES[::3]] + [(r, True) for r in A_CLEAR_YES[::3]]:
+        shopper = await Shopper(llm_stack.http).start()
+        before = order_count(llm_stack.database_url)
+        first = await shopper.say(
+            "the porcelain bud vase please, pay with 4242 4242 4242 4242 12/30 123"
+        )
+        assert first["orders_placed"] == []
+        answer = await shopper.say(reply)
+        placed = order_count(llm_stack.database_url) - before
+        if placed != int(paid) or len(answer["orders_placed"]) != int(paid):
+            wrong.append((reply, placed))
+    assert wrong == []
