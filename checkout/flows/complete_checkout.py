@@ -17,6 +17,7 @@ from checkout.domain.allowance import TOKEN_PARAM
 from checkout.domain.checkout import OPEN_STATUSES, Status
 from checkout.errors import (
     IdempotencyInFlight,
+    InvalidRequest,
     NotFound,
     PaymentProcessingFailed,
     PaymentTokenRejected,
