@@ -69,6 +69,9 @@ def _start(database_url: str, directory: Path, name: str) -> Instance:
             env={
                 **CLEAN_ENV,
                 "DATABASE_URL": database_url,
+                # The demo shops are what the instances race to onboard; on PostgreSQL the
+                # sandboxes are off unless asked for.
+                "MERCHANT_SANDBOX": "true",
                 "LOG_FORMAT": "json",
                 "OUTBOX_POLL_SECONDS": "0.2",
             },
