@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from assistant.catalog.index import Match, ProductIndex
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
@@ -64,17 +66,22 @@ def describe_match(position: int, match: Match) -> str:
     return f"{position}. {p.title}{variant} from {p.merchant_name}, {format_money(v.price)}"
 
 
+def shown_items(
+    turn: Turn, index: ProductIndex, positions: list[int]
+) -> Iterator[tuple[int, Product, Variant]]:
+    """The shown items at these positions that the catalog still sells, with their position."""
+    for position in positions:
+        hit = index.variant(turn.state.shown[position].variant_id)
+        if hit is not None:
+            yield position, hit[0], hit[1]
+
+
 def detail(turn: Turn, index: ProductIndex, positions: list[int]) -> list[tuple[Product, Variant]]:
     """Show the chosen shown items in full (description, options, stock) and focus on them."""
     found: list[tuple[Product, Variant]] = []
     cards = []
-    for position in positions:
-        item = turn.state.shown[position]
-        hit = index.variant(item.variant_id)
-        if hit is None:
-            continue
-        product, variant = hit
-        found.append(hit)
+    for position, product, variant in shown_items(turn, index, positions):
+        found.append((product, variant))
         card = product_card(product, variant, position=position + 1)
         card["description"] = product.description
         card["variants"] = [

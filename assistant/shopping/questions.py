@@ -10,6 +10,7 @@ from __future__ import annotations
 from assistant.catalog.index import ProductIndex
 from assistant.catalog.reasons import rating_phrase, stock_phrase
 from assistant.money import format_money
+from assistant.shopping.browse import shown_items
 from assistant.shopping.purchase import PurchaseDesk
 from assistant.shopping.replies import total_of
 from assistant.shopping.turn import Turn
@@ -73,12 +74,7 @@ def compare_shown(turn: Turn, index: ProductIndex, positions: list[int]) -> None
     rather than guessing which "lasts longer".
     """
     lines = []
-    for position in positions:
-        item = turn.state.shown[position]
-        hit = index.variant(item.variant_id)
-        if hit is None:
-            continue
-        product, variant = hit
+    for position, product, variant in shown_items(turn, index, positions):
         bits = [format_money(variant.price, variant.currency)]
         if product.material:
             bits.append(product.material)
