@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from checkout.flows.purchase_saga import carry_on
-from checkout.flows.purchase_steps import begin_purchase
-from checkout.flows.recover_purchases import recover_purchases
+from checkout.flows.purchase.recovery import recover_purchases
+from checkout.flows.purchase.saga import carry_on
+from checkout.flows.purchase.steps import begin_purchase
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.rows import MerchantRow, PurchaseRow
 from merchant_adapters.sandbox.shopify import ShopifySandbox
@@ -239,7 +239,7 @@ def test_a_crash_after_the_platform_took_the_order_finishes_without_a_second_ord
     with services.database.read() as db:
         merchant = db.get(MerchantRow, NORTHWIND)
     assert merchant is not None
-    from checkout.flows.sale import external_sale
+    from checkout.flows.purchase.sale import external_sale
 
     adapter = services.platforms.for_merchant(merchant)
     agent.client.portal.call(adapter.place_order, external_sale(purchase))  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ import stripe
 from fastapi.testclient import TestClient
 
 from checkout.app import create_app
-from checkout.flows.recover_purchases import recover_purchases
+from checkout.flows.purchase.recovery import recover_purchases
 from tests.conftest import make_settings
 from tests.fake_stripe import (
     ACQUIRER_BIN,

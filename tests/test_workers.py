@@ -197,7 +197,7 @@ RECOVERY_WORKER = """
 import asyncio, json, pathlib, sys
 from datetime import timedelta
 from checkout.app import create_app
-from checkout.flows.recover_purchases import recover_purchases
+from checkout.flows.purchase.recovery import recover_purchases
 from tests.conftest import make_settings
 
 app = create_app(make_settings(sys.argv[1], load_seeds=False))

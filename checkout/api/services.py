@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
-from checkout.flows.purchase_saga import Completion
+from checkout.flows.purchase.saga import Completion
 from checkout.flows.refund_order import Refunding
 from checkout.flows.stripe_events import StripeInbox
 from checkout.payments.provider import ConnectedAccounts, PaymentProvider

@@ -1,4 +1,4 @@
-"""Creating, updating and canceling checkout sessions (completing one is complete_checkout)."""
+"""Creating, updating and canceling checkout sessions (completing one is flows.purchase)."""
 
 from __future__ import annotations
 

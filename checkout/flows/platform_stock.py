@@ -25,7 +25,7 @@ from merchant_adapters import (
 )
 
 if TYPE_CHECKING:
-    from checkout.flows.purchase_saga import Completion
+    from checkout.flows.purchase.saga import Completion
 
 
 async def refresh_stock(

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from checkout.domain import ledger
 from checkout.flows.order_events import queue_order_event
 from checkout.flows.payment_accounts import apply_account_status
-from checkout.flows.purchase_saga import Completion, carry_on
+from checkout.flows.purchase.saga import Completion, carry_on
 from checkout.flows.refund_order import Refunding, settle_refund
 from checkout.payments.provider import (
     AccountStatus,

@@ -7,8 +7,8 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from checkout.flows.purchase_saga import Completion
-from checkout.flows.recover_purchases import recover_purchases
+from checkout.flows.purchase.recovery import recover_purchases
+from checkout.flows.purchase.saga import Completion
 from checkout.flows.refund_order import Refunding, retry_pending_refunds
 from checkout.flows.stripe_events import StripeInbox, replay_deferred_events
 from checkout.jobs import run_every

@@ -14,8 +14,8 @@ from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBod
 from checkout.api.idempotency import Keep, run_idempotently, run_idempotently_async
 from checkout.api.problems import error_body, json_response, status_for
 from checkout.flows import checkout_sessions as sessions
-from checkout.flows.complete_checkout import complete_checkout
-from checkout.flows.purchase_steps import CompleteOutcome
+from checkout.flows.purchase.complete import complete_checkout
+from checkout.flows.purchase.steps import CompleteOutcome
 from checkout.protocol import render
 from checkout.protocol.render import to_json
 from checkout.protocol.requests import (

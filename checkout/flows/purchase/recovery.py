@@ -11,8 +11,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from checkout.errors import ServiceUnavailable
-from checkout.flows.purchase_saga import Completion, carry_on, release_hold
-from checkout.flows.purchase_settlement import holds_to_release
+from checkout.flows.purchase.saga import Completion, carry_on, release_hold
+from checkout.flows.purchase.settlement import holds_to_release
 from checkout.store.rows import MerchantRow, PurchaseRow
 
 log = logging.getLogger("checkout.flows")

@@ -3,7 +3,7 @@
 refresh stock      read current price and stock from the platform (nothing changes yet)
 shared token       a Stripe Shared Payment Token is read from Stripe and held like our own
 begin_purchase     one transaction: checks, our stock, the token, the purchase begun
-carry_on           authorise, place the merchant order, capture (flows.purchase_saga)
+carry_on           authorise, place the merchant order, capture (flows.purchase.saga)
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from checkout.errors import (
     ServiceUnavailable,
 )
 from checkout.flows.platform_stock import refresh_stock
-from checkout.flows.purchase_saga import (
+from checkout.flows.purchase.saga import (
     Completion,
     Respond,
     carry_on,
     merchant_adapter,
     release_hold,
 )
-from checkout.flows.purchase_settlement import holds_to_release
-from checkout.flows.purchase_steps import CompleteOutcome, Resumed, begin_purchase
+from checkout.flows.purchase.settlement import holds_to_release
+from checkout.flows.purchase.steps import CompleteOutcome, Resumed, begin_purchase
 from checkout.payments.provider import PaymentRefused, PaymentUnavailable, TokenUnknown
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.payments import PaymentTokens

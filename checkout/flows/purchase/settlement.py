@@ -22,7 +22,7 @@ from checkout.domain import ledger
 from checkout.domain.checkout import Problem, Status
 from checkout.errors import CheckoutError
 from checkout.flows.order_events import queue_order_event
-from checkout.flows.purchase_steps import CompleteOutcome
+from checkout.flows.purchase.steps import CompleteOutcome
 from checkout.flows.session_state import load_session, notice_dict
 from checkout.payments.provider import Capture
 from checkout.store.catalog import Catalog

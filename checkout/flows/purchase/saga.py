@@ -8,7 +8,7 @@
 No charge without an order: capture happens only after the platform accepted the order. No
 order without a charge: the order is written only once the capture is in. When an answer is
 unknown (the provider or the platform failed and cannot be asked), the purchase stays where it
-is and is carried on later, by a retried complete or by flows.recover_purchases, never guessed. No
+is and is carried on later, by a retried complete or by flows.purchase.recovery, never guessed. No
 provider or platform call runs inside a transaction.
 """
 
@@ -34,15 +34,15 @@ from checkout.errors import (
     ServiceUnavailable,
 )
 from checkout.flows.platform_stock import refresh_stock
-from checkout.flows.purchase_settlement import (
+from checkout.flows.purchase.sale import external_sale
+from checkout.flows.purchase.settlement import (
     finish_purchase,
     hold_released,
     note_placed,
     placed_order,
     unwind_purchase,
 )
-from checkout.flows.purchase_steps import CompleteOutcome, authorize_request, record_authorization
-from checkout.flows.sale import external_sale
+from checkout.flows.purchase.steps import CompleteOutcome, authorize_request, record_authorization
 from checkout.flows.session_state import load_session
 from checkout.payments.provider import (
     Authorization,

@@ -9,8 +9,9 @@
 
 A refusal that changed state (a decline, a challenge, stock gone, a price change) is returned
 rather than raised, so the caller commits the change together with the refusal it answers with.
-What follows the hold (the merchant order, capture or release) is flows.purchase_settlement's;
-which step runs when is decided by flows.complete_checkout (live) and by its recovery.
+What follows the hold (the merchant order, capture or release) is flows.purchase.settlement's;
+which step runs when is decided by flows.purchase.saga's carry_on, for a live request
+(flows.purchase.complete) and for recovery (flows.purchase.recovery) alike.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from checkout.errors import (
     PriceChanged,
     SessionNotOpen,
 )
-from checkout.flows.sale import sale_document
+from checkout.flows.purchase.sale import sale_document
 from checkout.flows.session_state import (
     SessionState,
     accept_current_prices,
