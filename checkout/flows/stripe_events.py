@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from checkout.domain import ledger
+from checkout.domain.purchase import PaymentStatus, PurchaseState
 from checkout.flows.order_events import queue_order_event
 from checkout.flows.payment_accounts import apply_account_status
 from checkout.flows.purchase.saga import Completion, carry_on
@@ -225,7 +226,10 @@ async def _payment_intent(inbox: StripeInbox, payment_intent_id: str) -> str:
     if found is None:
         return "no such payment"
     purchase, merchant = found
-    if purchase.state not in ("authorizing", "placed") or purchase.attempts == 0:
+    if (
+        purchase.state not in (PurchaseState.AUTHORIZING, PurchaseState.PLACED)
+        or purchase.attempts == 0
+    ):
         return f"purchase {purchase.state}"
     outcome = await carry_on(inbox.completion, purchase, merchant)
     return "purchase unwound" if outcome.refusal else "purchase completed"
@@ -242,7 +246,7 @@ def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
         clauses.append(col(PaymentRow.charge_id) == str(charge))
     for clause in clauses:
         payment = db.exec(select(PaymentRow).where(clause)).first()
-        if payment is not None and payment.status == "succeeded":
+        if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
             return db.exec(
                 select(OrderRow).where(col(OrderRow.payment_id) == payment.id).with_for_update()
             ).first()

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, or_, true, update
 from sqlmodel import Session, col, select
 
 from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
+from checkout.domain.purchase import HOLDING_STOCK
 from checkout.errors import NotFound
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
 
@@ -57,11 +58,6 @@ def merchant_or_missing(db: Session, merchant_id: str, *, for_update: bool = Fal
     if merchant is None:
         raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
     return merchant
-
-
-# A purchase holds our copy of its stock until the platform has the order (then the platform's
-# own figure counts it).
-STOCK_HOLDING_STATES = ("authorizing", "authorized")
 
 
 class Catalog:
@@ -186,7 +182,7 @@ class CatalogWriter:
         sales = self.db.exec(
             select(PurchaseRow.sale).where(
                 col(PurchaseRow.merchant_id) == merchant_id,
-                col(PurchaseRow.state).in_(STOCK_HOLDING_STATES),
+                col(PurchaseRow.state).in_([state.value for state in HOLDING_STOCK]),
             )
         )
         for sale in sales:

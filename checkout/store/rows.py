@@ -194,8 +194,8 @@ class PaymentRow(SQLModel, table=True):
     provider: str = Field(max_length=16)
     amount: int
     currency: str = Field(max_length=3)
-    # authorizing | requires_action | requires_capture | succeeded | void_pending | canceled
-    # | declined
+    # A checkout.domain.purchase.PaymentStatus value: authorizing | requires_action |
+    # requires_capture | succeeded | void_pending | canceled | declined | failed | superseded
     status: str = Field(max_length=32)
     decline_code: str | None = None
     # The provider's id for this payment (pi_...), known once the provider has answered.
@@ -312,8 +312,10 @@ class PurchaseRow(SQLModel, table=True):
     merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
     payment_id: str = Field(foreign_key="payments.id", max_length=64)
     token_id: str = Field(max_length=64)
-    # authorizing | authorized | placed | completed | unwound
+    # A checkout.domain.purchase.PurchaseState value: authorizing | authorized | placed |
+    # completed | unwound
     state: str = Field(max_length=16, index=True)
+    # The sale as charged; read it as checkout.flows.purchase.sale.Sale.of(row).
     sale: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     platform_order_id: str | None = Field(default=None, max_length=255)
     platform_order_name: str | None = None

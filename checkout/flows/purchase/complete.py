@@ -15,6 +15,7 @@ import anyio
 
 from checkout.domain.allowance import TOKEN_PARAM
 from checkout.domain.checkout import OPEN_STATUSES, Status
+from checkout.domain.purchase import PurchaseState
 from checkout.errors import (
     IdempotencyInFlight,
     InvalidRequest,
@@ -102,7 +103,10 @@ async def complete_checkout(
         # A provider call that failed may be repeated at once (it is keyed); placing the order
         # may not: another request is most likely placing it right now, and two placements at
         # once could make two platform orders (Shopify's orderCreate has no idempotency).
-        repeatable = purchase.state in ("authorizing", "placed") and purchase.attempts > 0
+        repeatable = (
+            purchase.state in (PurchaseState.AUTHORIZING, PurchaseState.PLACED)
+            and purchase.attempts > 0
+        )
         if not repeatable and ctx.clock() - purchase.updated_at < RESUME_AFTER:
             raise IdempotencyInFlight(
                 "This session's payment is being completed by another request.", retry_after=2

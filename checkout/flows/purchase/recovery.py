@@ -10,6 +10,7 @@ import anyio
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from checkout.domain.purchase import UNFINISHED
 from checkout.errors import ServiceUnavailable
 from checkout.flows.purchase.saga import Completion, carry_on, release_hold
 from checkout.flows.purchase.settlement import holds_to_release
@@ -29,7 +30,7 @@ async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[s
                 select(PurchaseRow, MerchantRow)
                 .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
                 .where(
-                    col(PurchaseRow.state).in_(["authorizing", "authorized", "placed"]),
+                    col(PurchaseRow.state).in_([state.value for state in UNFINISHED]),
                     col(PurchaseRow.updated_at) <= cutoff,
                 )
                 .with_for_update(skip_locked=True, of=PurchaseRow)

@@ -25,6 +25,7 @@ import anyio
 from sqlmodel import Session, col, select
 
 from checkout.domain.checkout import Problem
+from checkout.domain.purchase import PaymentStatus, PurchaseState
 from checkout.errors import (
     CheckoutError,
     IdempotencyInFlight,
@@ -34,7 +35,7 @@ from checkout.errors import (
     ServiceUnavailable,
 )
 from checkout.flows.platform_stock import refresh_stock
-from checkout.flows.purchase.sale import external_sale
+from checkout.flows.purchase.sale import Sale, external_sale
 from checkout.flows.purchase.settlement import (
     finish_purchase,
     hold_released,
@@ -106,17 +107,17 @@ async def carry_on(
     decrypted once per request, not per step).
     """
     adapter = adapter or merchant_adapter(ctx, merchant)
-    if purchase.state == "authorizing":
+    if purchase.state == PurchaseState.AUTHORIZING:
         authorized = await _authorize(ctx, purchase, respond)
         if isinstance(authorized, CompleteOutcome):
             return authorized
         purchase = authorized
-    if purchase.state == "authorized":
+    if purchase.state == PurchaseState.AUTHORIZED:
         placed = await _place(ctx, purchase, merchant, adapter, respond)
         if isinstance(placed, CompleteOutcome):
             return placed
         purchase = placed
-    if purchase.state != "placed":
+    if purchase.state != PurchaseState.PLACED:
         return await _settle(ctx, purchase, lambda db, current: _settled(db, current, ctx), respond)
     capture = await _capture(ctx, purchase, merchant, adapter, respond)
     if isinstance(capture, CompleteOutcome):
@@ -128,7 +129,7 @@ async def carry_on(
             db, current, capture=capture, base_url=ctx.base_url, now=ctx.clock()
         ),
         respond,
-        expect="placed",
+        expect=PurchaseState.PLACED,
     )
 
 
@@ -166,10 +167,10 @@ async def _authorize(
     def record() -> PurchaseRow | CompleteOutcome:
         with ctx.database.write() as db:
             current = _locked(db, purchase.id)
-            if current.state != "authorizing":
+            if current.state != PurchaseState.AUTHORIZING:
                 return (
                     current
-                    if current.state in ("authorized", "placed")
+                    if current.state in (PurchaseState.AUTHORIZED, PurchaseState.PLACED)
                     else _settled(db, current, ctx)
                 )
             result = record_authorization(
@@ -235,7 +236,7 @@ async def _place(
     def note() -> PurchaseRow | CompleteOutcome:
         with ctx.database.write() as db:
             current = _locked(db, purchase.id)
-            if current.state != "authorized":
+            if current.state != PurchaseState.AUTHORIZED:
                 return _settled(db, current, ctx)
             note_placed(db, current, placed, ctx.clock())
             return current
@@ -320,7 +321,7 @@ async def _cancel_placed(
         problem,
         PaymentDeclined(problem.content, param="$.payment_data", code="payment_declined"),
         respond,
-        expect="placed",
+        expect=PurchaseState.PLACED,
     )
 
 
@@ -332,7 +333,7 @@ async def release_hold(ctx: Completion, payment_id: str) -> bool:
             return db.get(PaymentRow, payment_id)
 
     payment = await anyio.to_thread.run_sync(read)
-    if payment is None or payment.status != "void_pending":
+    if payment is None or payment.status != PaymentStatus.VOID_PENDING:
         return True
     if payment.provider_payment_id:
         try:
@@ -410,7 +411,7 @@ async def _unwind(
     refusal: CheckoutError,
     respond: Respond,
     *,
-    expect: str = "authorized",
+    expect: PurchaseState = PurchaseState.AUTHORIZED,
 ) -> CompleteOutcome:
     outcome = await _settle(
         ctx,
@@ -431,7 +432,7 @@ async def _settle(
     step: Callable[[Session, PurchaseRow], CompleteOutcome],
     respond: Respond,
     *,
-    expect: str | None = None,
+    expect: PurchaseState | None = None,
 ) -> CompleteOutcome:
     """Run a last step once, under the purchase's lock; a purchase that a retry or the recovery
     job already settled is reported as it stands."""
@@ -462,9 +463,9 @@ def _settled(db: Session, purchase: PurchaseRow, ctx: Completion) -> CompleteOut
     session = CheckoutSessions(db).get_any(purchase.session_id)
     assert session is not None
     state = load_session(db, session.id, agent_id=session.agent_id, now=ctx.clock())
-    if purchase.state == "completed":
+    if purchase.state == PurchaseState.COMPLETED:
         return CompleteOutcome(state)
-    if purchase.state == "unwound":
+    if purchase.state == PurchaseState.UNWOUND:
         return CompleteOutcome(
             state, ServiceUnavailable(purchase.last_error or "The purchase was unwound.")
         )
@@ -475,7 +476,7 @@ def _settled(db: Session, purchase: PurchaseRow, ctx: Completion) -> CompleteOut
 
 def _line_index(purchase: PurchaseRow, exc: PlatformOutOfStock) -> int:
     refs = {(ref.platform_product_id, ref.platform_variant_id) for ref in exc.refs}
-    for index, line in enumerate(purchase.sale["lines"]):
-        if (line["platform_product_id"], line["platform_variant_id"]) in refs:
+    for index, line in enumerate(Sale.of(purchase).lines):
+        if (line.platform_product_id, line.platform_variant_id) in refs:
             return index
     return 0

@@ -20,8 +20,10 @@ from sqlmodel import Session, col, select
 
 from checkout.domain import ledger
 from checkout.domain.checkout import Problem, Status
+from checkout.domain.purchase import PaymentStatus, PurchaseState, payment_moves, purchase_moves
 from checkout.errors import CheckoutError
 from checkout.flows.order_events import queue_order_event
+from checkout.flows.purchase.sale import Sale
 from checkout.flows.purchase.steps import CompleteOutcome
 from checkout.flows.session_state import load_session, notice_dict
 from checkout.payments.provider import Capture
@@ -49,7 +51,8 @@ def _session_and_payment(
 def note_placed(
     db: Session, purchase: PurchaseRow, placed: PlacedOrder | None, now: datetime
 ) -> None:
-    purchase.state, purchase.updated_at = "placed", now
+    purchase.state = purchase_moves(purchase.state, PurchaseState.PLACED)
+    purchase.updated_at = now
     if placed is not None:
         purchase.platform_order_id = placed.platform_order_id
         purchase.platform_order_name = placed.platform_order_name
@@ -73,7 +76,8 @@ def finish_purchase(
 ) -> CompleteOutcome:
     """Last step, one transaction: our order, the ledger, the session completed, order_create."""
     session, payment = _session_and_payment(db, purchase)
-    payment.status, payment.updated_at = "succeeded", now
+    payment.status = payment_moves(payment.status, PaymentStatus.SUCCEEDED)
+    payment.updated_at = now
     payment.charge_id = capture.charge_id
     payment.transfer_id = capture.transfer_id
     payment.application_fee_id = capture.application_fee_id
@@ -92,7 +96,8 @@ def finish_purchase(
         reference=payment.provider_payment_id,
         occurred_at=now,
     )
-    purchase.state, purchase.updated_at = "completed", now
+    purchase.state = purchase_moves(purchase.state, PurchaseState.COMPLETED)
+    purchase.updated_at = now
     db.add(purchase)
     session.status, session.updated_at = Status.COMPLETED.value, now
     session.notices = []
@@ -121,12 +126,14 @@ def unwind_purchase(
 ) -> CompleteOutcome:
     """Compensation, one transaction: give back our stock and the token; the hold is released next."""
     session, payment = _session_and_payment(db, purchase)
-    payment.status, payment.updated_at = "void_pending", now
+    payment.status = payment_moves(payment.status, PaymentStatus.VOID_PENDING)
+    payment.updated_at = now
     Payments(db).add(payment)
-    Catalog(db).release({line["variant_id"]: line["quantity"] for line in purchase.sale["lines"]})
+    Catalog(db).release(Sale.of(purchase).quantities())
     # Nothing was charged, so the agent may try again with the same token once the cart is fixed.
     PaymentTokens(db).release(purchase.token_id)
-    purchase.state, purchase.updated_at = "unwound", now
+    purchase.state = purchase_moves(purchase.state, PurchaseState.UNWOUND)
+    purchase.updated_at = now
     purchase.last_error = refusal.message[:500]
     db.add(purchase)
     session.status, session.updated_at = Status.NOT_READY_FOR_PAYMENT.value, now
@@ -141,7 +148,7 @@ def unwind_purchase(
 def holds_to_release(db: Session, session_id: str | None = None) -> list[tuple[str, str | None]]:
     """(payment id, provider payment id) of holds whose release the provider has not confirmed."""
     statement = select(PaymentRow.id, PaymentRow.provider_payment_id).where(
-        col(PaymentRow.status) == "void_pending"
+        col(PaymentRow.status) == PaymentStatus.VOID_PENDING.value
     )
     if session_id is not None:
         statement = statement.where(col(PaymentRow.session_id) == session_id)
@@ -151,13 +158,14 @@ def holds_to_release(db: Session, session_id: str | None = None) -> list[tuple[s
 
 def hold_released(db: Session, payment_id: str, now: datetime) -> None:
     payment = db.get(PaymentRow, payment_id)
-    if payment is not None and payment.status == "void_pending":
-        payment.status, payment.updated_at = "canceled", now
+    if payment is not None and payment.status == PaymentStatus.VOID_PENDING:
+        payment.status = payment_moves(payment.status, PaymentStatus.CANCELED)
+        payment.updated_at = now
         Payments(db).add(payment)
 
 
 def _record_order(db: Session, purchase: PurchaseRow, base_url: str, now: datetime) -> OrderRow:
-    sale = purchase.sale
+    sale = Sale.of(purchase)
     order_id = new_id("ord")
     order = OrderRow(
         id=order_id,
@@ -167,17 +175,17 @@ def _record_order(db: Session, purchase: PurchaseRow, base_url: str, now: dateti
         order_number=f"AC-{secrets.token_hex(4).upper()}",
         permalink_url=f"{base_url}/orders/{order_id}",
         status="confirmed",
-        currency=sale["currency"],
-        items_amount=sale["items_amount"],
-        fulfillment_amount=sale["fulfillment_amount"],
-        tax_amount=sale["tax_amount"],
-        total_amount=sale["total_amount"],
-        commission_amount=sale["commission"]["amount"],
-        commission_version=sale["commission"]["version"],
-        destination=sale["address"],
-        email=sale["email"],
-        estimated_earliest=_parse_time(sale["estimated_earliest"]),
-        estimated_latest=_parse_time(sale["estimated_latest"]),
+        currency=sale.currency,
+        items_amount=sale.items_amount,
+        fulfillment_amount=sale.fulfillment_amount,
+        tax_amount=sale.tax_amount,
+        total_amount=sale.total_amount,
+        commission_amount=sale.commission.amount,
+        commission_version=sale.commission.version,
+        destination=sale.address,
+        email=sale.email,
+        estimated_earliest=_parse_time(sale.estimated_earliest),
+        estimated_latest=_parse_time(sale.estimated_latest),
         platform_order_id=purchase.platform_order_id,
         platform_order_name=purchase.platform_order_name,
         fulfillments=[],
@@ -189,16 +197,16 @@ def _record_order(db: Session, purchase: PurchaseRow, base_url: str, now: dateti
             id=new_id("oli"),
             order_id=order_id,
             position=position,
-            variant_id=line["variant_id"],
-            product_id=line["product_id"],
-            title=line["title"],
-            quantity=line["quantity"],
-            unit_amount=line["unit_amount"],
-            subtotal=line["subtotal"],
-            image_url=line["image_url"],
-            url=line["url"],
+            variant_id=line.variant_id,
+            product_id=line.product_id,
+            title=line.title,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            subtotal=line.subtotal,
+            image_url=line.image_url,
+            url=line.url,
         )
-        for position, line in enumerate(sale["lines"])
+        for position, line in enumerate(sale.lines)
     ]
     Orders(db).add(order, lines)
     return order

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from checkout.domain.allowance import TOKEN_PARAM, check_spend
 from checkout.domain.checkout import Problem, Status, price_problems
+from checkout.domain.purchase import PaymentStatus, PurchaseState, payment_moves, purchase_moves
 from checkout.errors import (
     AuthenticationRequired,
     CheckoutError,
@@ -37,7 +38,7 @@ from checkout.errors import (
     PriceChanged,
     SessionNotOpen,
 )
-from checkout.flows.purchase.sale import sale_document
+from checkout.flows.purchase.sale import Sale, sale_of
 from checkout.flows.session_state import (
     SessionState,
     accept_current_prices,
@@ -118,7 +119,8 @@ def _purchase_paid_with(
         return None
     purchase = db.exec(
         select(PurchaseRow).where(
-            col(PurchaseRow.session_id) == session_id, col(PurchaseRow.state) != "unwound"
+            col(PurchaseRow.session_id) == session_id,
+            col(PurchaseRow.state) != PurchaseState.UNWOUND.value,
         )
     ).first()
     if purchase is None or purchase.token_id != instrument.credential.token:
@@ -144,37 +146,75 @@ def begin_purchase(
     """Step 1, one transaction: check, reserve our stock, spend the token, record the purchase.
 
     Returns the purchase to authorise, or the outcome when the session cannot be paid (a price
-    change, stock gone, a failed 3-D Secure result) with that state saved.
+    change, stock gone, a failed 3-D Secure result) with that state saved. Each guard below
+    either lets the purchase go on, returns such an outcome, or raises a refusal that changed
+    nothing; they run in this order because each relies on the ones before it.
     """
     state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
-    if state.status in (Status.COMPLETED, Status.COMPLETE_IN_PROGRESS):
-        same = _purchase_paid_with(db, session_id, request)
-        if same is not None:
-            # The same payment again: a retry after a lost answer, a concurrent duplicate, or
-            # after recovery finished it. Report or carry on that purchase; never start another.
-            return CompleteOutcome(state) if same.state == "completed" else Resumed(same)
-        if state.status is Status.COMPLETE_IN_PROGRESS:
-            raise SessionNotOpen(
-                "This checkout session is being paid for with another token.",
-                code="checkout_session_complete_in_progress",
-            )
+    already = _already_paying(db, state, request)
+    if already is not None:
+        return already
     require_open(state, "completed")
-    row = state.row
     if request.buyer is not None:
-        row.buyer = request.buyer.model_dump(mode="json", exclude_none=True)
-
-    changed = price_problems(state.lines)
-    if changed:
-        accept_current_prices(db, state)
-        _remember(state.row, db, changed[0], now)
-        return CompleteOutcome(
-            load_session(db, session_id, agent_id=agent_id, now=now),
-            PriceChanged(
-                "Prices changed since the session was last shown; "
-                "review the new total and complete again.",
-                param=changed[0].param,
-            ),
+        state.row.buyer = request.buyer.model_dump(mode="json", exclude_none=True)
+    refused = _prices_as_shown(db, state, now)
+    if refused is not None:
+        return refused
+    _ready_for_payment(state)
+    token = _spendable_token(db, state, request, agent_id, now)
+    authenticated = _authentication_passed(db, state, request, token, provider, now)
+    if isinstance(authenticated, CompleteOutcome):
+        return authenticated
+    refused = _stock_reserved(db, state, now)
+    if refused is not None:
+        return refused
+    if not PaymentTokens(db).consume(token.id, now):
+        raise PaymentTokenRejected(
+            "This payment token has already been used.",
+            param=TOKEN_PARAM,
+            code="payment_token_used",
         )
+    return _record_purchase(db, state, request, token, provider, authenticated, now)
+
+
+def _already_paying(
+    db: Session, state: SessionState, request: CheckoutSessionCompleteRequest
+) -> CompleteOutcome | Resumed | None:
+    """A session already paid, or being paid: the same payment again is reported or resumed."""
+    if state.status not in (Status.COMPLETED, Status.COMPLETE_IN_PROGRESS):
+        return None
+    same = _purchase_paid_with(db, state.row.id, request)
+    if same is not None:
+        # The same payment again: a retry after a lost answer, a concurrent duplicate, or
+        # after recovery finished it. Report or carry on that purchase; never start another.
+        return CompleteOutcome(state) if same.state == PurchaseState.COMPLETED else Resumed(same)
+    if state.status is Status.COMPLETE_IN_PROGRESS:
+        raise SessionNotOpen(
+            "This checkout session is being paid for with another token.",
+            code="checkout_session_complete_in_progress",
+        )
+    return None  # completed with another token: require_open refuses it
+
+
+def _prices_as_shown(db: Session, state: SessionState, now: datetime) -> CompleteOutcome | None:
+    """Prices that moved since the agent last saw the session are taken and shown again."""
+    changed = price_problems(state.lines)
+    if not changed:
+        return None
+    accept_current_prices(db, state)
+    _remember(state.row, db, changed[0], now)
+    return CompleteOutcome(
+        load_session(db, state.row.id, agent_id=state.row.agent_id, now=now),
+        PriceChanged(
+            "Prices changed since the session was last shown; "
+            "review the new total and complete again.",
+            param=changed[0].param,
+        ),
+    )
+
+
+def _ready_for_payment(state: SessionState) -> None:
+    """Refuse a session whose quote still has a blocking problem (stock, address, ...)."""
     blocking = state.quote.blocking
     if blocking and blocking[0].code in ("out_of_stock", "quantity_exceeded"):
         raise OutOfStock(blocking[0].content, param=blocking[0].param, code=blocking[0].code)
@@ -183,17 +223,36 @@ def begin_purchase(
             f"The session is not ready for payment: {blocking[0].content}", param=blocking[0].param
         )
 
+
+def _spendable_token(
+    db: Session,
+    state: SessionState,
+    request: CheckoutSessionCompleteRequest,
+    agent_id: str,
+    now: datetime,
+) -> PaymentTokenRow:
+    """The agent's token, when its allowance covers this session's total."""
     token = _token(db, request, agent_id)
-    amount, currency = state.quote.totals.total, row.currency
     check_spend(
         token_state(token),
-        session_id=row.id,
-        merchant_id=row.merchant_id,
-        amount=amount,
-        currency=currency,
+        session_id=state.row.id,
+        merchant_id=state.row.merchant_id,
+        amount=state.quote.totals.total,
+        currency=state.row.currency,
         now=now,
     )
+    return token
 
+
+def _authentication_passed(
+    db: Session,
+    state: SessionState,
+    request: CheckoutSessionCompleteRequest,
+    token: PaymentTokenRow,
+    provider: PaymentProvider,
+    now: datetime,
+) -> bool | CompleteOutcome:
+    """Whether the buyer passed 3-D Secure; a failed authentication is a declined attempt."""
     result = request.authentication_result
     challenged = state.status is Status.AUTHENTICATION_REQUIRED
     if challenged and result is None:
@@ -208,77 +267,92 @@ def begin_purchase(
         and not authenticated
         and (challenged or token.card_outcome == CardOutcome.REQUIRES_3DS.value)
     ):
-        pending = _pending_challenge(db, row.id)
+        pending = _pending_challenge(db, state.row.id)
         if pending is not None:
-            pending.status, pending.updated_at = "void_pending", now
+            pending.status = payment_moves(pending.status, PaymentStatus.VOID_PENDING)
+            pending.updated_at = now
             Payments(db).add(pending)
         return _decline(
             db,
             state,
             token,
-            amount,
+            state.quote.totals.total,
             provider.name,
             now,
             "authentication_failed",
             "Card authentication was not completed "
             f"({result.outcome}). Try again or use a different card.",
         )
+    return authenticated
 
+
+def _stock_reserved(db: Session, state: SessionState, now: datetime) -> CompleteOutcome | None:
+    """Reserve our stock with conditional updates; a line sold out meanwhile refuses the rest."""
     short = Catalog(db).reserve({line.offer.variant_id: line.quantity for line in state.lines})
-    if short:
-        names = [line.offer.name for line in state.lines if line.offer.variant_id in short]
-        index = next(i for i, line in enumerate(state.lines) if line.offer.variant_id in short)
-        problem = Problem(
-            "error",
-            "out_of_stock",
-            f"'{names[0]}' sold out before payment completed; nothing was charged.",
-            f"$.line_items[{index}]",
-            "requires_buyer_input",
-        )
-        _remember(state.row, db, problem, now)
-        return CompleteOutcome(
-            load_session(db, session_id, agent_id=agent_id, now=now),
-            OutOfStock(problem.content, param=problem.param),
-        )
-    if not PaymentTokens(db).consume(token.id, now):
-        raise PaymentTokenRejected(
-            "This payment token has already been used.",
-            param=TOKEN_PARAM,
-            code="payment_token_used",
-        )
+    if not short:
+        return None
+    names = [line.offer.name for line in state.lines if line.offer.variant_id in short]
+    index = next(i for i, line in enumerate(state.lines) if line.offer.variant_id in short)
+    problem = Problem(
+        "error",
+        "out_of_stock",
+        f"'{names[0]}' sold out before payment completed; nothing was charged.",
+        f"$.line_items[{index}]",
+        "requires_buyer_input",
+    )
+    _remember(state.row, db, problem, now)
+    return CompleteOutcome(
+        load_session(db, state.row.id, agent_id=state.row.agent_id, now=now),
+        OutOfStock(problem.content, param=problem.param),
+    )
 
-    sale = sale_document(db, state)
+
+def _record_purchase(
+    db: Session,
+    state: SessionState,
+    request: CheckoutSessionCompleteRequest,
+    token: PaymentTokenRow,
+    provider: PaymentProvider,
+    authenticated: bool,
+    now: datetime,
+) -> PurchaseRow:
+    """The purchase `authorizing` with its payment, and the session complete_in_progress."""
+    row = state.row
+    result = request.authentication_result
+    sale = sale_of(db, state).model_copy(
+        update={
+            "authenticated": authenticated,
+            "three_d_secure": _three_d_secure(result) if authenticated else None,
+        }
+    )
     pending = _pending_challenge(db, row.id) if authenticated else None
     payment = PaymentRow(
         id=new_id("pay"),
         session_id=row.id,
         token_id=token.id,
         provider=provider.name,
-        amount=amount,
-        currency=currency,
-        status="authorizing",
+        amount=state.quote.totals.total,
+        currency=row.currency,
+        status=PaymentStatus.AUTHORIZING.value,
         # The PaymentIntent left waiting for 3-D Secure is continued, not replaced.
         provider_payment_id=pending.provider_payment_id if pending else None,
-        application_fee=sale["commission"]["amount"],
+        application_fee=sale.commission.amount,
         connected_account=state.merchant.payment_account_id,
         created_at=now,
         updated_at=now,
     )
     Payments(db).add(payment)
     if pending is not None:
-        pending.status, pending.updated_at = "superseded", now
+        pending.status = payment_moves(pending.status, PaymentStatus.SUPERSEDED)
+        pending.updated_at = now
         Payments(db).add(pending)
     purchase = db.exec(select(PurchaseRow).where(col(PurchaseRow.session_id) == row.id)).first()
     fields: dict[str, Any] = {
         "merchant_id": row.merchant_id,
         "payment_id": payment.id,
         "token_id": token.id,
-        "state": "authorizing",
-        "sale": {
-            **sale,
-            "authenticated": authenticated,
-            "three_d_secure": _three_d_secure(result) if authenticated else None,
-        },
+        "state": PurchaseState.AUTHORIZING.value,
+        "sale": sale.document(),
         "platform_order_id": None,
         "platform_order_name": None,
         "recorded": None,
@@ -289,6 +363,7 @@ def begin_purchase(
     if purchase is None:
         purchase = PurchaseRow(id=new_id("pur"), session_id=row.id, created_at=now, **fields)
     else:  # an earlier attempt that was unwound starts over on the same row
+        purchase_moves(purchase.state, PurchaseState.AUTHORIZING)
         for name, value in fields.items():
             setattr(purchase, name, value)
     db.add(purchase)
@@ -319,7 +394,8 @@ def _three_d_secure(result: Any) -> dict[str, str] | None:
 def _pending_challenge(db: Session, session_id: str) -> PaymentRow | None:
     return db.exec(
         select(PaymentRow).where(
-            col(PaymentRow.session_id) == session_id, col(PaymentRow.status) == "requires_action"
+            col(PaymentRow.session_id) == session_id,
+            col(PaymentRow.status) == PaymentStatus.REQUIRES_ACTION.value,
         )
     ).first()
 
@@ -329,6 +405,7 @@ def authorize_request(db: Session, purchase: PurchaseRow) -> AuthorizeRequest:
     payment = db.get(PaymentRow, purchase.payment_id)
     token = db.get(PaymentTokenRow, purchase.token_id)
     assert payment is not None and token is not None, "purchases reference both by key"
+    sale = Sale.of(purchase)
     return AuthorizeRequest(
         idempotency_key=f"{purchase.session_id}:authorize:{payment.id}",
         amount=payment.amount,
@@ -343,14 +420,14 @@ def authorize_request(db: Session, purchase: PurchaseRow) -> AuthorizeRequest:
             funding=token.funding,
             outcome=CardOutcome(token.card_outcome),
         ),
-        authenticated=bool(purchase.sale.get("authenticated")),
+        authenticated=sale.authenticated,
         three_d_secure=ThreeDSecureResult(
             cryptogram=proof["cryptogram"],
             electronic_commerce_indicator=proof.get("electronic_commerce_indicator"),
             transaction_id=proof["transaction_id"],
             version=proof["version"],
         )
-        if (proof := purchase.sale.get("three_d_secure"))
+        if (proof := sale.three_d_secure)
         else None,
         pending_payment_id=payment.provider_payment_id,
         description=f"Checkout session {purchase.session_id}",
@@ -379,21 +456,23 @@ def record_authorization(
     payment.provider_payment_id = authorization.payment_id or payment.provider_payment_id
     payment.updated_at = now
     if authorization.status is AuthorizationStatus.AUTHORIZED:
-        payment.status = "requires_capture"
+        payment.status = payment_moves(payment.status, PaymentStatus.REQUIRES_CAPTURE)
         Payments(db).add(payment)
-        purchase.state, purchase.updated_at = "authorized", now
+        purchase.state = purchase_moves(purchase.state, PurchaseState.AUTHORIZED)
+        purchase.updated_at = now
         db.add(purchase)
         return purchase
 
-    Catalog(db).release({line["variant_id"]: line["quantity"] for line in purchase.sale["lines"]})
-    purchase.state, purchase.updated_at = "unwound", now
+    Catalog(db).release(Sale.of(purchase).quantities())
+    purchase.state = purchase_moves(purchase.state, PurchaseState.UNWOUND)
+    purchase.updated_at = now
     db.add(purchase)
     if (
         authorization.status is AuthorizationStatus.REQUIRES_ACTION
         and "3ds" in session.interventions
         and acquirer is not None
     ):
-        payment.status = "requires_action"
+        payment.status = payment_moves(payment.status, PaymentStatus.REQUIRES_ACTION)
         Payments(db).add(payment)
         # Nothing is charged yet: the token waits for this session's authenticated retry.
         PaymentTokens(db).release(token.id)
@@ -419,7 +498,8 @@ def record_authorization(
     session.updated_at = now
     if authorization.status is AuthorizationStatus.FAILED:
         # Nothing reached the card: the token is the buyer's to use again once we are fixed.
-        payment.status, payment.decline_code = "failed", "processing_error"
+        payment.status = payment_moves(payment.status, PaymentStatus.FAILED)
+        payment.decline_code = "processing_error"
         Payments(db).add(payment)
         PaymentTokens(db).release(token.id)
         session.authentication_metadata = None
@@ -433,14 +513,14 @@ def record_authorization(
             ),
         )
     if authorization.status is AuthorizationStatus.REQUIRES_ACTION:
-        payment.status = "void_pending"
+        payment.status = payment_moves(payment.status, PaymentStatus.VOID_PENDING)
         code, text = (
             "authentication_required",
             "This card needs 3-D Secure authentication, which this agent did not declare it "
             "supports (or this platform cannot hand to agents). Use a different card.",
         )
     else:
-        payment.status = "declined"
+        payment.status = payment_moves(payment.status, PaymentStatus.DECLINED)
         code = authorization.decline_code or "card_declined"
         text = authorization.message or "Your card was declined."
     payment.decline_code = code
@@ -468,7 +548,7 @@ def _decline(
             provider=provider,
             amount=amount,
             currency=state.row.currency,
-            status="declined",
+            status=PaymentStatus.DECLINED.value,
             decline_code=code,
             created_at=now,
             updated_at=now,
