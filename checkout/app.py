@@ -19,11 +19,13 @@ from fastapi import FastAPI
 from checkout.api import problems
 from checkout.api.acp import delegate_payment, discovery, sessions
 from checkout.api.catalog import router as catalog_router
+from checkout.api.commission import router as commission_router
+from checkout.api.ledger import router as ledger_router
 from checkout.api.limits import LimitedRequests, RequestLimits
 from checkout.api.merchants import router as merchants_router
-from checkout.api.money import router as money_router
 from checkout.api.orders import router as orders_router
 from checkout.api.platform_webhooks import router as platform_webhooks_router
+from checkout.api.refunds import router as refunds_router
 from checkout.api.services import DEFAULT_AGENT_ID, Services, utc_now
 from checkout.api.stripe_webhooks import router as stripe_webhooks_router
 from checkout.domain.fees import FeeSchedule
@@ -243,7 +245,9 @@ def create_app(
         orders_router,
         merchants_router,
         platform_webhooks_router,
-        money_router,
+        refunds_router,
+        commission_router,
+        ledger_router,
         stripe_webhooks_router,
     ):
         app.include_router(router)

@@ -198,11 +198,11 @@ class CredentialsRevoked(MerchantPlatformError):
     """The platform refused the credentials (revoked, expired beyond refresh, app uninstalled)."""
 
 
-class NotFound(MerchantPlatformError):
+class PlatformNotFound(MerchantPlatformError):
     """The shop, product, variant or order does not exist (or no longer does)."""
 
 
-class OutOfStock(MerchantPlatformError):
+class PlatformOutOfStock(MerchantPlatformError):
     def __init__(self, message: str, *, refs: Sequence[VariantRef] = ()) -> None:
         super().__init__(message)
         self.refs = tuple(refs)
@@ -213,7 +213,7 @@ class PlatformUnavailable(MerchantPlatformError):
     unknown: call find_order before trying again."""
 
 
-class InvalidRequest(MerchantPlatformError):
+class PlatformInvalidRequest(MerchantPlatformError):
     """The platform rejected the request as malformed (a bug on our side, not worth retrying)."""
 
 
@@ -222,8 +222,25 @@ class WebhookInvalid(MerchantPlatformError):
 
 
 __all__ = [
-    "CatalogPage", "CredentialsRevoked", "ExternalSale", "InvalidRequest", "MerchantAdapter",
-    "MerchantPlatformError", "NotFound", "OutOfStock", "PlacedOrder", "PlatformEvent",
-    "PlatformProduct", "PlatformUnavailable", "PlatformVariant", "RateLimited", "SaleLine",
-    "ShippingAddress", "ShopInfo", "Tracking", "VariantRef", "VariantStock", "WebhookInvalid",
+    "CatalogPage",
+    "CredentialsRevoked",
+    "ExternalSale",
+    "MerchantAdapter",
+    "MerchantPlatformError",
+    "PlacedOrder",
+    "PlatformEvent",
+    "PlatformInvalidRequest",
+    "PlatformNotFound",
+    "PlatformOutOfStock",
+    "PlatformProduct",
+    "PlatformUnavailable",
+    "PlatformVariant",
+    "RateLimited",
+    "SaleLine",
+    "ShippingAddress",
+    "ShopInfo",
+    "Tracking",
+    "VariantRef",
+    "VariantStock",
+    "WebhookInvalid",
 ]  # fmt: skip

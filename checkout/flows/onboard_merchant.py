@@ -22,7 +22,7 @@ from merchant_adapters import (
     CredentialsRevoked,
     MerchantAdapter,
     MerchantPlatformError,
-    NotFound,
+    PlatformNotFound,
     PlatformUnavailable,
     RateLimited,
 )
@@ -60,7 +60,7 @@ def platform_failure(exc: MerchantPlatformError, platform: str) -> Exception:
             param="$.credentials",
             code="invalid_credentials",
         )
-    if isinstance(exc, NotFound):
+    if isinstance(exc, PlatformNotFound):
         return InvalidRequest(
             f"{platform} has no such shop: {exc}", param="$.shop_id", code="shop_not_found"
         )

@@ -17,9 +17,9 @@ import httpx
 from merchant_adapters import (
     CatalogPage,
     ExternalSale,
-    InvalidRequest,
     PlacedOrder,
     PlatformEvent,
+    PlatformInvalidRequest,
     PlatformProduct,
     PlatformUnavailable,
     ShopInfo,
@@ -109,10 +109,10 @@ class EtsyAdapter:
         """
         match = CURSOR.match(cursor or "offset:0")
         if match is None:
-            raise InvalidRequest(f"Not an Etsy catalog cursor: {cursor!r}")
+            raise PlatformInvalidRequest(f"Not an Etsy catalog cursor: {cursor!r}")
         offset, seen = int(match.group(1)), int(match.group(2) or 0)
         if updated_since is not None and not updated_since.isdigit():
-            raise InvalidRequest(f"Not an Etsy catalog watermark: {updated_since!r}")
+            raise PlatformInvalidRequest(f"Not an Etsy catalog watermark: {updated_since!r}")
         floor = int(updated_since) if updated_since else None
         params = {
             "state": "active",
@@ -198,7 +198,7 @@ class EtsyAdapter:
             if restock:
                 await self._inventory.move(sale.lines, sign=+1)
         else:
-            raise InvalidRequest(f"Not an Etsy order: {order.recorded}")
+            raise PlatformInvalidRequest(f"Not an Etsy order: {order.recorded}")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> PlatformEvent:
         """Verify a Standard Webhooks delivery (Etsy's, via Svix) over the raw body, then parse."""

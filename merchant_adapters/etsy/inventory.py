@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 from merchant_adapters import (
     CredentialsRevoked,
-    InvalidRequest,
     MerchantPlatformError,
-    NotFound,
-    OutOfStock,
+    PlatformInvalidRequest,
+    PlatformNotFound,
+    PlatformOutOfStock,
     PlatformUnavailable,
     RateLimited,
     SaleLine,
@@ -77,7 +77,7 @@ def put_shape(inventory: Mapping[str, Any], changes: Mapping[str, int]) -> tuple
             {"sku": product.get("sku") or "", "property_values": values, "offerings": offerings}
         )
     if unmatched:
-        raise NotFound(f"Etsy listing has no variant {sorted(unmatched)} any more")
+        raise PlatformNotFound(f"Etsy listing has no variant {sorted(unmatched)} any more")
     body: Json = {"products": products}
     body.update({k: inventory[k] for k in _PUT_INVENTORY_FIELDS if k in inventory})
     return body, short
@@ -123,7 +123,7 @@ class EtsyInventory:
         for line in lines:
             listing_id, variant_id = line.ref.platform_product_id, line.ref.platform_variant_id
             if not listing_id.isdigit():
-                raise NotFound(f"Not an Etsy listing id: {listing_id!r}")
+                raise PlatformNotFound(f"Not an Etsy listing id: {listing_id!r}")
             changes[listing_id][variant_id] += sign * line.quantity
         listing_ids = sorted(changes, key=int)
         async with AsyncExitStack() as held:
@@ -136,13 +136,13 @@ class EtsyInventory:
                 planned[listing_id] = body
                 short += [VariantRef(listing_id, variant) for variant in dict.fromkeys(missing)]
             if short:
-                raise OutOfStock("Not enough stock on Etsy", refs=short)
+                raise PlatformOutOfStock("Not enough stock on Etsy", refs=short)
             done: list[str] = []
             try:
                 for listing_id in listing_ids:
                     await self.put(listing_id, planned[listing_id], changes[listing_id])
                     done.append(listing_id)
-            except (OutOfStock, RateLimited, CredentialsRevoked, NotFound, InvalidRequest):
+            except (PlatformOutOfStock, RateLimited, CredentialsRevoked, PlatformNotFound, PlatformInvalidRequest):
                 # The failing PUT was refused, so the listings already written are the only
                 # trace of a sale that did not happen: put them back (best effort).
                 for listing_id in done:
@@ -168,7 +168,7 @@ class EtsyInventory:
                 body, short = put_shape(await self.read(listing_id), changes)
                 if short:
                     refs = [VariantRef(listing_id, variant) for variant in dict.fromkeys(short)]
-                    raise OutOfStock("Not enough stock on Etsy any more", refs=refs)
+                    raise PlatformOutOfStock("Not enough stock on Etsy any more", refs=refs)
             try:
                 path = f"/listings/{listing_id}/inventory"
                 await transport.send("PUT", path, json=body, retry=False)

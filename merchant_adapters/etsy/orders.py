@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from merchant_adapters import (
     ExternalSale,
-    NotFound,
-    OutOfStock,
     PlacedOrder,
+    PlatformNotFound,
+    PlatformOutOfStock,
     PlatformUnavailable,
     VariantRef,
 )
@@ -64,7 +64,7 @@ class SandboxOrders:
             inventory = inventories.get(line.ref.platform_product_id)
             product = find_product(inventory, line.ref.platform_variant_id) if inventory else None
             if product is None:
-                raise NotFound(f"Etsy has no variant {line.ref}")
+                raise PlatformNotFound(f"Etsy has no variant {line.ref}")
             by_product[str(product["product_id"])] = line.ref
             lines.append(
                 {
@@ -92,7 +92,7 @@ class SandboxOrders:
             short = [
                 by_product[str(p)] for p in body.get("product_ids") or () if str(p) in by_product
             ]
-            raise OutOfStock(
+            raise PlatformOutOfStock(
                 f"Not enough stock on the Etsy sandbox: {body.get('error')}", refs=short
             )
         return sandbox_placed(body)

@@ -12,8 +12,8 @@ import httpx
 
 from merchant_adapters import (
     CredentialsRevoked,
-    InvalidRequest,
-    NotFound,
+    PlatformInvalidRequest,
+    PlatformNotFound,
     PlatformUnavailable,
     RateLimited,
 )
@@ -141,8 +141,8 @@ class EtsyTransport:
             if status in (401, 403):
                 raise CredentialsRevoked(f"Etsy refused the credentials ({status}): {text}")
             if status == 404:
-                raise NotFound(f"Etsy has no such resource ({what}): {text}")
-            raise InvalidRequest(f"Etsy rejected {what} ({status}): {text}")
+                raise PlatformNotFound(f"Etsy has no such resource ({what}): {text}")
+            raise PlatformInvalidRequest(f"Etsy rejected {what} ({status}): {text}")
         raise AssertionError("unreachable: the last attempt always returns or raises")
 
     def _note_limits(self, response: httpx.Response) -> None:

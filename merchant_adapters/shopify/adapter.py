@@ -17,10 +17,10 @@ import httpx
 from merchant_adapters import (
     CatalogPage,
     ExternalSale,
-    InvalidRequest,
-    NotFound,
     PlacedOrder,
     PlatformEvent,
+    PlatformInvalidRequest,
+    PlatformNotFound,
     ShopInfo,
     VariantRef,
     VariantStock,
@@ -94,7 +94,7 @@ class ShopifyAdapter:
         self, *, cursor: str | None = None, updated_since: str | None = None, page_size: int = 100
     ) -> CatalogPage:
         if page_size < 1:
-            raise InvalidRequest("page_size must be at least 1")
+            raise PlatformInvalidRequest("page_size must be at least 1")
         variables = {
             "first": min(page_size, CATALOG_PAGE_LIMIT),
             "after": cursor,
@@ -225,10 +225,10 @@ class ShopifyAdapter:
             # reports the end.
             return
         if any(error.get("code") == "NOT_FOUND" for error in errors):
-            raise NotFound(f"Shopify has no order {order.platform_order_id}")
+            raise PlatformNotFound(f"Shopify has no order {order.platform_order_id}")
         if await self._already_canceled(order.platform_order_id):
             return  # a repeated cancel (an outbox retry) has nothing left to do
-        raise InvalidRequest(f"Shopify refused orderCancel: {messages(errors)}")
+        raise PlatformInvalidRequest(f"Shopify refused orderCancel: {messages(errors)}")
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> PlatformEvent:
         return parse_shopify_webhook(self._webhook_secrets, headers, body)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from typing import Any, ClassVar, Literal
 
-from merchant_adapters import InvalidRequest, PlatformProduct, PlatformVariant
+from merchant_adapters import PlatformInvalidRequest, PlatformProduct, PlatformVariant
 from merchant_adapters.shopify.money import minor_units
 
 # The interface has no "unlimited": an untracked variant, or one that keeps selling when out of
@@ -60,7 +60,7 @@ def catalog_filter(updated_since: str | None) -> str:
     try:
         since = datetime.fromisoformat(updated_since)
     except ValueError as exc:
-        raise InvalidRequest(f"updated_since is not a timestamp: {updated_since!r}") from exc
+        raise PlatformInvalidRequest(f"updated_since is not a timestamp: {updated_since!r}") from exc
     return f"status:active AND updated_at:>'{iso(since)}'"
 
 

@@ -1,11 +1,16 @@
-"""A sale as orderCreate's input, and orderCreate's user errors as our OutOfStock or InvalidRequest."""
+"""A sale as orderCreate's input, and orderCreate's user errors as our PlatformOutOfStock or PlatformInvalidRequest."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from merchant_adapters import ExternalSale, InvalidRequest, OutOfStock, ShippingAddress
+from merchant_adapters import (
+    ExternalSale,
+    PlatformInvalidRequest,
+    PlatformOutOfStock,
+    ShippingAddress,
+)
 from merchant_adapters.shopify.money import decimal_amount
 from merchant_adapters.shopify.transport import messages
 
@@ -65,7 +70,7 @@ def order_input(sale: ExternalSale) -> dict[str, Any]:
 def raise_order_errors(sale: ExternalSale, errors: list[dict[str, Any]]) -> NoReturn:
     claims = [error for error in errors if error.get("code") == "INVENTORY_CLAIM_FAILED"]
     if not claims:
-        raise InvalidRequest(f"Shopify refused orderCreate: {messages(errors)}")
+        raise PlatformInvalidRequest(f"Shopify refused orderCreate: {messages(errors)}")
     refs = []
     for error in claims:
         # The field path names the line: ["order", "lineItems", "0", "quantity"].
@@ -74,7 +79,7 @@ def raise_order_errors(sale: ExternalSale, errors: list[dict[str, Any]]) -> NoRe
             index = int(field[2])
             if index < len(sale.lines) and sale.lines[index].ref not in refs:
                 refs.append(sale.lines[index].ref)
-    raise OutOfStock(f"Shopify could not claim the stock: {messages(claims)}", refs=refs)
+    raise PlatformOutOfStock(f"Shopify could not claim the stock: {messages(claims)}", refs=refs)
 
 
 def _mailing_address(address: ShippingAddress) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import httpx
 
 from merchant_adapters import (
     CredentialsRevoked,
-    InvalidRequest,
-    NotFound,
+    PlatformInvalidRequest,
+    PlatformNotFound,
     PlatformUnavailable,
     RateLimited,
 )
@@ -159,11 +159,11 @@ class ShopifyTransport:
             # the merchant sorts it out, so "try later" fits better than "re-onboard".
             raise PlatformUnavailable(f"the shop is frozen or locked (HTTP {status}) for {where}")
         if status == 404:
-            raise NotFound(f"Shopify has no such shop or API version: {where}")
+            raise PlatformNotFound(f"Shopify has no such shop or API version: {where}")
         if status >= 500:
             raise _Unavailable(f"Shopify answered {status} to {where}")
         if status != 200:
-            raise InvalidRequest(f"Shopify answered {status} to {where}: {response.text[:200]}")
+            raise PlatformInvalidRequest(f"Shopify answered {status} to {where}: {response.text[:200]}")
         try:
             payload = response.json()
         except ValueError as exc:
@@ -191,4 +191,4 @@ class ShopifyTransport:
             raise CredentialsRevoked(f"Shopify denied access for {where}: {text}")
         if "INTERNAL_SERVER_ERROR" in codes:
             raise _Unavailable(f"Shopify failed internally on {where}: {text}")
-        raise InvalidRequest(f"Shopify rejected {where}: {text}")
+        raise PlatformInvalidRequest(f"Shopify rejected {where}: {text}")

@@ -17,9 +17,9 @@ import respx
 from merchant_adapters import (
     CredentialsRevoked,
     ExternalSale,
-    NotFound,
-    OutOfStock,
     PlacedOrder,
+    PlatformNotFound,
+    PlatformOutOfStock,
     PlatformUnavailable,
     RateLimited,
     SaleLine,
@@ -438,7 +438,7 @@ async def test_a_sale_beyond_the_stock_is_refused_before_any_put(
     put = etsy.put(url__regex=r"/listings/\d+/inventory$").respond(json={})
     bowl = VariantRef("555", "default")
 
-    with pytest.raises(OutOfStock) as refused:
+    with pytest.raises(PlatformOutOfStock) as refused:
         await make_adapter(waits).place_order(make_sale((bowl, 1), (GREEN, 2)))
 
     assert refused.value.refs == (GREEN,)
@@ -451,7 +451,7 @@ async def test_a_variant_that_is_gone_from_the_listing_is_not_found(
 ) -> None:
     etsy.get(f"/listings/{LISTING_ID}/inventory").respond(json=mug_inventory())
 
-    with pytest.raises(NotFound):
+    with pytest.raises(PlatformNotFound):
         await make_adapter(waits).place_order(
             make_sale((VariantRef(str(LISTING_ID), "200=Purple"), 1))
         )
@@ -688,7 +688,7 @@ async def test_a_malformed_body_raises_platform_unavailable(
 async def test_a_missing_listing_is_not_found(etsy: respx.MockRouter, waits: Waits) -> None:
     etsy.get("/listings/42/inventory").respond(404, json={"error": "Listing with id 42 not found"})
 
-    with pytest.raises(NotFound):
+    with pytest.raises(PlatformNotFound):
         await make_adapter(waits).place_order(make_sale((VariantRef("42", "default"), 1)))
 
 

@@ -18,7 +18,7 @@ from merchant_adapters import (
     CredentialsRevoked,
     ExternalSale,
     MerchantPlatformError,
-    OutOfStock,
+    PlatformOutOfStock,
     PlatformProduct,
     PlatformUnavailable,
     RateLimited,
@@ -212,8 +212,8 @@ async def test_the_last_unit_cannot_be_sold_twice(shop: SeededShop) -> None:
         return_exceptions=True,
     )
 
-    assert sorted(type(o).__name__ for o in outcomes) == ["OutOfStock", "PlacedOrder"]
-    refused = next(o for o in outcomes if isinstance(o, OutOfStock))
+    assert sorted(type(o).__name__ for o in outcomes) == ["PlacedOrder", "PlatformOutOfStock"]
+    refused = next(o for o in outcomes if isinstance(o, PlatformOutOfStock))
     assert refused.refs == (ref,)
     assert await stock_of(adapter, ref) == 0
     assert len(shop.sandbox.orders(shop.shop_id)) == 1
@@ -225,7 +225,7 @@ async def test_an_order_with_one_short_line_claims_nothing(shop: SeededShop) -> 
     plenty, plenty_stock = await variant_by_sku(adapter, "CK-MUG-SPK-SPEWHI-16OZ")
     scarce, scarce_stock = await variant_by_sku(adapter, "CK-MUG-SPK-OAT-16OZ")
 
-    with pytest.raises(OutOfStock) as refused:
+    with pytest.raises(PlatformOutOfStock) as refused:
         await adapter.place_order(make_sale((plenty, 1), (scarce, scarce_stock + 1)))
 
     assert refused.value.refs == (scarce,)
@@ -295,7 +295,7 @@ async def test_an_inventory_only_sale_beyond_the_stock_is_refused_and_writes_not
     ref, stock = await variant_by_sku(adapter, "CK-BWL-SRV-FORGRE")
     before = shop.sandbox.inventory_json(int(ref.platform_product_id))
 
-    with pytest.raises(OutOfStock):
+    with pytest.raises(PlatformOutOfStock):
         await adapter.place_order(make_sale((ref, stock + 1)))
 
     assert shop.sandbox.inventory_json(int(ref.platform_product_id)) == before

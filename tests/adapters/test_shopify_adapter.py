@@ -17,9 +17,9 @@ import respx
 from merchant_adapters import (
     CredentialsRevoked,
     ExternalSale,
-    InvalidRequest,
-    NotFound,
-    OutOfStock,
+    PlatformInvalidRequest,
+    PlatformNotFound,
+    PlatformOutOfStock,
     PlatformUnavailable,
     RateLimited,
     SaleLine,
@@ -472,7 +472,7 @@ async def test_an_inventory_claim_failure_is_out_of_stock_for_the_line_it_names(
     shopify.on("FindOrder", no_order())
     shopify.on("Place", {"data": {"orderCreate": {"order": None, "userErrors": [error]}}})
 
-    with pytest.raises(OutOfStock) as raised:
+    with pytest.raises(PlatformOutOfStock) as raised:
         await adapter.place_order(make_sale())
 
     assert raised.value.refs == (PLATE,)
@@ -485,7 +485,7 @@ async def test_other_user_errors_are_invalid_requests(
     shopify.on("FindOrder", no_order())
     shopify.on("Place", {"data": {"orderCreate": {"order": None, "userErrors": [error]}}})
 
-    with pytest.raises(InvalidRequest, match="Email is invalid"):
+    with pytest.raises(PlatformInvalidRequest, match="Email is invalid"):
         await adapter.place_order(make_sale())
 
 
@@ -586,8 +586,8 @@ async def test_a_revoked_token_raises_credentials_revoked_without_retrying(
         (403, CredentialsRevoked),
         (402, PlatformUnavailable),
         (423, PlatformUnavailable),
-        (404, NotFound),
-        (400, InvalidRequest),
+        (404, PlatformNotFound),
+        (400, PlatformInvalidRequest),
     ],
 )
 async def test_http_statuses_map_onto_the_error_taxonomy(

@@ -16,7 +16,7 @@ from merchant_adapters import (
     CatalogPage,
     CredentialsRevoked,
     ExternalSale,
-    OutOfStock,
+    PlatformOutOfStock,
     PlatformProduct,
     PlatformUnavailable,
     SaleLine,
@@ -235,12 +235,15 @@ async def test_the_last_unit_cannot_be_sold_twice(
         return_exceptions=True,
     )
 
-    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["OutOfStock", "PlacedOrder"]
-    refused = next(outcome for outcome in outcomes if isinstance(outcome, OutOfStock))
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == [
+        "PlacedOrder",
+        "PlatformOutOfStock",
+    ]
+    refused = next(outcome for outcome in outcomes if isinstance(outcome, PlatformOutOfStock))
     assert refused.refs == (ref,)
     assert sandbox.stock(ref.platform_variant_id) == 0
     assert len(sandbox.orders(SHOP)) == 1
-    with pytest.raises(OutOfStock):
+    with pytest.raises(PlatformOutOfStock):
         await adapter.place_order(make_sale("cs_buyer_three", (ref, price, 1)))
     assert sandbox.stock(ref.platform_variant_id) == 0
 
@@ -252,7 +255,7 @@ async def test_an_order_whose_second_line_is_short_claims_nothing(
     plenty, plenty_price, plenty_stock = catalog["NW-TEE-ORG-OAT-L"]
     short, short_price, _ = catalog["NW-TEE-ORG-NAV-L"]
 
-    with pytest.raises(OutOfStock) as raised:
+    with pytest.raises(PlatformOutOfStock) as raised:
         await adapter.place_order(
             make_sale("cs_mixed", (plenty, plenty_price, 1), (short, short_price, 5))
         )

@@ -61,10 +61,10 @@ from merchant_adapters import (
     MerchantAdapter,
     MerchantPlatformError,
     PlacedOrder,
+    PlatformOutOfStock,
     PlatformUnavailable,
     RateLimited,
 )
-from merchant_adapters import OutOfStock as PlatformOutOfStock
 
 log = logging.getLogger("checkout.flows")
 
