@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
-from checkout.api.merchants import CommissionTerms, terms_warnings
+from checkout.api.merchants import CommissionTermsBody, terms_warnings
 from checkout.api.problems import json_document
 from checkout.domain import commission
 from checkout.errors import InvalidRequest
@@ -53,7 +53,7 @@ def get_commission(merchant_id: str, _reader: MerchantReaderDep, services: Servi
     "/merchants/{merchant_id}/commission", operation_id="changeCommission", responses=CLIENT_ERRORS
 )
 def change_commission(
-    merchant_id: str, body: CommissionTerms, _operator: OperatorDep, services: ServicesDep
+    merchant_id: str, body: CommissionTermsBody, _operator: OperatorDep, services: ServicesDep
 ) -> Response:
     """New terms for orders from now on; orders already sold keep the version they were sold under."""
     now = services.clock()

@@ -39,23 +39,23 @@ from checkout.store.rows import MerchantRow, ProductRow
 router = APIRouter(tags=["merchants"])
 
 
-class CommissionTerms(Strict):
+class CommissionTermsBody(Strict):
     rate_bps: int = Field(ge=0, le=10_000, description="Commission in basis points (200 = 2%).")
     category_bps: dict[str, int] = Field(default_factory=dict)
     minimum: int | None = Field(default=None, ge=0, description="Minimum per order, minor units.")
     fixed: int = Field(default=0, ge=0, description="Added to every order, minor units.")
 
 
-class ShippingRate(Strict):
+class ShippingRateBody(Strict):
     amount: int = Field(ge=0)
     carrier: str
     min_days: int = Field(ge=0)
     max_days: int = Field(ge=0)
 
 
-class ShippingRules(Strict):
-    standard: ShippingRate
-    express: ShippingRate | None = None
+class ShippingRulesBody(Strict):
+    standard: ShippingRateBody
+    express: ShippingRateBody | None = None
     free_shipping_threshold: int | None = Field(default=None, ge=0)
 
 
@@ -70,7 +70,7 @@ class MerchantCreateRequest(Strict):
         description="Shopify shop domain (name.myshopify.com).",
     )
     credentials: dict[str, str] = Field(default_factory=dict)
-    commission: CommissionTerms | None = None
+    commission: CommissionTermsBody | None = None
     currency: str | None = Field(
         default=None,
         pattern=r"^[a-z]{3}$",
@@ -79,7 +79,7 @@ class MerchantCreateRequest(Strict):
     country: str = Field(default="US", min_length=2, max_length=2)
     support_email: EmailStr | None = None
     links: dict[str, str] = Field(default_factory=dict)
-    shipping: ShippingRules | None = None
+    shipping: ShippingRulesBody | None = None
     api_base_url: str | None = Field(
         default=None, max_length=500, description="Override the platform's API base URL."
     )
@@ -153,7 +153,7 @@ def terms_warnings(services: Services, terms: commission.CommissionTerms) -> lis
 async def create_merchant(
     body: MerchantCreateRequest, _operator: OperatorDep, services: ServicesDep
 ) -> Response:
-    terms = body.commission or CommissionTerms(rate_bps=services.settings.commission_bps)
+    terms = body.commission or CommissionTermsBody(rate_bps=services.settings.commission_bps)
     shipping = body.shipping.model_dump() if body.shipping else None
     if body.platform == "feed":
         if body.currency is None:
