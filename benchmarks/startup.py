@@ -65,8 +65,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     options = parser.parse_args()
     report("agentic-checkout --help", [timed([CLI, "--help"]) for _ in range(options.runs)])
-    importing = [sys.executable, "-c", "import checkout.composition"]
-    report("import checkout.composition", [timed(importing) for _ in range(options.runs)])
+    importing = [sys.executable, "-c", "import marketplace.composition"]
+    report("import marketplace.composition", [timed(importing) for _ in range(options.runs)])
     report(
         f"serve --workers {options.workers} until ready",
         [serve_until_ready(options.workers, options.database_url) for _ in range(options.runs)],

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from checkout.composition import create_platform_app
+from marketplace.composition import create_platform_app
 from tests.conftest import make_settings
 from tests.support import (
     AGENT_KEY,

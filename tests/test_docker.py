@@ -93,7 +93,7 @@ def test_compose_commands_are_the_cli_commands_the_tests_exercise() -> None:
 
     from typer.testing import CliRunner
 
-    from checkout.cli import cli
+    from marketplace.cli import cli
 
     runner = CliRunner()
     env = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}

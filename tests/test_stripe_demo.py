@@ -11,8 +11,8 @@ import anyio
 import pytest
 from typer.testing import CliRunner
 
-from checkout.cli import cli
 from checkout.stripe_demo import DEMO_MERCHANT, DemoStopped, run_stripe_demo
+from marketplace.cli import cli
 from tests.fake_stripe import FakeStripe, sql, stripe_settings
 
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from assistant.service import AssistantService
 from assistant.settings import AssistantSettings
-from checkout.composition import create_platform_app
+from marketplace.composition import create_platform_app
 from tests.conftest import make_settings
 from tests.support import AGENT_KEY, OPERATOR_KEY
 

@@ -61,7 +61,7 @@ def serve(
     log.info("serve.listening url=http://%s:%d docs=http://%s:%d/docs", host, port, host, port)
     os.environ[READ_TIMEOUT_VARIABLE] = str(settings.request_read_timeout_seconds)
     uvicorn.run(
-        "checkout.composition:create_platform_app",
+        "marketplace.composition:create_platform_app",
         factory=True,
         host=host,
         port=port,
@@ -145,8 +145,8 @@ async def _run_demo(url: str | None) -> DemoResult:
     import httpx
 
     from assistant.demo import run_demo
-    from checkout.composition import INTERNAL_BASE_URL, create_platform_app
     from checkout.settings import Settings
+    from marketplace.composition import INTERNAL_BASE_URL, create_platform_app
 
     if url is not None:
         result = await run_demo(url)
