@@ -1,14 +1,23 @@
-"""ISO 4217 minor units for the platforms' decimal money: one exponent table for every adapter."""
+"""ISO 4217 minor units for the platforms' decimal money: one exponent table for every adapter.
+
+The platforms write money in major units with no exponent of their own; the exponent is the
+standard's (the `iso4217` package), the same table checkout.domain.money reads.
+"""
 
 from __future__ import annotations
 
-# Exponents that are not 2; the platforms write money in major units with no exponent of their own.
-CURRENCY_EXPONENTS: dict[str, int] = {
-    "bif": 0, "clp": 0, "djf": 0, "gnf": 0, "isk": 0, "jpy": 0, "kmf": 0, "krw": 0, "pyg": 0,
-    "rwf": 0, "ugx": 0, "vnd": 0, "vuv": 0, "xaf": 0, "xof": 0, "xpf": 0,
-    "bhd": 3, "iqd": 3, "jod": 3, "kwd": 3, "lyd": 3, "omr": 3, "tnd": 3,
-}  # fmt: skip
+from functools import cache
+
+import iso4217
+
+# What an unknown code is written with: most currencies have two decimals.
+DEFAULT_EXPONENT = 2
 
 
+@cache
 def exponent(currency: str) -> int:
-    return CURRENCY_EXPONENTS.get(currency.lower(), 2)
+    try:
+        minor = iso4217.Currency(currency.upper()).exponent
+    except ValueError:
+        return DEFAULT_EXPONENT
+    return DEFAULT_EXPONENT if minor is None else int(minor)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import iso4217
 import pytest
 
+from checkout.domain import money
 from checkout.domain.allowance import Allowance, TokenState, check_spend
 from checkout.domain.checkout import (
     Address,
@@ -18,6 +20,7 @@ from checkout.domain.checkout import (
 )
 from checkout.domain.money import Money, apply_bps, divide_half_up, format_amount
 from checkout.errors import PaymentTokenRejected
+from merchant_adapters import money as adapter_money
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 RULES = ShippingRules(
@@ -90,6 +93,24 @@ def test_money_refuses_floats_and_mixed_currencies() -> None:
         Money(1, "usd") + Money(1, "eur")
     assert format_amount(123456, "usd") == "$1,234.56"
     assert format_amount(500, "jpy") == "¥500"
+
+
+def test_every_iso_currency_is_written_with_its_own_minor_units() -> None:
+    codes = [c.code for c in iso4217.Currency if c.exponent is not None]
+    assert len(codes) > 150
+    for code in codes:
+        written = format_amount(123456, code.lower())
+        places = written.rpartition(".")[2] if "." in written else ""
+        assert len(places) == iso4217.Currency(code).exponent, written
+    assert format_amount(-1050, "chf") == "-CHF 10.50"
+    assert format_amount(1234, "bhd") == "BHD 1.234"
+    assert format_amount(-150, "cad") == "-CA$1.50"
+
+
+def test_checkout_and_the_adapters_read_one_exponent_table() -> None:
+    for currency in iso4217.Currency:
+        code = currency.code.lower()
+        assert money.exponent(code) == adapter_money.exponent(code), code
 
 
 def test_quote_prices_items_shipping_and_california_tax() -> None:

@@ -1,19 +1,40 @@
-"""Money in integer minor units, currency exponents, and the named rounding rules."""
+"""Money in integer minor units, currency exponents, and the named rounding rules.
+
+The one currency table: ISO 4217's minor units (the `iso4217` package, the standard's own data;
+CLDR's display digits differ for HUF, COP, IDR, IQD...) and CLDR's symbols through Babel. Nothing
+here is a hand-kept number.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-# ISO 4217 exponents for the currencies the platform sells in.
-CURRENCY_EXPONENTS: dict[str, int] = {"usd": 2, "eur": 2, "gbp": 2, "cad": 2, "aud": 2, "jpy": 0}
-CURRENCY_SYMBOLS: dict[str, str] = {
-    "usd": "$",
-    "eur": "€",
-    "gbp": "£",
-    "cad": "CA$",
-    "aud": "A$",
-    "jpy": "¥",
-}
+import iso4217
+from babel.numbers import get_currency_symbol
+
+# The currencies the platform sells in (discovery lists them; Money accepts only these).
+SUPPORTED_CURRENCIES = frozenset({"usd", "eur", "gbp", "cad", "aud", "jpy"})
+# What an unknown code is written with: most currencies have two decimals.
+DEFAULT_EXPONENT = 2
+
+
+@cache
+def exponent(currency: str) -> int:
+    """ISO 4217 minor units of `currency` (any case); 2 for a code ISO does not know."""
+    try:
+        minor = iso4217.Currency(currency.upper()).exponent
+    except ValueError:
+        return DEFAULT_EXPONENT
+    return DEFAULT_EXPONENT if minor is None else int(minor)
+
+
+@cache
+def symbol(currency: str) -> str:
+    """The symbol a US-English reader knows ("$", "CA$", "€"); the code itself when none."""
+    code = currency.upper()
+    shown = str(get_currency_symbol(code, locale="en_US"))
+    return code + " " if shown == code else shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +45,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, int) or isinstance(self.amount, bool):
             raise TypeError("Money.amount is an int of minor units")
-        if self.currency not in CURRENCY_EXPONENTS:
+        if self.currency not in SUPPORTED_CURRENCIES:
             raise ValueError(f"unsupported currency {self.currency!r}")
 
     def __add__(self, other: Money) -> Money:
@@ -52,10 +73,10 @@ def apply_bps(amount: int, bps: int) -> int:
 
 
 def format_amount(amount: int, currency: str) -> str:
-    exponent = CURRENCY_EXPONENTS[currency]
-    symbol = CURRENCY_SYMBOLS.get(currency, currency.upper() + " ")
+    """Minor units as a reader sees them: "$1,234.56", "¥500", "CHF 12.00"; any currency code."""
+    places, shown = exponent(currency), symbol(currency)
     sign = "-" if amount < 0 else ""
-    if exponent == 0:
-        return f"{sign}{symbol}{abs(amount):,}"
-    major, minor = divmod(abs(amount), 10**exponent)
-    return f"{sign}{symbol}{major:,}.{minor:0{exponent}d}"
+    if places == 0:
+        return f"{sign}{shown}{abs(amount):,}"
+    major, minor = divmod(abs(amount), 10**places)
+    return f"{sign}{shown}{major:,}.{minor:0{places}d}"

@@ -2,7 +2,7 @@
 
 from merchant_adapters.shopify.adapter import ShopifyAdapter
 from merchant_adapters.shopify.catalog import UNLIMITED, plain_text
-from merchant_adapters.shopify.money import CURRENCY_EXPONENTS, decimal_amount, minor_units
+from merchant_adapters.shopify.money import decimal_amount, minor_units
 from merchant_adapters.shopify.orders import SOURCE_NAME
 from merchant_adapters.shopify.queries import (
     CATALOG_MEDIA,
@@ -30,7 +30,6 @@ __all__ = [
     "CATALOG_PRODUCT_COST",
     "CATALOG_QUERY",
     "CATALOG_VARIANTS",
-    "CURRENCY_EXPONENTS",
     "DEFAULT_API_VERSION",
     "FIND_ORDER_QUERY",
     "MAX_PAGE",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from merchant_adapters.money import CURRENCY_EXPONENTS, exponent
+from merchant_adapters.money import exponent
 
-__all__ = ["CURRENCY_EXPONENTS", "decimal_amount", "minor_units"]
+__all__ = ["decimal_amount", "minor_units"]
 
 
 def minor_units(amount: str, currency: str) -> int:

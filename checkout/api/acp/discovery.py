@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from checkout.api.deps import ServicesDep
 from checkout.api.problems import json_document
-from checkout.domain.money import CURRENCY_EXPONENTS
+from checkout.domain.money import SUPPORTED_CURRENCIES
 from checkout.protocol import CURRENT_VERSION, SUPPORTED_VERSIONS
 
 router = APIRouter(tags=["discovery"])
@@ -29,7 +29,7 @@ def discovery(services: ServicesDep) -> Response:
             "services": ["checkout", "orders"]
             + (["delegate_payment"] if services.provider.name == "sandbox" else []),
             "intervention_types": ["3ds"],
-            "supported_currencies": sorted(CURRENCY_EXPONENTS),
+            "supported_currencies": sorted(SUPPORTED_CURRENCIES),
             "supported_locales": ["en-US"],
         },
     }
