@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from checkout.errors import InvalidRequest
+from checkout.domain.errors import InvalidRequest
 from checkout.store.rows import MerchantRow
 from checkout.store.vault import CredentialVault
 from merchant_adapters import MerchantAdapter

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from checkout.api.problems import error_response
 from checkout.api.services import Services
-from checkout.errors import InvalidRequest, NotFound
+from checkout.domain.errors import InvalidRequest, NotFound
 from checkout.flows.onboard_merchant import MerchantApplication, onboard_merchant
 from checkout.flows.payment_accounts import open_payment_account
 from checkout.platforms import SANDBOX_BASE_URL

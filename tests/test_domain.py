@@ -18,8 +18,8 @@ from checkout.domain.checkout import (
     ShippingRules,
     build_quote,
 )
+from checkout.domain.errors import PaymentTokenRejected
 from checkout.domain.money import Money, apply_bps, divide_half_up, format_amount
-from checkout.errors import PaymentTokenRejected
 from merchant_adapters import money as adapter_money
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)

@@ -12,7 +12,7 @@ from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import AgentDep, ServicesDep
 from checkout.api.problems import json_document
 from checkout.domain.checkout import LOW_STOCK
-from checkout.errors import InvalidRequest
+from checkout.domain.errors import InvalidRequest
 from checkout.protocol.responses import CatalogPage
 from checkout.store.catalog import Catalog
 from checkout.store.rows import MerchantRow, ProductRow, VariantRow

@@ -13,7 +13,7 @@ from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
 from checkout.api.merchants import CommissionTermsBody, terms_warnings
 from checkout.api.problems import json_document
 from checkout.domain import commission
-from checkout.errors import InvalidRequest
+from checkout.domain.errors import InvalidRequest
 from checkout.protocol.render import iso
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import CommissionBook

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from checkout.api.services import Services, key_hash
-from checkout.errors import (
+from checkout.domain.errors import (
     IdempotencyKeyRequired,
     InvalidRequest,
     Unauthenticated,

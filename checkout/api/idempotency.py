@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from checkout.api.problems import error_body, error_response, json_response, status_for
 from checkout.api.services import Services
-from checkout.errors import CheckoutError, IdempotencyInFlight, InvalidRequest
+from checkout.domain.errors import CheckoutError, IdempotencyInFlight, InvalidRequest
 from checkout.protocol.render import to_json
 from checkout.store.idempotency import IdempotencyRecords, KeyScope, StoredResponse
 

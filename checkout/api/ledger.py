@@ -14,8 +14,8 @@ from checkout.api.commission import terms_view
 from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
 from checkout.api.problems import json_document
 from checkout.api.services import Services
+from checkout.domain.errors import InvalidRequest
 from checkout.domain.ledger import Earned, revenue, statement
-from checkout.errors import InvalidRequest
 from checkout.protocol.render import iso
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import current_terms

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from checkout import errors
 from checkout.api.problems import error_response
+from checkout.domain import errors
 
 _OPEN, _CLOSE, _QUOTE = b"[{", b"]}", ord('"')
 _CHECK_IN_THREAD_BYTES = 65_536

@@ -18,8 +18,8 @@ from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
 from checkout.api.problems import json_document
 from checkout.api.services import Services, key_hash
 from checkout.domain import commission
+from checkout.domain.errors import InvalidRequest, ServiceUnavailable, Unauthenticated
 from checkout.domain.fees import FeeSchedule
-from checkout.errors import InvalidRequest, ServiceUnavailable, Unauthenticated
 from checkout.flows.ingest_feed import ingest_feed
 from checkout.flows.onboard_merchant import (
     DEFAULT_SHIPPING,

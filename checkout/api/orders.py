@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import AgentDep, OperatorDep, ServicesDep
 from checkout.api.problems import json_document
-from checkout.errors import NotFound
+from checkout.domain.errors import NotFound
 from checkout.flows.fulfill_order import ship_order
 from checkout.flows.order_events import order_document
 from checkout.protocol.responses import Order

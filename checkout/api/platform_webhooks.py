@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
 from checkout.api.deps import ServicesDep
 from checkout.api.problems import json_document
-from checkout.errors import NotFound, Unauthenticated
+from checkout.domain.errors import NotFound, Unauthenticated
 from checkout.flows.platform_events import handle_platform_event
 from checkout.store.rows import MerchantRow
 from merchant_adapters import WebhookInvalid

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from checkout import errors
+from checkout.domain import errors
 from checkout.protocol import render
 from checkout.protocol.render import to_json
 

@@ -13,7 +13,7 @@ from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
 from checkout.api.deps import IdempotencyKeyDep, OperatorDep, RawBodyDep, ServicesDep
 from checkout.api.idempotency import run_idempotently_async
 from checkout.api.problems import json_document
-from checkout.errors import NotFound
+from checkout.domain.errors import NotFound
 from checkout.flows.order_events import order_document
 from checkout.flows.refund_order import refund_order
 from checkout.protocol.render import iso

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import ServicesDep
 from checkout.api.problems import json_document
-from checkout.errors import InvalidRequest
+from checkout.domain.errors import InvalidRequest
 from checkout.flows.stripe_events import handle_stripe_event
 from checkout.payments.stripe_webhooks import StripeSignatureInvalid, verify_stripe_event
 

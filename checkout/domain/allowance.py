@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from checkout.errors import PaymentTokenRejected
+from checkout.domain.errors import PaymentTokenRejected
 
 TOKEN_PARAM = "$.payment_data.instrument.credential.token"
 

@@ -15,7 +15,7 @@ from checkout.domain.checkout import (
     price_problems,
     status_of,
 )
-from checkout.errors import CancelNotAllowed, InvalidRequest, UnknownItem
+from checkout.domain.errors import CancelNotAllowed, InvalidRequest, UnknownItem
 from checkout.flows.session_state import (
     SessionState,
     accept_current_prices,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from checkout.errors import InvalidRequest
+from checkout.domain.errors import InvalidRequest
 from checkout.payments.provider import CardRejected, PaymentProvider
 from checkout.protocol.requests import DelegatePaymentRequest
 from checkout.store.ids import new_id

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from checkout.errors import InvalidRequest, NotFound
+from checkout.domain.errors import InvalidRequest, NotFound
 from checkout.flows.order_events import queue_order_event
 from checkout.protocol import render
 from checkout.store.ids import new_id

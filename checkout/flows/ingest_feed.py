@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from checkout.errors import InvalidRequest
+from checkout.domain.errors import InvalidRequest
 from checkout.flows.sync_catalog import SyncCounts, product_rows
 from checkout.store.catalog import CatalogWriter, merchant_or_missing
 from checkout.store.db import Database

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 from sqlmodel import col, select
 
-from checkout.errors import InvalidRequest, ServiceUnavailable
+from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.flows.sync_catalog import SyncCounts, sync_catalog
 from checkout.platforms import MerchantPlatforms
 from checkout.store.catalog import merchant_or_missing

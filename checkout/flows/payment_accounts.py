@@ -6,7 +6,7 @@ import logging
 
 import anyio
 
-from checkout.errors import InvalidRequest, ServiceUnavailable
+from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.payments.provider import (
     AccountStatus,
     ConnectedAccounts,

@@ -15,7 +15,7 @@ import anyio
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from checkout.errors import InvalidRequest, ServiceUnavailable
+from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.flows.fulfill_order import cancel_order, ship_order
 from checkout.flows.refund_order import Refunding, refund_order
 from checkout.flows.sync_catalog import catalog_id, sync_catalog

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from checkout.errors import InvalidRequest, ServiceUnavailable
+from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.store.catalog import Catalog, CatalogWriter
 from checkout.store.rows import MerchantRow
 from checkout.store.sessions import CheckoutSessions

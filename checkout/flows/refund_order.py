@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from checkout.domain import ledger
 from checkout.domain.commission import commission_refund
-from checkout.errors import InvalidRequest, NotFound, ServiceUnavailable
+from checkout.domain.errors import InvalidRequest, NotFound, ServiceUnavailable
 from checkout.flows.order_events import queue_order_event
 from checkout.payments.provider import (
     PaymentProvider,

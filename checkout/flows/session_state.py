@@ -21,7 +21,7 @@ from checkout.domain.checkout import (
     build_quote,
     status_of,
 )
-from checkout.errors import NotFound, SessionNotOpen
+from checkout.domain.errors import NotFound, SessionNotOpen
 from checkout.store.catalog import Catalog, shipping_rules
 from checkout.store.orders import Orders
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, MerchantRow, OrderRow

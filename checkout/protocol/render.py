@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from checkout.domain.checkout import LOW_STOCK, FulfillmentOption, Problem, Status
-from checkout.errors import CheckoutError, UnsupportedApiVersion
+from checkout.domain.errors import CheckoutError, UnsupportedApiVersion
 from checkout.protocol import CURRENT_VERSION
 from checkout.store.rows import MerchantRow, OrderLineRow, OrderRow, RefundRow
 

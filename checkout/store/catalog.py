@@ -10,8 +10,8 @@ from sqlalchemy import func, insert, or_, true, update
 from sqlmodel import Session, col, select
 
 from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
+from checkout.domain.errors import NotFound
 from checkout.domain.purchase import HOLDING_STOCK
-from checkout.errors import NotFound
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from checkout.errors import IdempotencyConflict, IdempotencyInFlight
+from checkout.domain.errors import IdempotencyConflict, IdempotencyInFlight
 from checkout.store.db import Database
 from checkout.store.rows import IdempotencyRecordRow
 

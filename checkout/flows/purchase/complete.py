@@ -15,8 +15,7 @@ import anyio
 
 from checkout.domain.allowance import TOKEN_PARAM
 from checkout.domain.checkout import OPEN_STATUSES, Status
-from checkout.domain.purchase import PurchaseState
-from checkout.errors import (
+from checkout.domain.errors import (
     IdempotencyInFlight,
     InvalidRequest,
     NotFound,
@@ -24,6 +23,7 @@ from checkout.errors import (
     PaymentTokenRejected,
     ServiceUnavailable,
 )
+from checkout.domain.purchase import PurchaseState
 from checkout.flows.platform_stock import refresh_stock
 from checkout.flows.purchase.saga import (
     Completion,

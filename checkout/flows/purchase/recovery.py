@@ -10,8 +10,8 @@ import anyio
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from checkout.domain.errors import ServiceUnavailable
 from checkout.domain.purchase import UNFINISHED
-from checkout.errors import ServiceUnavailable
 from checkout.flows.purchase.saga import Completion, carry_on, release_hold
 from checkout.flows.purchase.settlement import holds_to_release
 from checkout.store.rows import MerchantRow, PurchaseRow

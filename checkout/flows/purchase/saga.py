@@ -25,8 +25,7 @@ import anyio
 from sqlmodel import Session, col, select
 
 from checkout.domain.checkout import Problem
-from checkout.domain.purchase import PaymentStatus, PurchaseState
-from checkout.errors import (
+from checkout.domain.errors import (
     CheckoutError,
     IdempotencyInFlight,
     InvalidRequest,
@@ -34,6 +33,7 @@ from checkout.errors import (
     PaymentDeclined,
     ServiceUnavailable,
 )
+from checkout.domain.purchase import PaymentStatus, PurchaseState
 from checkout.flows.platform_stock import refresh_stock
 from checkout.flows.purchase.sale import Sale, external_sale
 from checkout.flows.purchase.settlement import (

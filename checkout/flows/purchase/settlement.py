@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 
 from checkout.domain import ledger
 from checkout.domain.checkout import Problem, Status
+from checkout.domain.errors import CheckoutError
 from checkout.domain.purchase import PaymentStatus, PurchaseState, payment_moves, purchase_moves
-from checkout.errors import CheckoutError
 from checkout.flows.order_events import queue_order_event
 from checkout.flows.purchase.sale import Sale
 from checkout.flows.purchase.steps import CompleteOutcome

@@ -25,8 +25,7 @@ from sqlmodel import Session, col, select
 
 from checkout.domain.allowance import TOKEN_PARAM, check_spend
 from checkout.domain.checkout import Problem, Status, price_problems
-from checkout.domain.purchase import PaymentStatus, PurchaseState, payment_moves, purchase_moves
-from checkout.errors import (
+from checkout.domain.errors import (
     AuthenticationRequired,
     CheckoutError,
     InvalidRequest,
@@ -38,6 +37,7 @@ from checkout.errors import (
     PriceChanged,
     SessionNotOpen,
 )
+from checkout.domain.purchase import PaymentStatus, PurchaseState, payment_moves, purchase_moves
 from checkout.flows.purchase.sale import Sale, sale_of
 from checkout.flows.session_state import (
     SessionState,
