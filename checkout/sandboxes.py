@@ -26,7 +26,7 @@ from checkout.domain.errors import InvalidRequest, NotFound
 from checkout.flows.onboard_merchant import MerchantApplication, onboard_merchant
 from checkout.flows.payment_accounts import open_payment_account
 from checkout.platforms import SANDBOX_BASE_URL
-from checkout.store.rows import MerchantRow
+from checkout.store.merchants import Merchants
 from merchant_adapters.sandbox.etsy import EtsySandbox, create_etsy_sandbox_app
 from merchant_adapters.sandbox.shopify import ShopifySandbox, create_shopify_sandbox_app
 
@@ -148,7 +148,7 @@ async def onboard_demo_merchants(
 
         def exists(merchant_id: str = merchant["id"]) -> bool:
             with services.database.read() as db:
-                return db.get(MerchantRow, merchant_id) is not None
+                return Merchants(db).get(merchant_id) is not None
 
         if await anyio.to_thread.run_sync(exists):
             continue

@@ -20,7 +20,8 @@ from checkout.protocol import CURRENT_VERSION as API_VERSION
 from checkout.protocol.render import iso
 from checkout.settings import Settings
 from checkout.store.ledger import Ledger
-from checkout.store.rows import OrderRow, PaymentRow
+from checkout.store.orders import Orders
+from checkout.store.payments import Payments
 
 DEMO_MERCHANT = "mch_clay_and_kiln"
 DASHBOARD = "https://dashboard.stripe.com/test"
@@ -86,9 +87,9 @@ async def run_stripe_demo(settings: Settings, echo: Callable[[str], None]) -> No
             )
         order_id = completed["order"]["id"]
         with services.database.read() as db:
-            order = db.get(OrderRow, order_id)
+            order = Orders(db).get(order_id)
             assert order is not None
-            payment = db.get(PaymentRow, order.payment_id)
+            payment = Payments(db).get(order.payment_id)
             assert payment is not None
             entries = Ledger(db).entries(DEMO_MERCHANT)
         echo(

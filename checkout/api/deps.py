@@ -15,7 +15,7 @@ from checkout.domain.errors import (
     UnsupportedApiVersion,
 )
 from checkout.protocol import SUPPORTED_VERSIONS
-from checkout.store.rows import MerchantRow
+from checkout.store.merchants import Merchants
 
 
 def get_services(request: Request) -> Services:
@@ -60,7 +60,7 @@ def merchant_or_operator(
         return "operator"
     digest = key_hash(secret)
     with services.database.read() as db:
-        merchant = db.get(MerchantRow, merchant_id)
+        merchant = Merchants(db).get(merchant_id)
     if merchant is None or merchant.api_key_hash is None:
         raise Unauthenticated("The API key is not valid for this merchant.")
     if not hmac.compare_digest(digest.encode(), merchant.api_key_hash.encode()):

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlmodel import select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.commission import terms_view
@@ -20,6 +19,7 @@ from checkout.protocol.render import iso
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import current_terms
 from checkout.store.ledger import Ledger, as_entries
+from checkout.store.merchants import Merchants
 from checkout.store.rows import LedgerEntryRow, MerchantRow
 
 router = APIRouter(tags=["money"])
@@ -128,7 +128,7 @@ def get_platform_revenue(
     since, until = _period(start, end)
     with services.database.read() as db:
         rows = Ledger(db).platform_postings(start=since, end=until)
-        names = {m.id: m.name for m in db.exec(select(MerchantRow))}
+        names = Merchants(db).names()
     earned = revenue(rows)
 
     def sums(part: Earned) -> dict[str, int]:

@@ -11,7 +11,6 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import EmailStr, Field
-from sqlmodel import Session, col, func, select
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
@@ -23,7 +22,9 @@ from checkout.domain.fees import FeeSchedule
 from checkout.flows.ingest_feed import ingest_feed
 from checkout.flows.onboard_merchant import (
     DEFAULT_SHIPPING,
+    FeedMerchantApplication,
     MerchantApplication,
+    onboard_feed_merchant,
     onboard_merchant,
     sync_merchant,
 )
@@ -32,9 +33,9 @@ from checkout.payments.provider import OnboardingLink
 from checkout.protocol.render import iso
 from checkout.protocol.requests import Strict
 from checkout.store.catalog import merchant_or_missing
-from checkout.store.commission_terms import CommissionBook, current_terms
-from checkout.store.ids import new_id
-from checkout.store.rows import MerchantRow, ProductRow
+from checkout.store.commission_terms import current_terms
+from checkout.store.merchants import Merchants
+from checkout.store.rows import MerchantRow
 
 router = APIRouter(tags=["merchants"])
 
@@ -121,15 +122,6 @@ def merchant_view(merchant: MerchantRow, products: int) -> dict[str, Any]:
     }
 
 
-def _product_counts(db: Session, merchant_id: str | None = None) -> dict[str, int]:
-    """Active products per merchant (of one merchant, when given)."""
-    statement = select(ProductRow.merchant_id, func.count()).where(col(ProductRow.active).is_(True))
-    if merchant_id is not None:
-        statement = statement.where(col(ProductRow.merchant_id) == merchant_id)
-    rows = db.exec(statement.group_by(col(ProductRow.merchant_id))).all()
-    return {merchant_id: count for merchant_id, count in rows}
-
-
 def terms_warnings(services: Services, terms: commission.CommissionTerms) -> list[dict[str, Any]]:
     """Terms that would not cover the processor's fee on a typical order (which the platform
     pays on a destination charge) are allowed, and said so."""
@@ -160,33 +152,22 @@ async def create_merchant(
             raise InvalidRequest(
                 "A feed merchant needs its currency.", param="$.currency", code="missing"
             )
-        merchant = MerchantRow(
-            id=new_id("mch"),
-            name=body.name,
-            platform="feed",
-            shop_ref=body.name,
-            currency=body.currency,
-            country=body.country.upper(),
-            support_email=body.support_email,
-            links=body.links,
-            shipping=shipping or {},
-            commission_bps=terms.rate_bps,
-            commission_category_bps=terms.category_bps,
-            commission_minimum=terms.minimum,
-            commission_fixed=terms.fixed,
-            status="active",
-            payment_status="pending",
-            payment_status_reason="the payment account is not open yet",
-            created_at=services.clock(),
+        merchant = await onboard_feed_merchant(
+            services.database,
+            FeedMerchantApplication(
+                name=body.name,
+                currency=body.currency,
+                country=body.country.upper(),
+                support_email=body.support_email,
+                links=body.links,
+                shipping=shipping or {},
+                commission_bps=terms.rate_bps,
+                commission_category_bps=terms.category_bps,
+                commission_minimum=terms.minimum,
+                commission_fixed=terms.fixed,
+            ),
+            clock=services.clock,
         )
-
-        def save() -> None:
-            with services.database.write() as db:
-                db.add(merchant)
-                db.flush()
-                CommissionBook(db).start(merchant, merchant.created_at)
-
-        await anyio.to_thread.run_sync(save)
         merchant = await _open_account(services, merchant)
         api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
         return json_document(
@@ -356,8 +337,8 @@ async def return_from_onboarding(
 @router.get("/merchants", operation_id="listMerchants", responses=CLIENT_ERRORS)
 def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
     with services.database.read() as db:
-        counts = _product_counts(db)
-        merchants = db.exec(select(MerchantRow).order_by(col(MerchantRow.created_at))).all()
+        counts = Merchants(db).active_products()
+        merchants = Merchants(db).all()
     return json_document({"merchants": [merchant_view(m, counts.get(m.id, 0)) for m in merchants]})
 
 
@@ -365,7 +346,7 @@ def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
 def get_merchant(merchant_id: str, _reader: MerchantReaderDep, services: ServicesDep) -> Response:
     with services.database.read() as db:
         merchant = merchant_or_missing(db, merchant_id)
-        products = _product_counts(db, merchant_id).get(merchant_id, 0)
+        products = Merchants(db).active_products(merchant_id).get(merchant_id, 0)
     return json_document(merchant_view(merchant, products))
 
 

@@ -11,6 +11,7 @@ from checkout.api.deps import ServicesDep
 from checkout.api.problems import json_document
 from checkout.domain.errors import NotFound, Unauthenticated
 from checkout.flows.platform_events import handle_platform_event
+from checkout.store.merchants import Merchants
 from checkout.store.rows import MerchantRow
 from merchant_adapters import WebhookInvalid
 
@@ -27,7 +28,7 @@ async def receive_platform_webhook(
 ) -> Response:
     def load() -> MerchantRow | None:
         with services.database.read() as db:
-            return db.get(MerchantRow, merchant_id)
+            return Merchants(db).get(merchant_id)
 
     merchant = await anyio.to_thread.run_sync(load)
     if merchant is None or merchant.credentials is None:

@@ -9,9 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
-
 from checkout.flows.purchase.saga import Completion
 from checkout.flows.refund_order import Refunding
 from checkout.flows.stripe_events import StripeInbox
@@ -19,9 +16,9 @@ from checkout.payments.provider import ConnectedAccounts, PaymentProvider
 from checkout.platforms import MerchantPlatforms
 from checkout.protocol.render import Presentation
 from checkout.settings import Settings
+from checkout.store.agent_keys import AgentKeyRecords
 from checkout.store.db import Database
 from checkout.store.idempotency import IdempotencyRecords
-from checkout.store.rows import AgentKeyRow
 
 DEFAULT_AGENT_ID = "agt_default"
 
@@ -44,15 +41,10 @@ class AgentKeys:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(self, agent_id: str, name: str, secret: str, now: datetime) -> None:
-        dialect = sqlite if self.database.is_sqlite else postgresql
-        statement = dialect.insert(AgentKeyRow).values(
-            id=agent_id, name=name, key_hash=key_hash(secret), created_at=now
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["id"], set_={"key_hash": key_hash(secret), "revoked_at": None}
-        )
         with self.database.write() as db:
-            db.execute(statement)
+            AgentKeyRecords(db, is_sqlite=self.database.is_sqlite).register(
+                agent_id, name, key_hash(secret), now
+            )
         with self._lock:
             self._cache.clear()
 
@@ -62,11 +54,7 @@ class AgentKeys:
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
         with self.database.read() as db:
-            agent_id = db.exec(
-                select(AgentKeyRow.id).where(
-                    col(AgentKeyRow.key_hash) == digest, col(AgentKeyRow.revoked_at).is_(None)
-                )
-            ).first()
+            agent_id = AgentKeyRecords(db, is_sqlite=self.database.is_sqlite).agent_with(digest)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

@@ -8,15 +8,14 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlmodel import col, select
 
 from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.flows.sync_catalog import SyncCounts, sync_catalog
 from checkout.platforms import MerchantPlatforms
 from checkout.store.catalog import merchant_or_missing
-from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
 from checkout.store.ids import new_id
+from checkout.store.merchants import Merchants
 from checkout.store.rows import MerchantRow
 from merchant_adapters import (
     CredentialsRevoked,
@@ -88,12 +87,7 @@ async def onboard_merchant(
 
     def create() -> MerchantRow:
         with database.write() as db:
-            taken = db.exec(
-                select(MerchantRow.id).where(
-                    col(MerchantRow.platform) == application.platform,
-                    col(MerchantRow.platform_shop_id) == application.shop_id,
-                )
-            ).first()
+            taken = Merchants(db).on_platform_shop(application.platform, application.shop_id)
             if taken:
                 raise InvalidRequest(
                     f"This shop is already onboarded as merchant '{taken}'.",
@@ -122,9 +116,7 @@ async def onboard_merchant(
                 payment_status_reason="the payment account is not open yet",
                 created_at=clock(),
             )
-            db.add(merchant)
-            db.flush()
-            CommissionBook(db).start(merchant, merchant.created_at)
+            Merchants(db).add(merchant, merchant.created_at)
             return merchant
 
     merchant = await anyio.to_thread.run_sync(create)
@@ -133,6 +125,53 @@ async def onboard_merchant(
     except MerchantPlatformError as exc:
         raise platform_failure(exc, application.platform) from exc
     return merchant, counts
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMerchantApplication:
+    """A merchant on no platform: its catalog comes by feed and its orders live only here."""
+
+    name: str
+    currency: str
+    commission_bps: int
+    commission_category_bps: dict[str, int] = field(default_factory=dict)
+    commission_minimum: int | None = None
+    commission_fixed: int = 0
+    country: str = "US"
+    support_email: str | None = None
+    links: dict[str, str] = field(default_factory=dict)
+    shipping: dict[str, Any] = field(default_factory=dict)
+
+
+async def onboard_feed_merchant(
+    database: Database, application: FeedMerchantApplication, *, clock: Callable[[], datetime]
+) -> MerchantRow:
+    merchant = MerchantRow(
+        id=new_id("mch"),
+        name=application.name,
+        platform="feed",
+        shop_ref=application.name,
+        currency=application.currency,
+        country=application.country,
+        support_email=application.support_email,
+        links=application.links,
+        shipping=application.shipping,
+        commission_bps=application.commission_bps,
+        commission_category_bps=application.commission_category_bps,
+        commission_minimum=application.commission_minimum,
+        commission_fixed=application.commission_fixed,
+        status="active",
+        payment_status="pending",
+        payment_status_reason="the payment account is not open yet",
+        created_at=clock(),
+    )
+
+    def save() -> None:
+        with database.write() as db:
+            Merchants(db).add(merchant, merchant.created_at)
+
+    await anyio.to_thread.run_sync(save)
+    return merchant
 
 
 async def sync_merchant(

@@ -16,6 +16,7 @@ from checkout.payments.provider import (
 )
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.db import Database
+from checkout.store.merchants import Merchants
 from checkout.store.rows import MerchantRow
 
 log = logging.getLogger("checkout.merchants")
@@ -73,7 +74,7 @@ async def open_payment_account(
 
     def save() -> MerchantRow:
         with database.write() as db:
-            row = db.get(MerchantRow, merchant_id, with_for_update=True)
+            row = Merchants(db).get(merchant_id, for_update=True)
             assert row is not None
             apply_account_status(row, status)
             db.add(row)

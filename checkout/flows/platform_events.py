@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import anyio
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
 from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.flows.fulfill_order import cancel_order, ship_order
@@ -22,8 +20,10 @@ from checkout.flows.sync_catalog import catalog_id, sync_catalog
 from checkout.platforms import MerchantPlatforms
 from checkout.store.catalog import CatalogWriter
 from checkout.store.db import Database
-from checkout.store.orders import order_for_platform
-from checkout.store.rows import MerchantRow, OrderRow, PlatformEventRow
+from checkout.store.inboxes import PlatformEvents
+from checkout.store.merchants import Merchants
+from checkout.store.orders import Orders, order_for_platform
+from checkout.store.rows import MerchantRow, OrderRow
 from merchant_adapters import CredentialsRevoked, MerchantPlatformError, PlatformEvent
 
 log = logging.getLogger("checkout.platform_events")
@@ -32,40 +32,14 @@ log = logging.getLogger("checkout.platform_events")
 def _receive(database: Database, merchant_id: str, event: PlatformEvent, now: datetime) -> bool:
     """Put the event in the inbox; False when it was already processed (a redelivery)."""
     with database.write() as db:
-        existing = db.exec(
-            select(PlatformEventRow).where(
-                col(PlatformEventRow.merchant_id) == merchant_id,
-                col(PlatformEventRow.event_id) == event.event_id,
-            )
-        ).first()
-        if existing is not None:
-            return existing.processed_at is None
-        db.add(
-            PlatformEventRow(
-                merchant_id=merchant_id,
-                event_id=event.event_id,
-                kind=event.kind,
-                payload=dict(event.raw),
-                received_at=now,
-            )
+        return PlatformEvents(db).receive(
+            merchant_id, event.event_id, kind=event.kind, payload=dict(event.raw), now=now
         )
-        try:
-            db.flush()
-        except IntegrityError:  # the same delivery arriving twice at once: the other one has it
-            return False
-    return True
 
 
 def _done(database: Database, merchant_id: str, event_id: str, now: datetime) -> None:
     with database.write() as db:
-        row = db.exec(
-            select(PlatformEventRow).where(
-                col(PlatformEventRow.merchant_id) == merchant_id,
-                col(PlatformEventRow.event_id) == event_id,
-            )
-        ).one()
-        row.processed_at = now
-        db.add(row)
+        PlatformEvents(db).processed(merchant_id, event_id, now)
 
 
 async def handle_platform_event(
@@ -163,7 +137,7 @@ async def _apply(
                 )
                 return "product retired"
             if event.kind == "credentials_revoked":
-                row = db.get(MerchantRow, merchant.id)
+                row = Merchants(db).get(merchant.id)
                 assert row is not None
                 row.status, row.status_reason = "revoked", "the platform revoked our access"
                 db.add(row)
@@ -173,7 +147,7 @@ async def _apply(
             if event.kind == "order_canceled":
                 cancel_order(db, order.id, now=now)
                 return Canceled(order.id)
-            current = db.get(OrderRow, order.id)
+            current = Orders(db).get(order.id)
             if current is None or current.status in ("shipped", "canceled", "completed"):
                 return f"order already {current.status if current else 'gone'}"
             tracking = event.tracking

@@ -38,8 +38,9 @@ from checkout.store.db import Database
 from checkout.store.ids import new_id
 from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
+from checkout.store.payments import Payments
 from checkout.store.refunds import Refunds
-from checkout.store.rows import OrderRow, PaymentRow, RefundRow
+from checkout.store.rows import OrderRow, RefundRow
 
 log = logging.getLogger("checkout.refunds")
 
@@ -107,9 +108,9 @@ def open_refund(
 
 
 def refund_request(db: Session, refund: RefundRow) -> RefundRequest:
-    order = db.get(OrderRow, refund.order_id)
+    order = Orders(db).get(refund.order_id)
     assert order is not None
-    payment = db.get(PaymentRow, order.payment_id)
+    payment = Payments(db).get(order.payment_id)
     assert payment is not None and payment.provider_payment_id is not None
     return RefundRequest(
         idempotency_key=f"{refund.id}:refund",

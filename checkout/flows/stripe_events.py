@@ -16,8 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from checkout.domain import ledger
 from checkout.domain.purchase import PaymentStatus, PurchaseState
@@ -36,7 +35,12 @@ from checkout.payments.provider import (
 from checkout.payments.stripe_webhooks import StripeEvent
 from checkout.store.db import Database
 from checkout.store.ids import new_id
+from checkout.store.inboxes import StripeEvents
 from checkout.store.ledger import Ledger
+from checkout.store.merchants import Merchants
+from checkout.store.orders import Orders
+from checkout.store.payments import Payments
+from checkout.store.purchases import Purchases
 from checkout.store.refunds import Refunds
 from checkout.store.rows import (
     MerchantRow,
@@ -84,13 +88,7 @@ async def replay_deferred_events(inbox: StripeInbox) -> int:
 
     def pending() -> list[StripeEventRow]:
         with inbox.database.read() as db:
-            return list(
-                db.exec(
-                    select(StripeEventRow)
-                    .where(col(StripeEventRow.processed_at).is_(None))
-                    .order_by(col(StripeEventRow.created))
-                ).all()
-            )
+            return list(StripeEvents(db).unprocessed())
 
     applied = 0
     for row in await anyio.to_thread.run_sync(pending):
@@ -103,24 +101,14 @@ async def replay_deferred_events(inbox: StripeInbox) -> int:
 def _receive(database: Database, event: StripeEvent, now: datetime) -> bool:
     """Put the event in the inbox; False when it was already processed."""
     with database.write() as db:
-        existing = db.get(StripeEventRow, event.id)
-        if existing is not None:
-            return existing.processed_at is None
-        db.add(
-            StripeEventRow(
-                id=event.id,
-                type=event.type,
-                account=event.account,
-                payload=event.data,
-                created=event.created,
-                received_at=now,
-            )
+        return StripeEvents(db).receive(
+            event.id,
+            type=event.type,
+            account=event.account,
+            payload=event.data,
+            created=event.created,
+            now=now,
         )
-        try:
-            db.flush()
-        except IntegrityError:  # the same event arriving twice at once: the other one has it
-            return False
-    return True
 
 
 async def _process(inbox: StripeInbox, event: StripeEvent) -> str:
@@ -132,10 +120,7 @@ async def _process(inbox: StripeInbox, event: StripeEvent) -> str:
 
         def done() -> None:
             with inbox.database.write() as db:
-                row = db.get(StripeEventRow, event.id)
-                if row is not None and row.processed_at is None:
-                    row.processed_at, row.outcome = inbox.clock(), outcome[:200]
-                    db.add(row)
+                StripeEvents(db).processed(event.id, outcome, inbox.clock())
 
         await anyio.to_thread.run_sync(done)
     log.info("stripe.event id=%s type=%s outcome=%s", event.id, event.type, outcome)
@@ -175,9 +160,7 @@ async def _account_updated(inbox: StripeInbox, event: StripeEvent) -> str:
 
     def merchant() -> MerchantRow | None:
         with inbox.database.read() as db:
-            return db.exec(
-                select(MerchantRow).where(col(MerchantRow.payment_account_id) == account_id)
-            ).first()
+            return Merchants(db).with_payment_account(account_id)
 
     found = await anyio.to_thread.run_sync(merchant)
     if found is None:
@@ -195,7 +178,7 @@ async def _account_updated(inbox: StripeInbox, event: StripeEvent) -> str:
 
     def save() -> str:
         with inbox.database.write() as db:
-            row = db.get(MerchantRow, found.id, with_for_update=True)
+            row = Merchants(db).get(found.id, for_update=True)
             assert row is not None
             if isinstance(status, str):
                 changed = (row.payment_status, row.payment_status_reason) != ("pending", status)
@@ -214,13 +197,7 @@ async def _payment_intent(inbox: StripeInbox, payment_intent_id: str) -> str:
 
     def waiting() -> tuple[PurchaseRow, MerchantRow] | None:
         with inbox.database.read() as db:
-            found = db.exec(
-                select(PurchaseRow, MerchantRow)
-                .join(PaymentRow, col(PaymentRow.id) == col(PurchaseRow.payment_id))
-                .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
-                .where(col(PaymentRow.provider_payment_id) == payment_intent_id)
-            ).first()
-        return (found[0], found[1]) if found else None
+            return Purchases(db).paid_by(payment_intent_id)
 
     found = await anyio.to_thread.run_sync(waiting)
     if found is None:
@@ -239,17 +216,16 @@ def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
     """The order a charge or dispute is about, locked; None while it is not recorded yet."""
     payment_intent = data.get("payment_intent")
     charge = data.get("charge") if data.get("object") in ("dispute", "refund") else data.get("id")
-    clauses = []
+    payments = Payments(db)
+    lookups: list[Callable[[], PaymentRow | None]] = []
     if payment_intent:
-        clauses.append(col(PaymentRow.provider_payment_id) == str(payment_intent))
+        lookups.append(lambda: payments.with_provider_id(str(payment_intent)))
     if charge:
-        clauses.append(col(PaymentRow.charge_id) == str(charge))
-    for clause in clauses:
-        payment = db.exec(select(PaymentRow).where(clause)).first()
+        lookups.append(lambda: payments.with_charge(str(charge)))
+    for lookup in lookups:
+        payment = lookup()
         if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
-            return db.exec(
-                select(OrderRow).where(col(OrderRow.payment_id) == payment.id).with_for_update()
-            ).first()
+            return Orders(db).paid_by(payment.id)
     return None
 
 
@@ -338,7 +314,7 @@ async def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
             order = _order_for_charge(db, data)
             if order is None:
                 return None
-            payment = db.get(PaymentRow, order.payment_id)
+            payment = Payments(db).get(order.payment_id)
             assert payment is not None and payment.provider_payment_id is not None
             if movements and Ledger(db).record(
                 movements,

@@ -12,6 +12,7 @@ import anyio
 
 from checkout.store.catalog import CatalogWriter
 from checkout.store.db import Database
+from checkout.store.merchants import Merchants
 from checkout.store.rows import MerchantRow
 from merchant_adapters import CatalogPage, MerchantAdapter, PlatformProduct
 
@@ -131,7 +132,7 @@ async def sync_catalog(
         now = clock()
         with database.write() as db:
             gone = CatalogWriter(db).deactivate_except(merchant.id, seen, now) if full else 0
-            row = db.get(MerchantRow, merchant.id)
+            row = Merchants(db).get(merchant.id)
             assert row is not None
             row.catalog_watermark = watermark
             row.last_synced_at = now

@@ -31,6 +31,12 @@ class Orders:
             select(OrderRow).where(col(OrderRow.checkout_session_id) == session_id)
         ).first()
 
+    def paid_by(self, payment_id: str) -> OrderRow | None:
+        """The order a payment paid for, locked until the transaction ends."""
+        return self.db.exec(
+            select(OrderRow).where(col(OrderRow.payment_id) == payment_id).with_for_update()
+        ).first()
+
     def lines(self, order_id: str) -> Sequence[OrderLineRow]:
         return self.db.exec(
             select(OrderLineRow)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from checkout.domain.allowance import Allowance, TokenState
+from checkout.domain.purchase import PaymentStatus
 from checkout.store.rows import PaymentRow, PaymentTokenRow
 
 
@@ -58,3 +59,34 @@ class Payments:
     def add(self, payment: PaymentRow) -> None:
         self.db.add(payment)
         self.db.flush()
+
+    def get(self, payment_id: str) -> PaymentRow | None:
+        return self.db.get(PaymentRow, payment_id)
+
+    def awaiting_authentication(self, session_id: str) -> PaymentRow | None:
+        """The session's payment left waiting for the buyer's 3-D Secure, if any."""
+        return self.db.exec(
+            select(PaymentRow).where(
+                col(PaymentRow.session_id) == session_id,
+                col(PaymentRow.status) == PaymentStatus.REQUIRES_ACTION.value,
+            )
+        ).first()
+
+    def to_release(self, session_id: str | None = None) -> list[str]:
+        """Ids of holds whose release the provider has not confirmed (of one session, if given)."""
+        statement = select(PaymentRow.id).where(
+            col(PaymentRow.status) == PaymentStatus.VOID_PENDING.value
+        )
+        if session_id is not None:
+            statement = statement.where(col(PaymentRow.session_id) == session_id)
+        return list(self.db.exec(statement).all())
+
+    def with_provider_id(self, provider_payment_id: str) -> PaymentRow | None:
+        return self.db.exec(
+            select(PaymentRow).where(col(PaymentRow.provider_payment_id) == provider_payment_id)
+        ).first()
+
+    def with_charge(self, charge_id: str) -> PaymentRow | None:
+        return self.db.exec(
+            select(PaymentRow).where(col(PaymentRow.charge_id) == charge_id)
+        ).first()

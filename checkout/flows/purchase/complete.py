@@ -32,11 +32,11 @@ from checkout.flows.purchase.saga import (
     merchant_adapter,
     release_hold,
 )
-from checkout.flows.purchase.settlement import holds_to_release
 from checkout.flows.purchase.steps import CompleteOutcome, Resumed, begin_purchase
 from checkout.payments.provider import PaymentRefused, PaymentUnavailable, TokenUnknown
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
-from checkout.store.payments import PaymentTokens
+from checkout.store.merchants import Merchants
+from checkout.store.payments import Payments, PaymentTokens
 from checkout.store.rows import (
     CheckoutSessionRow,
     MerchantRow,
@@ -70,7 +70,7 @@ async def complete_checkout(
                     f"Checkout session '{session_id}' does not exist.",
                     code="checkout_session_not_found",
                 )
-            merchant = db.get(MerchantRow, session.merchant_id)
+            merchant = Merchants(db).get(session.merchant_id)
         assert merchant is not None
         return session, merchant
 
@@ -119,7 +119,7 @@ async def complete_checkout(
 async def _release_session_holds(ctx: Completion, session_id: str) -> None:
     def holds() -> list[str]:
         with ctx.database.read() as db:
-            return [payment_id for payment_id, _ in holds_to_release(db, session_id)]
+            return Payments(db).to_release(session_id)
 
     for payment_id in await anyio.to_thread.run_sync(holds):
         await release_hold(ctx, payment_id)

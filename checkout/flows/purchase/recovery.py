@@ -7,13 +7,12 @@ import logging
 from datetime import timedelta
 
 import anyio
-from sqlalchemy import update
-from sqlmodel import col, select
 
 from checkout.domain.errors import ServiceUnavailable
 from checkout.domain.purchase import UNFINISHED
 from checkout.flows.purchase.saga import Completion, carry_on, release_hold
-from checkout.flows.purchase.settlement import holds_to_release
+from checkout.store.payments import Payments
+from checkout.store.purchases import Purchases
 from checkout.store.rows import MerchantRow, PurchaseRow
 
 log = logging.getLogger("checkout.flows")
@@ -26,30 +25,12 @@ async def recover_purchases(ctx: Completion, *, older_than: timedelta) -> dict[s
         now = ctx.clock()
         cutoff = now - older_than
         with ctx.database.write() as db:
-            rows = db.exec(
-                select(PurchaseRow, MerchantRow)
-                .join(MerchantRow, col(MerchantRow.id) == col(PurchaseRow.merchant_id))
-                .where(
-                    col(PurchaseRow.state).in_([state.value for state in UNFINISHED]),
-                    col(PurchaseRow.updated_at) <= cutoff,
-                )
-                .with_for_update(skip_locked=True, of=PurchaseRow)
-            ).all()
+            purchases = Purchases(db)
+            rows = purchases.left_since(UNFINISHED, cutoff)
             # One claimant per purchase, across workers and hosts: touching it makes it fresh,
             # so another worker's sweep (and a retried complete) leaves it to this one.
-            claimed = []
-            for purchase, merchant in rows:
-                taken = db.execute(
-                    update(PurchaseRow)
-                    .where(
-                        col(PurchaseRow.id) == purchase.id,
-                        col(PurchaseRow.updated_at) == purchase.updated_at,
-                    )
-                    .values(updated_at=now)
-                )
-                if taken.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append((purchase, merchant))
-            holds = [payment_id for payment_id, _ in holds_to_release(db)]
+            claimed = [(p, merchant) for p, merchant in rows if purchases.claim(p, now)]
+            holds = Payments(db).to_release()
         return claimed, holds
 
     report = {"completed": 0, "unwound": 0, "pending": 0}

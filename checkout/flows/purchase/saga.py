@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import anyio
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from checkout.domain.checkout import Problem
 from checkout.domain.errors import (
@@ -55,6 +55,8 @@ from checkout.payments.provider import (
 )
 from checkout.platforms import PLATFORMS, MerchantPlatforms
 from checkout.store.db import Database
+from checkout.store.payments import Payments
+from checkout.store.purchases import Purchases
 from checkout.store.rows import MerchantRow, PaymentRow, PurchaseRow
 from checkout.store.sessions import CheckoutSessions
 from merchant_adapters import (
@@ -166,7 +168,7 @@ async def _authorize(
 
     def record() -> PurchaseRow | CompleteOutcome:
         with ctx.database.write() as db:
-            current = _locked(db, purchase.id)
+            current = Purchases(db).locked(purchase.id)
             if current.state != PurchaseState.AUTHORIZING:
                 return (
                     current
@@ -235,7 +237,7 @@ async def _place(
 
     def note() -> PurchaseRow | CompleteOutcome:
         with ctx.database.write() as db:
-            current = _locked(db, purchase.id)
+            current = Purchases(db).locked(purchase.id)
             if current.state != PurchaseState.AUTHORIZED:
                 return _settled(db, current, ctx)
             note_placed(db, current, placed, ctx.clock())
@@ -253,7 +255,7 @@ async def _capture(
 ) -> Capture | CompleteOutcome:
     def read() -> PaymentRow:
         with ctx.database.read() as db:
-            payment = db.get(PaymentRow, purchase.payment_id)
+            payment = Payments(db).get(purchase.payment_id)
         assert payment is not None and payment.provider_payment_id is not None
         return payment
 
@@ -330,7 +332,7 @@ async def release_hold(ctx: Completion, payment_id: str) -> bool:
 
     def read() -> PaymentRow | None:
         with ctx.database.read() as db:
-            return db.get(PaymentRow, payment_id)
+            return Payments(db).get(payment_id)
 
     payment = await anyio.to_thread.run_sync(read)
     if payment is None or payment.status != PaymentStatus.VOID_PENDING:
@@ -358,7 +360,7 @@ async def release_hold(ctx: Completion, payment_id: str) -> bool:
 async def _note_failure(ctx: Completion, purchase: PurchaseRow, error: str) -> None:
     def note() -> None:
         with ctx.database.write() as db:
-            current = _locked(db, purchase.id)
+            current = Purchases(db).locked(purchase.id)
             current.attempts += 1
             current.last_error = error[:500]
             current.updated_at = ctx.clock()
@@ -439,7 +441,7 @@ async def _settle(
 
     def run() -> CompleteOutcome:
         with ctx.database.write() as db:
-            current = _locked(db, purchase.id)
+            current = Purchases(db).locked(purchase.id)
             if expect is not None and current.state != expect:
                 return _settled(db, current, ctx)
             outcome = step(db, current)
@@ -447,15 +449,6 @@ async def _settle(
             return outcome
 
     return await anyio.to_thread.run_sync(run)
-
-
-def _locked(db: Session, purchase_id: str) -> PurchaseRow:
-    return db.exec(
-        select(PurchaseRow)
-        .where(col(PurchaseRow.id) == purchase_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def _settled(db: Session, purchase: PurchaseRow, ctx: Completion) -> CompleteOutcome:

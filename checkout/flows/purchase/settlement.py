@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime
 from typing import Any, cast
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from checkout.domain import ledger
 from checkout.domain.checkout import Problem, Status
@@ -43,7 +43,7 @@ def _session_and_payment(
     db: Session, purchase: PurchaseRow
 ) -> tuple[CheckoutSessionRow, PaymentRow]:
     session = CheckoutSessions(db).get_any(purchase.session_id, for_update=True)
-    payment = db.get(PaymentRow, purchase.payment_id)
+    payment = Payments(db).get(purchase.payment_id)
     assert session is not None and payment is not None, "purchases reference both by key"
     return session, payment
 
@@ -145,19 +145,8 @@ def unwind_purchase(
     )
 
 
-def holds_to_release(db: Session, session_id: str | None = None) -> list[tuple[str, str | None]]:
-    """(payment id, provider payment id) of holds whose release the provider has not confirmed."""
-    statement = select(PaymentRow.id, PaymentRow.provider_payment_id).where(
-        col(PaymentRow.status) == PaymentStatus.VOID_PENDING.value
-    )
-    if session_id is not None:
-        statement = statement.where(col(PaymentRow.session_id) == session_id)
-    rows = db.exec(statement).all()
-    return [(payment_id, provider_id) for payment_id, provider_id in rows]
-
-
 def hold_released(db: Session, payment_id: str, now: datetime) -> None:
-    payment = db.get(PaymentRow, payment_id)
+    payment = Payments(db).get(payment_id)
     if payment is not None and payment.status == PaymentStatus.VOID_PENDING:
         payment.status = payment_moves(payment.status, PaymentStatus.CANCELED)
         payment.updated_at = now

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from checkout.domain.allowance import TOKEN_PARAM, check_spend
 from checkout.domain.checkout import Problem, Status, price_problems
@@ -61,6 +61,7 @@ from checkout.protocol.requests import CheckoutSessionCompleteRequest
 from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
 from checkout.store.payments import Payments, PaymentTokens, token_state
+from checkout.store.purchases import Purchases
 from checkout.store.rows import (
     CheckoutSessionRow,
     PaymentRow,
@@ -117,12 +118,7 @@ def _purchase_paid_with(
     instrument = request.payment_data.instrument
     if instrument is None:
         return None
-    purchase = db.exec(
-        select(PurchaseRow).where(
-            col(PurchaseRow.session_id) == session_id,
-            col(PurchaseRow.state) != PurchaseState.UNWOUND.value,
-        )
-    ).first()
+    purchase = Purchases(db).under_way(session_id)
     if purchase is None or purchase.token_id != instrument.credential.token:
         return None
     return purchase
@@ -346,7 +342,7 @@ def _record_purchase(
         pending.status = payment_moves(pending.status, PaymentStatus.SUPERSEDED)
         pending.updated_at = now
         Payments(db).add(pending)
-    purchase = db.exec(select(PurchaseRow).where(col(PurchaseRow.session_id) == row.id)).first()
+    purchase = Purchases(db).of_session(row.id)
     fields: dict[str, Any] = {
         "merchant_id": row.merchant_id,
         "payment_id": payment.id,
@@ -366,7 +362,7 @@ def _record_purchase(
         purchase_moves(purchase.state, PurchaseState.AUTHORIZING)
         for name, value in fields.items():
             setattr(purchase, name, value)
-    db.add(purchase)
+    Purchases(db).add(purchase)
     row.status = Status.COMPLETE_IN_PROGRESS.value
     row.notices = []
     row.authentication_metadata = None
@@ -392,18 +388,13 @@ def _three_d_secure(result: Any) -> dict[str, str] | None:
 
 
 def _pending_challenge(db: Session, session_id: str) -> PaymentRow | None:
-    return db.exec(
-        select(PaymentRow).where(
-            col(PaymentRow.session_id) == session_id,
-            col(PaymentRow.status) == PaymentStatus.REQUIRES_ACTION.value,
-        )
-    ).first()
+    return Payments(db).awaiting_authentication(session_id)
 
 
 def authorize_request(db: Session, purchase: PurchaseRow) -> AuthorizeRequest:
     """What to ask the provider for this purchase; the same every time it is asked."""
-    payment = db.get(PaymentRow, purchase.payment_id)
-    token = db.get(PaymentTokenRow, purchase.token_id)
+    payment = Payments(db).get(purchase.payment_id)
+    token = PaymentTokens(db).get(purchase.token_id)
     assert payment is not None and token is not None, "purchases reference both by key"
     sale = Sale.of(purchase)
     return AuthorizeRequest(
@@ -450,8 +441,8 @@ def record_authorization(
     payment is released.
     """
     session = CheckoutSessions(db).get_any(purchase.session_id, for_update=True)
-    payment = db.get(PaymentRow, purchase.payment_id)
-    token = db.get(PaymentTokenRow, purchase.token_id)
+    payment = Payments(db).get(purchase.payment_id)
+    token = PaymentTokens(db).get(purchase.token_id)
     assert session is not None and payment is not None and token is not None
     payment.provider_payment_id = authorization.payment_id or payment.provider_payment_id
     payment.updated_at = now
