@@ -146,3 +146,31 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def agent(client: TestClient) -> Agent:
     return Agent(client)
+
+
+# The fast lane, `./dev test -m fast`: the domain, the protocol, and the adapters against respx
+# or their in-process emulators. A test that builds the platform (its database, app or a server)
+# is not fast, nor is one marked slow, postgres or stripe_live; everything else is, by default.
+BUILDS_THE_PLATFORM = frozenset(
+    {
+        "database_url",
+        "settings",
+        "client",
+        "agent",
+        "stack",
+        "shopper",
+        "sqlite_template",
+        "postgres_database",
+        "backend",
+    }
+)
+NOT_FAST_MARKS = ("slow", "postgres", "stripe_live")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(mark) for mark in NOT_FAST_MARKS):
+            continue
+        if BUILDS_THE_PLATFORM & set(getattr(item, "fixturenames", ())):
+            continue
+        item.add_marker(pytest.mark.fast)

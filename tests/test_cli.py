@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from tests.servers import free_port
+from tests.servers import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).parent / "agentic-checkout")
@@ -46,15 +45,7 @@ def test_serve_with_no_configuration_starts_on_sqlite_and_says_which_defaults_it
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 120  # a loaded machine; never a timing assertion
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
+            wait_until_healthy(f"http://127.0.0.1:{port}", server, log_path)
             catalog = httpx.get(
                 f"http://127.0.0.1:{port}/catalog/products?limit=100",
                 headers={"Authorization": "Bearer agent_demo_key"},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from checkout.app import create_app
 from tests.conftest import make_settings
-from tests.servers import free_port, serve_app
+from tests.servers import free_port, serve_app, wait_until_healthy
 from tests.support import AGENT_KEY, API_VERSION, both_backends, fulfillment, pick
 
 pytestmark = pytest.mark.slow
@@ -184,15 +183,7 @@ def test_one_idempotency_key_is_one_effect_across_two_worker_processes(
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120  # a loaded machine; never a timing assertion
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.1)
+        wait_until_healthy(base_url, server, tmp_path / "server.log")
         with HttpAgent(base_url) as agent:
             body = {
                 "line_items": [{"id": pick()}],
