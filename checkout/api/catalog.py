@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
-from checkout.api.deps import AgentDep, ServicesDep
+from checkout.api.deps import AgentDep, DatabaseDep
 from checkout.api.problems import json_document
 from checkout.domain.checkout import LOW_STOCK
 from checkout.domain.errors import InvalidRequest
@@ -99,13 +99,13 @@ def feed_product(
 )
 def list_products(
     agent: AgentDep,
-    services: ServicesDep,
+    database: DatabaseDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     merchant_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    with services.database.read() as db:
+    with database.read() as db:
         catalog = Catalog(db)
         page = catalog.page(query=q, merchant_id=merchant_id, after=_after(cursor), limit=limit + 1)
         merchants = catalog.merchants(p.merchant_id for p, _ in page)

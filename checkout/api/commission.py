@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
-from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
+from checkout.api.deps import ClockDep, DatabaseDep, MerchantReaderDep, OperatorDep, SettingsDep
 from checkout.api.merchants import CommissionTermsBody, terms_warnings
 from checkout.api.problems import json_document
 from checkout.domain import commission
@@ -35,10 +35,10 @@ def terms_view(terms: commission.CommissionTerms, since: datetime | None) -> dic
 @router.get(
     "/merchants/{merchant_id}/commission", operation_id="getCommission", responses=CLIENT_ERRORS
 )
-def get_commission(merchant_id: str, _reader: MerchantReaderDep, services: ServicesDep) -> Response:
-    with services.database.read() as db:
+def get_commission(merchant_id: str, _reader: MerchantReaderDep, database: DatabaseDep) -> Response:
+    with database.read() as db:
         merchant_or_missing(db, merchant_id)
-    with services.database.read() as db:
+    with database.read() as db:
         history = CommissionBook(db).history(merchant_id)
     return json_document(
         {
@@ -53,11 +53,16 @@ def get_commission(merchant_id: str, _reader: MerchantReaderDep, services: Servi
     "/merchants/{merchant_id}/commission", operation_id="changeCommission", responses=CLIENT_ERRORS
 )
 def change_commission(
-    merchant_id: str, body: CommissionTermsBody, _operator: OperatorDep, services: ServicesDep
+    merchant_id: str,
+    body: CommissionTermsBody,
+    _operator: OperatorDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
     """New terms for orders from now on; orders already sold keep the version they were sold under."""
-    now = services.clock()
-    with services.database.write() as db:
+    now = clock()
+    with database.write() as db:
         merchant = merchant_or_missing(db, merchant_id, for_update=True)
         try:
             terms = commission.CommissionTerms(
@@ -70,6 +75,6 @@ def change_commission(
         {
             "merchant_id": merchant_id,
             "current": terms_view(stored, now),
-            "warnings": terms_warnings(services, stored),
+            "warnings": terms_warnings(settings, stored),
         }
     )

@@ -1,29 +1,109 @@
-"""Request dependencies, named so route signatures read as sentences."""
+"""Request dependencies, named so route signatures read as sentences and say what a route touches.
+
+Everything here is built once per app by create_app (`app.state.services`); a route asks only for
+the parts it uses (`DatabaseDep`, `ClockDep`, `PresentationDep`, ...), never for the whole set.
+"""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from checkout.api.services import Services, key_hash
+from checkout.api.idempotency import Idempotency
+from checkout.api.services import AgentKeys, Services, key_hash
 from checkout.domain.errors import (
     IdempotencyKeyRequired,
     InvalidRequest,
     Unauthenticated,
     UnsupportedApiVersion,
 )
+from checkout.flows.purchase.saga import Completion
+from checkout.flows.refund_order import Refunding
+from checkout.flows.stripe_events import StripeInbox
+from checkout.payments.provider import ConnectedAccounts, PaymentProvider
+from checkout.platforms import MerchantPlatforms
 from checkout.protocol import SUPPORTED_VERSIONS
+from checkout.protocol.render import Presentation
+from checkout.settings import Settings
+from checkout.store.db import Database
 from checkout.store.merchants import Merchants
 
 
-def get_services(request: Request) -> Services:
+def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+def _database(request: Request) -> Database:
+    return _services(request).database
+
+
+def _clock(request: Request) -> Callable[[], datetime]:
+    return _services(request).clock
+
+
+def _settings(request: Request) -> Settings:
+    return _services(request).settings
+
+
+def _agent_keys(request: Request) -> AgentKeys:
+    return _services(request).agent_keys
+
+
+def _provider(request: Request) -> PaymentProvider:
+    return _services(request).provider
+
+
+def _accounts(request: Request) -> ConnectedAccounts:
+    return _services(request).accounts
+
+
+def _platforms(request: Request) -> MerchantPlatforms:
+    return _services(request).platforms
+
+
+def _presentation(request: Request) -> Presentation:
+    return _services(request).presentation
+
+
+def _completion(request: Request) -> Completion:
+    return _services(request).completion
+
+
+def _refunding(request: Request) -> Refunding:
+    return _services(request).refunding
+
+
+def _stripe_inbox(request: Request) -> StripeInbox:
+    return _services(request).stripe_inbox
+
+
+def _idempotency(request: Request) -> Idempotency:
+    services = _services(request)
+    return Idempotency(
+        records=services.idempotency,
+        database=services.database,
+        clock=services.clock,
+        fingerprint_key=services.settings.fingerprint_key,
+    )
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]
+ClockDep = Annotated[Callable[[], datetime], Depends(_clock)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+AgentKeysDep = Annotated[AgentKeys, Depends(_agent_keys)]
+ProviderDep = Annotated[PaymentProvider, Depends(_provider)]
+AccountsDep = Annotated[ConnectedAccounts, Depends(_accounts)]
+PlatformsDep = Annotated[MerchantPlatforms, Depends(_platforms)]
+PresentationDep = Annotated[Presentation, Depends(_presentation)]
+CompletionDep = Annotated[Completion, Depends(_completion)]
+RefundingDep = Annotated[Refunding, Depends(_refunding)]
+StripeInboxDep = Annotated[StripeInbox, Depends(_stripe_inbox)]
+IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
 
 
 def _bearer(authorization: str | None) -> str:
@@ -34,32 +114,35 @@ def _bearer(authorization: str | None) -> str:
 
 
 def authenticated_agent(
-    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+    agent_keys: AgentKeysDep, authorization: Annotated[str | None, Header()] = None
 ) -> str:
-    agent_id = services.agent_keys.agent_for(_bearer(authorization))
+    agent_id = agent_keys.agent_for(_bearer(authorization))
     if agent_id is None:
         raise Unauthenticated("The API key is not valid.")
     return agent_id
 
 
 def authenticated_operator(
-    services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
 ) -> str:
     secret = _bearer(authorization)
-    if not hmac.compare_digest(secret.encode(), services.settings.operator_api_key.encode()):
+    if not hmac.compare_digest(secret.encode(), settings.operator_api_key.encode()):
         raise Unauthenticated("The operator API key is not valid.")
     return "operator"
 
 
 def merchant_or_operator(
-    merchant_id: str, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+    merchant_id: str,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> str:
     """The operator, or the merchant itself with its own key, reading the merchant's money."""
     secret = _bearer(authorization)
-    if hmac.compare_digest(secret.encode(), services.settings.operator_api_key.encode()):
+    if hmac.compare_digest(secret.encode(), settings.operator_api_key.encode()):
         return "operator"
     digest = key_hash(secret)
-    with services.database.read() as db:
+    with database.read() as db:
         merchant = Merchants(db).get(merchant_id)
     if merchant is None or merchant.api_key_hash is None:
         raise Unauthenticated("The API key is not valid for this merchant.")

@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -13,9 +15,9 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.problems import error_body, error_response, json_response, status_for
-from checkout.api.services import Services
 from checkout.domain.errors import CheckoutError, IdempotencyInFlight, InvalidRequest
 from checkout.protocol.render import to_json
+from checkout.store.db import Database
 from checkout.store.idempotency import IdempotencyRecords, KeyScope, StoredResponse
 
 Work = Callable[[Session], tuple[int, dict[str, Any]]]
@@ -73,6 +75,16 @@ def fingerprint(raw: bytes, key: bytes) -> str:
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """What keeping a POST's answer under its Idempotency-Key needs."""
+
+    records: IdempotencyRecords
+    database: Database
+    clock: Callable[[], datetime]
+    fingerprint_key: bytes
+
+
 def _replay(claim: StoredResponse, headers: dict[str, str]) -> Response:
     return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
 
@@ -86,19 +98,19 @@ def _kept_refusal(exc: CheckoutError, path: str) -> StoredResponse | None:
 
 
 def run_idempotently(
-    services: Services, *, agent_id: str, path: str, key: str, raw: bytes, work: Work
+    idempotency: Idempotency, *, agent_id: str, path: str, key: str, raw: bytes, work: Work
 ) -> Response:
     headers = {"Idempotency-Key": key}
     scope = KeyScope(identity=agent_id, path=path, key=key)
     try:
-        digest = fingerprint(raw, services.settings.fingerprint_key)
-        claim = services.idempotency.claim(scope, digest, services.clock())
+        digest = fingerprint(raw, idempotency.fingerprint_key)
+        claim = idempotency.records.claim(scope, digest, idempotency.clock())
     except CheckoutError as exc:
         return error_response(exc, path, headers)
     if isinstance(claim, StoredResponse):
         return _replay(claim, headers)
     try:
-        with services.database.write() as db:
+        with idempotency.database.write() as db:
             status, body = work(db)
             stored = StoredResponse(status, to_json(body))
             IdempotencyRecords.finish(db, claim, stored)
@@ -106,13 +118,13 @@ def run_idempotently(
         # The work rolled back; its refusal is the answer this key keeps (unless it is a 5xx).
         refusal = _kept_refusal(exc, path)
         if refusal is None:
-            services.idempotency.abandon(claim)
+            idempotency.records.abandon(claim)
             raise
         stored = refusal
-        with services.database.write() as db:
+        with idempotency.database.write() as db:
             IdempotencyRecords.finish(db, claim, stored)
     except BaseException:
-        services.idempotency.abandon(claim)  # 5xx responses are never cached
+        idempotency.records.abandon(claim)  # 5xx responses are never cached
         raise
     return json_response(stored.status, stored.body, headers)
 
@@ -122,7 +134,7 @@ AsyncWork = Callable[[Keep], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 async def run_idempotently_async(
-    services: Services, *, agent_id: str, path: str, key: str, raw: bytes, work: AsyncWork
+    idempotency: Idempotency, *, agent_id: str, path: str, key: str, raw: bytes, work: AsyncWork
 ) -> Response:
     """The same rules for work spread over several transactions and awaited calls (a saga).
 
@@ -131,10 +143,10 @@ async def run_idempotently_async(
     """
     headers = {"Idempotency-Key": key}
     scope = KeyScope(identity=agent_id, path=path, key=key)
-    digest = fingerprint(raw, services.settings.fingerprint_key)
+    digest = fingerprint(raw, idempotency.fingerprint_key)
     try:
         claim = await anyio.to_thread.run_sync(
-            lambda: services.idempotency.claim(scope, digest, services.clock())
+            lambda: idempotency.records.claim(scope, digest, idempotency.clock())
         )
     except CheckoutError as exc:
         return error_response(exc, path, headers)
@@ -149,29 +161,29 @@ async def run_idempotently_async(
             IdempotencyRecords.finish(db, claim, kept)
 
     def keep_alone(response: StoredResponse) -> None:
-        with services.database.write() as db:
+        with idempotency.database.write() as db:
             IdempotencyRecords.finish(db, claim, response)
 
     try:
         status, body = await work(keep)
     except IdempotencyInFlight as exc:
         # Transient by nature: the retry this invites must be processed, not replayed.
-        await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+        await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
         return error_response(exc, path, headers)
     except CheckoutError as exc:
         refusal = _kept_refusal(exc, path)
         if refusal is None:
-            await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+            await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
             raise
         await anyio.to_thread.run_sync(keep_alone, refusal)
         return json_response(refusal.status, refusal.body, headers)
     except BaseException:
-        await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+        await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
         raise
     if kept is None:
         response = StoredResponse(status, to_json(body))
         if status >= 500:
-            await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
+            await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
         else:
             await anyio.to_thread.run_sync(keep_alone, response)
         return json_response(response.status, response.body, headers)

@@ -10,14 +10,14 @@ from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
 from checkout.api.commission import terms_view
-from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
+from checkout.api.deps import DatabaseDep, MerchantReaderDep, OperatorDep
 from checkout.api.problems import json_document
-from checkout.api.services import Services
 from checkout.domain.errors import InvalidRequest
 from checkout.domain.ledger import Earned, revenue, statement
 from checkout.protocol.render import iso
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import current_terms
+from checkout.store.db import Database
 from checkout.store.ledger import Ledger, as_entries
 from checkout.store.merchants import Merchants
 from checkout.store.rows import LedgerEntryRow, MerchantRow
@@ -28,8 +28,8 @@ router = APIRouter(tags=["money"])
 MAX_ENTRY_ID = 2**63 - 1
 
 
-def _merchant(services: Services, merchant_id: str) -> MerchantRow:
-    with services.database.read() as db:
+def _merchant(database: Database, merchant_id: str) -> MerchantRow:
+    with database.read() as db:
         return merchant_or_missing(db, merchant_id)
 
 
@@ -62,15 +62,15 @@ def entry_view(row: LedgerEntryRow) -> dict[str, Any]:
 def get_ledger(
     merchant_id: str,
     _reader: MerchantReaderDep,
-    services: ServicesDep,
+    database: DatabaseDep,
     after: int = Query(
         default=0, ge=0, le=MAX_ENTRY_ID, description="Cursor: the last entry id already read."
     ),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> Response:
     """Every posting of every movement of the merchant's money, oldest first (append-only)."""
-    _merchant(services, merchant_id)
-    with services.database.read() as db:
+    _merchant(database, merchant_id)
+    with database.read() as db:
         rows = Ledger(db).entries(merchant_id, after_id=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -89,13 +89,13 @@ def get_ledger(
 def get_statement(
     merchant_id: str,
     _reader: MerchantReaderDep,
-    services: ServicesDep,
+    database: DatabaseDep,
     start: date | None = Query(default=None, alias="from", description="First day (UTC)."),
     end: date | None = Query(default=None, alias="to", description="Last day (UTC), included."),
 ) -> Response:
-    merchant = _merchant(services, merchant_id)
+    merchant = _merchant(database, merchant_id)
     since, until = _period(start, end)
-    with services.database.read() as db:
+    with database.read() as db:
         rows = Ledger(db).entries(merchant_id, start=since, end=until)
     summary = statement(as_entries(rows))
     return json_document(
@@ -119,14 +119,14 @@ def get_statement(
 @router.get("/platform/revenue", operation_id="getPlatformRevenue", responses=CLIENT_ERRORS)
 def get_platform_revenue(
     _operator: OperatorDep,
-    services: ServicesDep,
+    database: DatabaseDep,
     start: date | None = Query(default=None, alias="from"),
     end: date | None = Query(default=None, alias="to"),
 ) -> Response:
     """The platform's gross commission, what it gave back, Stripe's fees it paid, refunds and
     disputes it bore, and the net: by currency, by merchant and by day."""
     since, until = _period(start, end)
-    with services.database.read() as db:
+    with database.read() as db:
         rows = Ledger(db).platform_postings(start=since, end=until)
         names = Merchants(db).names()
     earned = revenue(rows)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
 import anyio
@@ -13,9 +15,17 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import EmailStr, Field
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
-from checkout.api.deps import MerchantReaderDep, OperatorDep, ServicesDep
+from checkout.api.deps import (
+    AccountsDep,
+    ClockDep,
+    DatabaseDep,
+    MerchantReaderDep,
+    OperatorDep,
+    PlatformsDep,
+    SettingsDep,
+)
 from checkout.api.problems import json_document
-from checkout.api.services import Services, key_hash
+from checkout.api.services import key_hash
 from checkout.domain import commission
 from checkout.domain.errors import InvalidRequest, ServiceUnavailable, Unauthenticated
 from checkout.domain.fees import FeeSchedule
@@ -29,11 +39,13 @@ from checkout.flows.onboard_merchant import (
     sync_merchant,
 )
 from checkout.flows.payment_accounts import onboarding_link, open_payment_account
-from checkout.payments.provider import OnboardingLink
+from checkout.payments.provider import ConnectedAccounts, OnboardingLink
 from checkout.protocol.render import iso
 from checkout.protocol.requests import Strict
+from checkout.settings import Settings
 from checkout.store.catalog import merchant_or_missing
 from checkout.store.commission_terms import current_terms
+from checkout.store.db import Database
 from checkout.store.merchants import Merchants
 from checkout.store.rows import MerchantRow
 
@@ -122,10 +134,9 @@ def merchant_view(merchant: MerchantRow, products: int) -> dict[str, Any]:
     }
 
 
-def terms_warnings(services: Services, terms: commission.CommissionTerms) -> list[dict[str, Any]]:
+def terms_warnings(settings: Settings, terms: commission.CommissionTerms) -> list[dict[str, Any]]:
     """Terms that would not cover the processor's fee on a typical order (which the platform
     pays on a destination charge) are allowed, and said so."""
-    settings = services.settings
     schedule = FeeSchedule(settings.sandbox_fee_percent_bps, settings.sandbox_fee_fixed)
     typical = settings.typical_order_amount
     short = commission.shortfall(terms, typical, schedule)
@@ -143,9 +154,15 @@ def terms_warnings(services: Services, terms: commission.CommissionTerms) -> lis
 
 @router.post("/merchants", status_code=201, operation_id="createMerchant", responses=CLIENT_ERRORS)
 async def create_merchant(
-    body: MerchantCreateRequest, _operator: OperatorDep, services: ServicesDep
+    body: MerchantCreateRequest,
+    _operator: OperatorDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    platforms: PlatformsDep,
+    accounts: AccountsDep,
 ) -> Response:
-    terms = body.commission or CommissionTermsBody(rate_bps=services.settings.commission_bps)
+    terms = body.commission or CommissionTermsBody(rate_bps=settings.commission_bps)
     shipping = body.shipping.model_dump() if body.shipping else None
     if body.platform == "feed":
         if body.currency is None:
@@ -153,7 +170,7 @@ async def create_merchant(
                 "A feed merchant needs its currency.", param="$.currency", code="missing"
             )
         merchant = await onboard_feed_merchant(
-            services.database,
+            database,
             FeedMerchantApplication(
                 name=body.name,
                 currency=body.currency,
@@ -166,16 +183,16 @@ async def create_merchant(
                 commission_minimum=terms.minimum,
                 commission_fixed=terms.fixed,
             ),
-            clock=services.clock,
+            clock=clock,
         )
-        merchant = await _open_account(services, merchant)
-        api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
+        merchant = await _open_account(database, accounts, merchant)
+        api_key = await anyio.to_thread.run_sync(_issue_key, database, merchant.id)
         return json_document(
             {
                 **merchant_view(merchant, 0),
                 "api_key": api_key,
                 "sync": None,
-                "warnings": terms_warnings(services, current_terms(merchant)),
+                "warnings": terms_warnings(settings, current_terms(merchant)),
             },
             201,
         )
@@ -200,13 +217,11 @@ async def create_merchant(
         shipping=shipping or dict(DEFAULT_SHIPPING),
         api_base_url=body.api_base_url,
     )
-    merchant, counts = await onboard_merchant(
-        services.database, services.platforms, application, clock=services.clock
-    )
-    merchant = await _open_account(services, merchant)
-    api_key = await anyio.to_thread.run_sync(_issue_key, services, merchant.id)
+    merchant, counts = await onboard_merchant(database, platforms, application, clock=clock)
+    merchant = await _open_account(database, accounts, merchant)
+    api_key = await anyio.to_thread.run_sync(_issue_key, database, merchant.id)
     active = counts.created + counts.updated
-    warnings = terms_warnings(services, current_terms(merchant))
+    warnings = terms_warnings(settings, current_terms(merchant))
     return json_document(
         {
             **merchant_view(merchant, active),
@@ -218,10 +233,10 @@ async def create_merchant(
     )
 
 
-def _issue_key(services: Services, merchant_id: str) -> str:
+def _issue_key(database: Database, merchant_id: str) -> str:
     """A new key for the merchant to read its own money; shown once, stored hashed."""
     secret = f"mk_{secrets.token_urlsafe(24)}"
-    with services.database.write() as db:
+    with database.write() as db:
         merchant = merchant_or_missing(db, merchant_id, for_update=True)
         merchant.api_key_hash = key_hash(secret)
         db.add(merchant)
@@ -232,50 +247,62 @@ def _issue_key(services: Services, merchant_id: str) -> str:
     "/merchants/{merchant_id}/api_key", operation_id="rotateMerchantKey", responses=CLIENT_ERRORS
 )
 def rotate_merchant_key(
-    merchant_id: str, _operator: OperatorDep, services: ServicesDep
+    merchant_id: str, _operator: OperatorDep, database: DatabaseDep
 ) -> Response:
     """Replace the merchant's key (the old one stops working at once); shown once."""
-    return json_document({"merchant_id": merchant_id, "api_key": _issue_key(services, merchant_id)})
+    return json_document({"merchant_id": merchant_id, "api_key": _issue_key(database, merchant_id)})
 
 
-async def _open_account(services: Services, merchant: MerchantRow) -> MerchantRow:
+async def _open_account(
+    database: Database, accounts: ConnectedAccounts, merchant: MerchantRow
+) -> MerchantRow:
     """Open the merchant's payment account; if the provider is down the merchant stays pending
     and the account is opened by asking for an onboarding link later."""
     try:
-        return await open_payment_account(services.database, services.accounts, merchant.id)
+        return await open_payment_account(database, accounts, merchant.id)
     except ServiceUnavailable:
         return merchant
 
 
-def _link_signature(services: Services, merchant_id: str, expires: int) -> str:
-    key = services.settings.credentials_key.encode()
+def _link_signature(settings: Settings, merchant_id: str, expires: int) -> str:
+    key = settings.credentials_key.encode()
     return hmac.new(key, f"{merchant_id}:{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def _signed_query(services: Services, merchant_id: str) -> str:
+def _signed_query(settings: Settings, clock: Callable[[], datetime], merchant_id: str) -> str:
     """Refresh and return URLs the merchant's browser may open without our API key: signed,
     and valid for a week (Stripe's links themselves expire in minutes)."""
-    expires = int(services.clock().timestamp()) + 7 * 24 * 3600
-    signature = _link_signature(services, merchant_id, expires)
+    expires = int(clock().timestamp()) + 7 * 24 * 3600
+    signature = _link_signature(settings, merchant_id, expires)
     return f"expires={expires}&signature={signature}"
 
 
-def _check_signature(services: Services, merchant_id: str, expires: int, signature: str) -> None:
-    expected = _link_signature(services, merchant_id, expires)
-    if expires < services.clock().timestamp() or not hmac.compare_digest(
+def _check_signature(
+    settings: Settings,
+    clock: Callable[[], datetime],
+    merchant_id: str,
+    expires: int,
+    signature: str,
+) -> None:
+    expected = _link_signature(settings, merchant_id, expires)
+    if expires < clock().timestamp() or not hmac.compare_digest(
         expected.encode(), signature.encode()
     ):
         raise Unauthenticated("This onboarding link is not valid any more; ask for a new one.")
 
 
 async def _new_link(
-    services: Services, merchant_id: str, signed_query: str
+    database: Database,
+    accounts: ConnectedAccounts,
+    settings: Settings,
+    merchant_id: str,
+    signed_query: str,
 ) -> tuple[MerchantRow, OnboardingLink]:
     return await onboarding_link(
-        services.database,
-        services.accounts,
+        database,
+        accounts,
         merchant_id,
-        base_url=services.settings.public_base_url,
+        base_url=settings.public_base_url,
         url_suffix=signed_query,
     )
 
@@ -286,10 +313,17 @@ async def _new_link(
     responses=CLIENT_ERRORS,
 )
 async def create_onboarding_link(
-    merchant_id: str, _operator: OperatorDep, services: ServicesDep
+    merchant_id: str,
+    _operator: OperatorDep,
+    database: DatabaseDep,
+    accounts: AccountsDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> Response:
     """A new single-use link to the provider's hosted onboarding for the merchant to open."""
-    merchant, link = await _new_link(services, merchant_id, _signed_query(services, merchant_id))
+    merchant, link = await _new_link(
+        database, accounts, settings, merchant_id, _signed_query(settings, clock, merchant_id)
+    )
     return json_document(
         {
             "merchant_id": merchant_id,
@@ -307,13 +341,18 @@ async def create_onboarding_link(
 )
 async def refresh_onboarding_link(
     merchant_id: str,
-    services: ServicesDep,
+    database: DatabaseDep,
+    accounts: AccountsDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     expires: int = Query(),
     signature: str = Query(max_length=128),
 ) -> Response:
     """Where the provider sends the merchant when a link expired or was used: a new one."""
-    _check_signature(services, merchant_id, expires, signature)
-    _, link = await _new_link(services, merchant_id, f"expires={expires}&signature={signature}")
+    _check_signature(settings, clock, merchant_id, expires, signature)
+    _, link = await _new_link(
+        database, accounts, settings, merchant_id, f"expires={expires}&signature={signature}"
+    )
     return RedirectResponse(link.url, status_code=303)
 
 
@@ -324,27 +363,30 @@ async def refresh_onboarding_link(
 )
 async def return_from_onboarding(
     merchant_id: str,
-    services: ServicesDep,
+    database: DatabaseDep,
+    accounts: AccountsDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     expires: int = Query(),
     signature: str = Query(max_length=128),
 ) -> Response:
     """The merchant left the provider's onboarding; whether it is done is the account's say."""
-    _check_signature(services, merchant_id, expires, signature)
-    merchant = await open_payment_account(services.database, services.accounts, merchant_id)
+    _check_signature(settings, clock, merchant_id, expires, signature)
+    merchant = await open_payment_account(database, accounts, merchant_id)
     return json_document({"merchant_id": merchant_id, **merchant_view(merchant, 0)["payments"]})
 
 
 @router.get("/merchants", operation_id="listMerchants", responses=CLIENT_ERRORS)
-def list_merchants(_operator: OperatorDep, services: ServicesDep) -> Response:
-    with services.database.read() as db:
+def list_merchants(_operator: OperatorDep, database: DatabaseDep) -> Response:
+    with database.read() as db:
         counts = Merchants(db).active_products()
         merchants = Merchants(db).all()
     return json_document({"merchants": [merchant_view(m, counts.get(m.id, 0)) for m in merchants]})
 
 
 @router.get("/merchants/{merchant_id}", operation_id="getMerchant", responses=CLIENT_ERRORS)
-def get_merchant(merchant_id: str, _reader: MerchantReaderDep, services: ServicesDep) -> Response:
-    with services.database.read() as db:
+def get_merchant(merchant_id: str, _reader: MerchantReaderDep, database: DatabaseDep) -> Response:
+    with database.read() as db:
         merchant = merchant_or_missing(db, merchant_id)
         products = Merchants(db).active_products(merchant_id).get(merchant_id, 0)
     return json_document(merchant_view(merchant, products))
@@ -352,15 +394,20 @@ def get_merchant(merchant_id: str, _reader: MerchantReaderDep, services: Service
 
 @router.post("/merchants/{merchant_id}/sync", operation_id="syncMerchant", responses=CLIENT_ERRORS)
 async def sync_merchant_catalog(
-    merchant_id: str, _operator: OperatorDep, services: ServicesDep, body: SyncRequest | None = None
+    merchant_id: str,
+    _operator: OperatorDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    platforms: PlatformsDep,
+    body: SyncRequest | None = None,
 ) -> Response:
     mode = (body or SyncRequest()).mode
     counts = await sync_merchant(
-        services.database,
-        services.platforms,
+        database,
+        platforms,
         merchant_id,
         full=mode == "full",
-        clock=services.clock,
+        clock=clock,
     )
     return json_document({"merchant_id": merchant_id, "mode": mode, **counts.as_dict()})
 
@@ -380,10 +427,14 @@ async def sync_merchant_catalog(
     },
 )
 async def ingest_merchant_feed(
-    merchant_id: str, request: Request, _operator: OperatorDep, services: ServicesDep
+    merchant_id: str,
+    request: Request,
+    _operator: OperatorDep,
+    database: DatabaseDep,
+    clock: ClockDep,
 ) -> Response:
     body = await request.body()
     counts = await anyio.to_thread.run_sync(
-        lambda: ingest_feed(services.database, merchant_id, body, clock=services.clock)
+        lambda: ingest_feed(database, merchant_id, body, clock=clock)
     )
     return json_document({"merchant_id": merchant_id, **counts.as_dict()})

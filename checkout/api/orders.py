@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
-from checkout.api.deps import AgentDep, OperatorDep, ServicesDep
+from checkout.api.deps import AgentDep, ClockDep, DatabaseDep, OperatorDep
 from checkout.api.problems import json_document
 from checkout.domain.errors import NotFound
 from checkout.flows.fulfill_order import ship_order
@@ -30,8 +30,8 @@ class ShipmentRequest(BaseModel):
     operation_id="getOrder",
     responses={200: {"model": Order, "description": "The full ACP Order."}, **CLIENT_ERRORS},
 )
-def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response:
-    with services.database.read() as db:
+def get_order(order_id: str, agent: AgentDep, database: DatabaseDep) -> Response:
+    with database.read() as db:
         order = Orders(db).get(order_id)
         if (
             order is None
@@ -49,16 +49,20 @@ def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response
     responses={201: {"model": Order, "description": "The order, shipped."}, **CLIENT_ERRORS},
 )
 def record_shipment(
-    order_id: str, body: ShipmentRequest, _operator: OperatorDep, services: ServicesDep
+    order_id: str,
+    body: ShipmentRequest,
+    _operator: OperatorDep,
+    database: DatabaseDep,
+    clock: ClockDep,
 ) -> Response:
-    with services.database.write() as db:
+    with database.write() as db:
         order = ship_order(
             db,
             order_id,
             carrier=body.carrier,
             tracking_number=body.tracking_number,
             tracking_url=body.tracking_url,
-            now=services.clock(),
+            now=clock(),
         )
         document = order_document(db, order)
     return json_document(document, 201)

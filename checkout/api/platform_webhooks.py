@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
-from checkout.api.deps import ServicesDep
+from checkout.api.deps import ClockDep, DatabaseDep, PlatformsDep, RefundingDep
 from checkout.api.problems import json_document
 from checkout.domain.errors import NotFound, Unauthenticated
 from checkout.flows.platform_events import handle_platform_event
@@ -24,10 +24,15 @@ router = APIRouter(tags=["webhooks"])
     responses=CLIENT_ERRORS | {503: ERRORS[500]},
 )
 async def receive_platform_webhook(
-    merchant_id: str, request: Request, services: ServicesDep
+    merchant_id: str,
+    request: Request,
+    database: DatabaseDep,
+    clock: ClockDep,
+    platforms: PlatformsDep,
+    refunding: RefundingDep,
 ) -> Response:
     def load() -> MerchantRow | None:
-        with services.database.read() as db:
+        with database.read() as db:
             return Merchants(db).get(merchant_id)
 
     merchant = await anyio.to_thread.run_sync(load)
@@ -35,17 +40,17 @@ async def receive_platform_webhook(
         raise NotFound(f"No merchant '{merchant_id}' receives platform webhooks.")
     body = await request.body()
     try:
-        event = services.platforms.for_merchant(merchant).parse_webhook(request.headers, body)
+        event = platforms.for_merchant(merchant).parse_webhook(request.headers, body)
     except WebhookInvalid as exc:
         raise Unauthenticated(
             f"The webhook signature is not valid: {exc}", code="invalid_signature"
         ) from exc
     outcome = await handle_platform_event(
-        services.database,
-        services.platforms,
+        database,
+        platforms,
         merchant,
         event,
-        refunding=services.refunding,
-        clock=services.clock,
+        refunding=refunding,
+        clock=clock,
     )
     return json_document({"received": True, "outcome": outcome})

@@ -10,7 +10,14 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from checkout.api.acp.openapi import CLIENT_ERRORS, ERRORS
-from checkout.api.deps import IdempotencyKeyDep, OperatorDep, RawBodyDep, ServicesDep
+from checkout.api.deps import (
+    DatabaseDep,
+    IdempotencyDep,
+    IdempotencyKeyDep,
+    OperatorDep,
+    RawBodyDep,
+    RefundingDep,
+)
 from checkout.api.idempotency import run_idempotently_async
 from checkout.api.problems import json_document
 from checkout.domain.errors import NotFound
@@ -60,7 +67,9 @@ async def post_refund(
     _operator: OperatorDep,
     key: IdempotencyKeyDep,
     raw: RawBodyDep,
-    services: ServicesDep,
+    idempotency: IdempotencyDep,
+    database: DatabaseDep,
+    refunding: RefundingDep,
 ) -> Response:
     """Refund an order in full or in part; the commission goes back in proportion. The
     Idempotency-Key names the refund, so a retry after a 503 never makes a second one."""
@@ -68,7 +77,7 @@ async def post_refund(
 
     async def work(keep: Any) -> tuple[int, dict[str, Any]]:
         refund = await refund_order(
-            services.refunding,
+            refunding,
             order_id,
             amount=body.amount,
             reason=body.reason,
@@ -77,7 +86,7 @@ async def post_refund(
         )
 
         def view() -> dict[str, Any]:
-            with services.database.read() as db:
+            with database.read() as db:
                 order = Orders(db).get(order_id)
                 assert order is not None
                 return {**refund_view(refund), "order": order_document(db, order)}
@@ -85,13 +94,13 @@ async def post_refund(
         return 201, await anyio.to_thread.run_sync(view)
 
     return await run_idempotently_async(
-        services, agent_id="operator", path=path, key=key, raw=raw, work=work
+        idempotency, agent_id="operator", path=path, key=key, raw=raw, work=work
     )
 
 
 @router.get("/orders/{order_id}/refunds", operation_id="listRefunds", responses=CLIENT_ERRORS)
-def list_refunds(order_id: str, _operator: OperatorDep, services: ServicesDep) -> Response:
-    with services.database.read() as db:
+def list_refunds(order_id: str, _operator: OperatorDep, database: DatabaseDep) -> Response:
+    with database.read() as db:
         if Orders(db).get(order_id) is None:
             raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
         refunds = Refunds(db).of_order(order_id)

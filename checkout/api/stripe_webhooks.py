@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from checkout.api.acp.openapi import CLIENT_ERRORS
-from checkout.api.deps import ServicesDep
+from checkout.api.deps import ClockDep, SettingsDep, StripeInboxDep
 from checkout.api.problems import json_document
 from checkout.domain.errors import InvalidRequest
 from checkout.flows.stripe_events import handle_stripe_event
@@ -26,9 +26,11 @@ router = APIRouter(tags=["webhooks"])
         }
     },
 )
-async def receive_stripe_event(request: Request, services: ServicesDep) -> Response:
+async def receive_stripe_event(
+    request: Request, clock: ClockDep, settings: SettingsDep, stripe_inbox: StripeInboxDep
+) -> Response:
     """One endpoint for the platform's and the Connect endpoint's events (either secret signs)."""
-    secrets = services.settings.stripe_webhook_secrets
+    secrets = settings.stripe_webhook_secrets
     if not secrets:
         raise InvalidRequest(
             "Stripe webhooks are not configured here (STRIPE_WEBHOOK_SECRET).",
@@ -40,12 +42,12 @@ async def receive_stripe_event(request: Request, services: ServicesDep) -> Respo
             payload,
             request.headers.get("stripe-signature"),
             secrets,
-            now=services.clock(),
-            tolerance_seconds=services.settings.stripe_webhook_tolerance_seconds,
+            now=clock(),
+            tolerance_seconds=settings.stripe_webhook_tolerance_seconds,
         )
     except StripeSignatureInvalid as exc:
         raise InvalidRequest(
             f"The Stripe-Signature is not valid: {exc}.", code="invalid_signature"
         ) from exc
-    outcome = await handle_stripe_event(services.stripe_inbox, event)
+    outcome = await handle_stripe_event(stripe_inbox, event)
     return json_document({"received": True, "event": event.id, "outcome": outcome})

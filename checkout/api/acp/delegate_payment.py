@@ -9,7 +9,15 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS
-from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBodyDep, ServicesDep
+from checkout.api.deps import (
+    AgentDep,
+    ApiVersionDep,
+    ClockDep,
+    IdempotencyDep,
+    IdempotencyKeyDep,
+    ProviderDep,
+    RawBodyDep,
+)
 from checkout.api.idempotency import run_idempotently
 from checkout.flows.delegate_payment import delegate_payment
 from checkout.protocol import render
@@ -35,7 +43,9 @@ def delegate_payment_token(
     _version: ApiVersionDep,
     key: IdempotencyKeyDep,
     raw: RawBodyDep,
-    services: ServicesDep,
+    idempotency: IdempotencyDep,
+    clock: ClockDep,
+    provider: ProviderDep,
 ) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         token = delegate_payment(
@@ -43,8 +53,8 @@ def delegate_payment_token(
             body,
             agent_id=agent,
             idempotency_key=key,
-            provider=services.provider,
-            now=services.clock(),
+            provider=provider,
+            now=clock(),
         )
         return 201, {
             "id": token.id,
@@ -52,4 +62,4 @@ def delegate_payment_token(
             "metadata": token.metadata,
         }
 
-    return run_idempotently(services, agent_id=agent, path=PATH, key=key, raw=raw, work=work)
+    return run_idempotently(idempotency, agent_id=agent, path=PATH, key=key, raw=raw, work=work)

@@ -10,7 +10,18 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
-from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBodyDep, ServicesDep
+from checkout.api.deps import (
+    AgentDep,
+    ApiVersionDep,
+    ClockDep,
+    CompletionDep,
+    DatabaseDep,
+    IdempotencyDep,
+    IdempotencyKeyDep,
+    PresentationDep,
+    RawBodyDep,
+    SettingsDep,
+)
 from checkout.api.idempotency import Keep, run_idempotently, run_idempotently_async
 from checkout.api.problems import error_body, json_response, status_for
 from checkout.flows import checkout_sessions as sessions
@@ -40,20 +51,23 @@ def create_checkout_session(
     _version: ApiVersionDep,
     key: IdempotencyKeyDep,
     raw: RawBodyDep,
-    services: ServicesDep,
+    idempotency: IdempotencyDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    presentation: PresentationDep,
 ) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.create_session(
             db,
             body,
             agent_id=agent,
-            now=services.clock(),
-            ttl=timedelta(minutes=services.settings.session_ttl_minutes),
+            now=clock(),
+            ttl=timedelta(minutes=settings.session_ttl_minutes),
         )
-        return 201, render.session(state, services.presentation)
+        return 201, render.session(state, presentation)
 
     return run_idempotently(
-        services, agent_id=agent, path="/checkout_sessions", key=key, raw=raw, work=work
+        idempotency, agent_id=agent, path="/checkout_sessions", key=key, raw=raw, work=work
     )
 
 
@@ -69,16 +83,16 @@ def update_checkout_session(
     _version: ApiVersionDep,
     key: IdempotencyKeyDep,
     raw: RawBodyDep,
-    services: ServicesDep,
+    idempotency: IdempotencyDep,
+    clock: ClockDep,
+    presentation: PresentationDep,
 ) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        state = sessions.update_session(
-            db, checkout_session_id, body, agent_id=agent, now=services.clock()
-        )
-        return 200, render.session(state, services.presentation)
+        state = sessions.update_session(db, checkout_session_id, body, agent_id=agent, now=clock())
+        return 200, render.session(state, presentation)
 
     return run_idempotently(
-        services,
+        idempotency,
         agent_id=agent,
         path=f"/checkout_sessions/{checkout_session_id}",
         key=key,
@@ -93,11 +107,16 @@ def update_checkout_session(
     operation_id="getCheckoutSession",
 )
 def get_checkout_session(
-    checkout_session_id: str, agent: AgentDep, _version: ApiVersionDep, services: ServicesDep
+    checkout_session_id: str,
+    agent: AgentDep,
+    _version: ApiVersionDep,
+    database: DatabaseDep,
+    clock: ClockDep,
+    presentation: PresentationDep,
 ) -> Response:
-    with services.database.read() as db:
-        state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=services.clock())
-        body = render.session(state, services.presentation)
+    with database.read() as db:
+        state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=clock())
+        body = render.session(state, presentation)
     return json_response(200, to_json(body))
 
 
@@ -113,18 +132,20 @@ async def complete_checkout_session(
     _version: ApiVersionDep,
     key: IdempotencyKeyDep,
     raw: RawBodyDep,
-    services: ServicesDep,
+    idempotency: IdempotencyDep,
+    presentation: PresentationDep,
+    completion: CompletionDep,
 ) -> Response:
     path = f"/checkout_sessions/{checkout_session_id}/complete"
 
     def reply(outcome: CompleteOutcome) -> tuple[int, dict[str, Any]]:
         if outcome.refusal is not None:
             return status_for(outcome.refusal), error_body(outcome.refusal, path)
-        return 200, render.session(outcome.state, services.presentation)
+        return 200, render.session(outcome.state, presentation)
 
     async def work(keep: Keep) -> tuple[int, dict[str, Any]]:
         outcome = await complete_checkout(
-            services.completion,
+            completion,
             checkout_session_id,
             body,
             agent_id=agent,
@@ -133,7 +154,7 @@ async def complete_checkout_session(
         return reply(outcome)
 
     return await run_idempotently_async(
-        services, agent_id=agent, path=path, key=key, raw=raw, work=work
+        idempotency, agent_id=agent, path=path, key=key, raw=raw, work=work
     )
 
 
@@ -148,17 +169,17 @@ def cancel_checkout_session(
     _version: ApiVersionDep,
     key: IdempotencyKeyDep,
     raw: RawBodyDep,
-    services: ServicesDep,
+    idempotency: IdempotencyDep,
+    clock: ClockDep,
+    presentation: PresentationDep,
     body: CancelSessionRequest | None = Body(default=None),
 ) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        state = sessions.cancel_session(
-            db, checkout_session_id, body, agent_id=agent, now=services.clock()
-        )
-        return 200, render.session(state, services.presentation)
+        state = sessions.cancel_session(db, checkout_session_id, body, agent_id=agent, now=clock())
+        return 200, render.session(state, presentation)
 
     return run_idempotently(
-        services,
+        idempotency,
         agent_id=agent,
         path=f"/checkout_sessions/{checkout_session_id}/cancel",
         key=key,
