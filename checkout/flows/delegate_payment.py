@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from checkout.domain.errors import InvalidRequest
-from checkout.payments.provider import CardRejected, PaymentProvider
+from checkout.payments.provider import CardIdentification, CardRejected
 from checkout.protocol.requests import DelegatePaymentRequest
 from checkout.store.ids import new_id
 from checkout.store.payments import PaymentTokens
@@ -28,7 +28,7 @@ def delegate_payment(
     *,
     agent_id: str,
     idempotency_key: str,
-    provider: PaymentProvider,
+    provider: CardIdentification,
     now: datetime,
 ) -> VaultedToken:
     method, allowance = request.payment_method, request.allowance

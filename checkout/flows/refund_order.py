@@ -27,7 +27,7 @@ from checkout.domain.commission import commission_refund
 from checkout.domain.errors import InvalidRequest, NotFound, ServiceUnavailable
 from checkout.flows.order_events import queue_order_event
 from checkout.payments.provider import (
-    PaymentProvider,
+    PaymentOperations,
     PaymentRefused,
     PaymentUnavailable,
     Refund,
@@ -48,7 +48,7 @@ log = logging.getLogger("checkout.refunds")
 @dataclass(frozen=True, slots=True)
 class Refunding:
     database: Database
-    provider: PaymentProvider
+    provider: PaymentOperations
     clock: Callable[[], datetime]
     key_retention: timedelta = timedelta(hours=24)  # how long a request key names one refund
 

@@ -171,18 +171,13 @@ class PaymentRefused(Exception):
     capture of an expired hold, a refund beyond what was charged."""
 
 
-class PaymentProvider(Protocol):
+class PaymentOperations(Protocol):
+    """What every PSP does: hold money on a card, take it, let it go, give it back.
+
+    Every call is keyed, so repeating one after an unknown answer (PaymentUnavailable) is safe.
+    """
+
     name: str
-    acquirer: Acquirer | None  # for agents' 3-D Secure; None: challenges cannot be handed over
-
-    def card_for(self, number: str, funding: str) -> Card:
-        """Identify a card for our vault (delegate_payment); raise CardRejected when it cannot
-        be used."""
-        ...
-
-    async def shared_token(self, token_id: str) -> SharedToken:
-        """Read a provider-held token's limits; raise TokenUnknown when there is none."""
-        ...
 
     async def authorize(self, request: AuthorizeRequest) -> Authorization: ...
 
@@ -191,6 +186,29 @@ class PaymentProvider(Protocol):
     async def void(self, payment_id: str, *, idempotency_key: str) -> None: ...
 
     async def refund(self, request: RefundRequest) -> Refund: ...
+
+
+class CardIdentification(Protocol):
+    """Identify a card number for our own vault (delegate_payment, where we are the vault)."""
+
+    def card_for(self, number: str, funding: str) -> Card:
+        """The card's brand, funding and test outcome; raise CardRejected when it cannot be used."""
+        ...
+
+
+class ProviderTokens(Protocol):
+    """Tokens the provider holds for agents (Stripe's Shared Payment Tokens), and the acquirer
+    details an agent needs to run 3-D Secure itself."""
+
+    acquirer: Acquirer | None  # None: challenges cannot be handed to agents
+
+    async def shared_token(self, token_id: str) -> SharedToken:
+        """Read a provider-held token's limits; raise TokenUnknown when there is none."""
+        ...
+
+
+class MerchantTransfers(Protocol):
+    """Moving the merchant's share of a destination charge after the fact."""
 
     async def commission_returned(self, payment_id: str) -> int | None:
         """All of the payment's application fee given back so far (None: not tracked)."""
@@ -206,6 +224,13 @@ class PaymentProvider(Protocol):
     async def pay_merchant(self, payment_id: str, amount: int, *, idempotency_key: str) -> int:
         """Send `amount` to the merchant against a payment (a transfer); returns what was sent."""
         ...
+
+
+class PaymentProvider(
+    PaymentOperations, CardIdentification, ProviderTokens, MerchantTransfers, Protocol
+):
+    """A provider as the platform uses it: the core every PSP offers, and the capabilities this
+    platform also relies on. A flow that needs only some of it asks for only those."""
 
 
 @dataclass(frozen=True, slots=True)
