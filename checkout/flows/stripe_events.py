@@ -4,7 +4,8 @@ Events land in an inbox keyed by Stripe's event id, so a redelivery does nothing
 least once and in any order: an event about something we have not recorded yet (a dispute on an
 order still being finished) stays in the inbox unprocessed and is applied again later by
 replay_deferred_events; an account.updated re-reads the account, so an old event cannot undo a
-newer state.
+newer state. The flow reads the provider-neutral events of payments.events; Stripe's payload
+shapes are read into them by payments.stripe_webhooks.payment_event.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import anyio
 from sqlmodel import Session
@@ -24,6 +24,15 @@ from checkout.flows.order_events import queue_order_event
 from checkout.flows.payment_accounts import apply_account_status
 from checkout.flows.purchase.saga import Completion, carry_on
 from checkout.flows.refund_order import Refunding, settle_refund
+from checkout.payments.events import (
+    AccountChanged,
+    ChargeRefunded,
+    ChargeSources,
+    DisputeChanged,
+    DisputeStage,
+    PaymentAnswered,
+    RefundChanged,
+)
 from checkout.payments.provider import (
     AccountStatus,
     ConnectedAccounts,
@@ -32,7 +41,7 @@ from checkout.payments.provider import (
     Refund,
     RefundStatus,
 )
-from checkout.payments.stripe_webhooks import StripeEvent
+from checkout.payments.stripe_webhooks import StripeEvent, payment_event
 from checkout.store.db import Database
 from checkout.store.ids import new_id
 from checkout.store.inboxes import StripeEvents
@@ -53,17 +62,6 @@ from checkout.store.rows import (
 
 log = logging.getLogger("checkout.stripe_events")
 DEFERRED = "deferred"
-DISPUTE_EVENTS = frozenset(
-    {
-        "charge.dispute.created",
-        "charge.dispute.funds_withdrawn",
-        "charge.dispute.funds_reinstated",
-        "charge.dispute.closed",
-    }
-)
-REFUND_EVENTS = frozenset(
-    {"refund.created", "refund.updated", "charge.refund.updated", "refund.failed"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,35 +126,31 @@ async def _process(inbox: StripeInbox, event: StripeEvent) -> str:
 
 
 async def _apply(inbox: StripeInbox, event: StripeEvent) -> str:
-    data = event.data
-    if event.type in (
-        "account.updated",
-        "capability.updated",
-        "account.application.deauthorized",
-    ):
-        return await _account_updated(inbox, event)
-    if event.type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-        return await _payment_intent(inbox, str(data.get("id")))
-    if event.type in REFUND_EVENTS:
+    happened = payment_event(event)
+    if isinstance(happened, AccountChanged):
+        return await _account_updated(inbox, happened)
+    if isinstance(happened, PaymentAnswered):
+        return await _payment_intent(inbox, happened.provider_payment_id)
+    if isinstance(happened, RefundChanged):
         # What Stripe has given back of the fee so far is what a settled refund books.
-        payment_intent = data.get("payment_intent")
+        payment_intent = happened.paid_with.provider_payment_id
         returned = (
-            await inbox.completion.provider.commission_returned(str(payment_intent))
-            if payment_intent and data.get("status") == "succeeded"
+            await inbox.completion.provider.commission_returned(payment_intent)
+            if payment_intent and happened.status == "succeeded"
             else None
         )
-        return await anyio.to_thread.run_sync(_refund_event, inbox, data, returned)
-    if event.type == "charge.refunded":
+        return await anyio.to_thread.run_sync(_refund_event, inbox, happened, returned)
+    if isinstance(happened, ChargeRefunded):
         # Since API 2022-11-15 a Charge carries no `refunds` (and a webhook cannot expand it):
         # each refund settles from its own refund.created / refund.updated event.
         return "refunds settle from refund events"
-    if event.type in DISPUTE_EVENTS:
-        return await _dispute(inbox, event.type, data)
+    if isinstance(happened, DisputeChanged):
+        return await _dispute(inbox, happened)
     return "ignored"
 
 
-async def _account_updated(inbox: StripeInbox, event: StripeEvent) -> str:
-    account_id = event.account or str(event.data.get("id") or event.data.get("account") or "")
+async def _account_updated(inbox: StripeInbox, changed: AccountChanged) -> str:
+    account_id = changed.account_id
 
     def merchant() -> MerchantRow | None:
         with inbox.database.read() as db:
@@ -168,7 +162,7 @@ async def _account_updated(inbox: StripeInbox, event: StripeEvent) -> str:
     # Events come in any order: the account as it is now decides, never the event's snapshot.
     # Stripe not answering defers the event (PaymentUnavailable propagates to _process).
     status: AccountStatus | str
-    if event.type == "account.application.deauthorized":
+    if changed.disconnected:
         status = "the merchant disconnected its Stripe account from the platform"
     else:
         try:
@@ -212,16 +206,15 @@ async def _payment_intent(inbox: StripeInbox, payment_intent_id: str) -> str:
     return "purchase unwound" if outcome.refusal else "purchase completed"
 
 
-def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
+def _order_for_charge(db: Session, sources: ChargeSources) -> OrderRow | None:
     """The order a charge or dispute is about, locked; None while it is not recorded yet."""
-    payment_intent = data.get("payment_intent")
-    charge = data.get("charge") if data.get("object") in ("dispute", "refund") else data.get("id")
+    payment_intent, charge = sources.provider_payment_id, sources.charge_id
     payments = Payments(db)
     lookups: list[Callable[[], PaymentRow | None]] = []
     if payment_intent:
-        lookups.append(lambda: payments.with_provider_id(str(payment_intent)))
+        lookups.append(lambda: payments.with_provider_id(payment_intent))
     if charge:
-        lookups.append(lambda: payments.with_charge(str(charge)))
+        lookups.append(lambda: payments.with_charge(charge))
     for lookup in lookups:
         payment = lookup()
         if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
@@ -229,25 +222,24 @@ def _order_for_charge(db: Session, data: dict[str, Any]) -> OrderRow | None:
     return None
 
 
-def _refund_event(inbox: StripeInbox, data: dict[str, Any], returned: int | None) -> str:
+def _refund_event(inbox: StripeInbox, changed: RefundChanged, returned: int | None) -> str:
     """A refund as Stripe reports it: ours settles; one made outside the platform (the
     Dashboard) is recorded once it succeeded, with the fee Stripe gave back with it and with
     the merchant's share taken back only when Stripe reversed the transfer."""
     now = inbox.clock()
-    stripe_id = str(data.get("id"))
+    stripe_id = changed.refund_id
     with inbox.database.write() as db:
         refund = Refunds(db).by_provider_id(stripe_id)
-        ours = (data.get("metadata") or {}).get("refund_id")
-        if refund is None and ours:
-            refund = Refunds(db).get(str(ours))
+        if refund is None and changed.our_refund_id:
+            refund = Refunds(db).get(changed.our_refund_id)
         if refund is not None:
-            return f"refund {_settle_from_stripe(db, refund, data, returned, now)}"
-        if data.get("status") != "succeeded":
-            return f"refund made in Stripe is {data.get('status')}"
-        order = _order_for_charge(db, data)
+            return f"refund {_settle_from_stripe(db, refund, changed, returned, now)}"
+        if changed.status != "succeeded":
+            return f"refund made in Stripe is {changed.status}"
+        order = _order_for_charge(db, changed.paid_with)
         if order is None:
             return DEFERRED
-        amount = min(int(data.get("amount") or 0), order.total_amount - order.amount_refunded)
+        amount = min(changed.amount, order.total_amount - order.amount_refunded)
         refund = RefundRow(
             id=new_id("rfd"),
             order_id=order.id,
@@ -266,7 +258,7 @@ def _refund_event(inbox: StripeInbox, data: dict[str, Any], returned: int | None
             refund.id,
             Refund(stripe_id, RefundStatus.SUCCEEDED, 0, returned),
             now,
-            merchant_paid=data.get("transfer_reversal") is not None,
+            merchant_paid=changed.merchant_share_reversed,
         )
         return f"refund of {amount} made in Stripe recorded"
 
@@ -274,44 +266,29 @@ def _refund_event(inbox: StripeInbox, data: dict[str, Any], returned: int | None
 def _settle_from_stripe(
     db: Session,
     refund: RefundRow,
-    stripe_refund: dict[str, Any],
+    changed: RefundChanged,
     returned: int | None,
     now: datetime,
 ) -> str:
     """Settle a pending refund of ours as Stripe now reports it; returns its status."""
-    status = {
-        "succeeded": RefundStatus.SUCCEEDED,
-        "failed": RefundStatus.FAILED,
-        "canceled": RefundStatus.FAILED,
-    }.get(str(stripe_refund.get("status")))
+    status = changed.settled
     if status is None or refund.status != "pending":
         return refund.status
-    result = Refund(str(stripe_refund["id"]), status, 0, returned)
+    result = Refund(changed.refund_id, status, 0, returned)
     return settle_refund(db, refund.id, result, now).status
 
 
-def _balance_moves(data: dict[str, Any], withdrawn: bool) -> tuple[int, int]:
-    """(amount, fee) of the dispute's withdrawal (or reinstatement) as Stripe booked it on the
-    platform's balance: the dispute's balance transactions, never our own arithmetic."""
-    for txn in data.get("balance_transactions") or []:
-        amount = int((txn or {}).get("amount") or 0)
-        if (amount < 0) == withdrawn and amount != 0:
-            return abs(amount), int(txn.get("fee") or 0)
-    return 0, 0
-
-
-async def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
+async def _dispute(inbox: StripeInbox, dispute: DisputeChanged) -> str:
     """Disputes on destination charges move the PLATFORM's money: Stripe withdraws the amount
     and its fee from the platform's balance; the platform takes the amount back from the
     merchant by reversing the transfer, and pays it back if the merchant wins. An inquiry
     (`warning_*`) moves nothing."""
-    dispute_id = str(data.get("id"))
-    status = str(data.get("status"))
+    dispute_id, status = dispute.dispute_id, dispute.status
 
     def book(movements: list[ledger.Movement] | None, key: str) -> tuple[str, str] | None:
         """Record under the order's lock; (order id, payment intent) or None if not recorded."""
         with inbox.database.write() as db:
-            order = _order_for_charge(db, data)
+            order = _order_for_charge(db, dispute.paid_with)
             if order is None:
                 return None
             payment = Payments(db).get(order.payment_id)
@@ -337,16 +314,16 @@ async def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
             rows = Ledger(db).movement(f"dispute:{dispute_id}:recovered:transfer_reversal")
             return sum(r.amount for r in rows if r.account == ledger.Account.PLATFORM.value)
 
-    if kind in ("charge.dispute.created", "charge.dispute.closed"):
+    if dispute.stage in (DisputeStage.OPENED, DisputeStage.CLOSED):
         found = await anyio.to_thread.run_sync(book, None, "")
         if found is None:
             return DEFERRED
         return f"dispute {status}" + (
-            ": an inquiry moves no money" if status.startswith("warning_") else ""
+            ": an inquiry moves no money" if dispute.inquiry else ""
         )
 
-    if kind == "charge.dispute.funds_withdrawn":
-        amount, fee = _balance_moves(data, withdrawn=True)
+    if dispute.stage is DisputeStage.FUNDS_WITHDRAWN:
+        amount, fee = dispute.withdrawn
         movements = ledger.dispute_withdrawn(amount=amount, fee=fee)
         found = await anyio.to_thread.run_sync(book, movements, f"dispute:{dispute_id}")
         if found is None:
@@ -362,8 +339,8 @@ async def _dispute(inbox: StripeInbox, kind: str, data: dict[str, Any]) -> str:
         )
         return f"dispute of {amount} withdrawn (fee {fee}), {taken} recovered from the merchant"
 
-    if kind == "charge.dispute.funds_reinstated":
-        amount, fee = _balance_moves(data, withdrawn=False)
+    if dispute.stage is DisputeStage.FUNDS_REINSTATED:
+        amount, fee = dispute.reinstated
         movements = ledger.dispute_reinstated(amount=amount, fee_returned=max(0, -fee))
         found = await anyio.to_thread.run_sync(book, movements, f"dispute-won:{dispute_id}")
         if found is None:

@@ -1,4 +1,5 @@
-"""Stripe's webhook signatures (`Stripe-Signature: t=...,v1=...`) and the events they carry."""
+"""Stripe's webhook signatures (`Stripe-Signature: t=...,v1=...`) and the events they carry, read
+into the provider-neutral events of payments.events (`payment_event`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from checkout.payments.events import (
+    AccountChanged,
+    ChargeRefunded,
+    ChargeSources,
+    DisputeChanged,
+    DisputeStage,
+    PaymentAnswered,
+    PaymentEvent,
+    RefundChanged,
+    Unhandled,
+)
+from checkout.payments.provider import RefundStatus
 
 _UNIX_TIME = re.compile(r"[0-9]{1,12}")
 
@@ -102,3 +116,79 @@ def verify_stripe_event(
         account=account,
         data=obj,
     )
+
+
+_ACCOUNT_EVENTS = frozenset(
+    {"account.updated", "capability.updated", "account.application.deauthorized"}
+)
+_PAYMENT_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+_REFUND_EVENTS = frozenset(
+    {"refund.created", "refund.updated", "charge.refund.updated", "refund.failed"}
+)
+_DISPUTE_STAGES = {
+    "charge.dispute.created": DisputeStage.OPENED,
+    "charge.dispute.closed": DisputeStage.CLOSED,
+    "charge.dispute.funds_withdrawn": DisputeStage.FUNDS_WITHDRAWN,
+    "charge.dispute.funds_reinstated": DisputeStage.FUNDS_REINSTATED,
+}
+_REFUND_STATUSES = {
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.FAILED,
+}
+
+
+def payment_event(event: StripeEvent) -> PaymentEvent:
+    """The event as the flows read it; Stripe's payload shapes stop here."""
+    data = event.data
+    if event.type in _ACCOUNT_EVENTS:
+        return AccountChanged(
+            account_id=event.account or str(data.get("id") or data.get("account") or ""),
+            disconnected=event.type == "account.application.deauthorized",
+        )
+    if event.type in _PAYMENT_EVENTS:
+        return PaymentAnswered(str(data.get("id")))
+    if event.type in _REFUND_EVENTS:
+        status = data.get("status")
+        ours = (data.get("metadata") or {}).get("refund_id")
+        return RefundChanged(
+            refund_id=str(data.get("id")),
+            our_refund_id=str(ours) if ours else None,
+            status=None if status is None else str(status),
+            settled=_REFUND_STATUSES.get(str(status)),
+            amount=int(data.get("amount") or 0),
+            paid_with=_charge_sources(data),
+            merchant_share_reversed=data.get("transfer_reversal") is not None,
+        )
+    if event.type == "charge.refunded":
+        return ChargeRefunded()
+    stage = _DISPUTE_STAGES.get(event.type)
+    if stage is not None:
+        return DisputeChanged(
+            dispute_id=str(data.get("id")),
+            stage=stage,
+            status=str(data.get("status")),
+            paid_with=_charge_sources(data),
+            withdrawn=_balance_moves(data, withdrawn=True),
+            reinstated=_balance_moves(data, withdrawn=False),
+        )
+    return Unhandled()
+
+
+def _charge_sources(data: dict[str, Any]) -> ChargeSources:
+    payment_intent = data.get("payment_intent")
+    charge = data.get("charge") if data.get("object") in ("dispute", "refund") else data.get("id")
+    return ChargeSources(
+        provider_payment_id=str(payment_intent) if payment_intent else None,
+        charge_id=str(charge) if charge else None,
+    )
+
+
+def _balance_moves(data: dict[str, Any], withdrawn: bool) -> tuple[int, int]:
+    """(amount, fee) of the dispute's withdrawal (or reinstatement) as Stripe booked it on the
+    platform's balance: the dispute's balance transactions."""
+    for txn in data.get("balance_transactions") or []:
+        amount = int((txn or {}).get("amount") or 0)
+        if (amount < 0) == withdrawn and amount != 0:
+            return abs(amount), int(txn.get("fee") or 0)
+    return 0, 0
