@@ -84,8 +84,6 @@ class TurnTaker:
         respond: Responder,
         queue: asyncio.Queue[StreamEvent] | None = None,
     ) -> TurnOutcome:
-        if await anyio.to_thread.run_sync(self.store.get, conversation_id) is None:
-            raise ConversationNotFound(conversation_id)
         masked, card = mask_card(message.text)
         fingerprint = json.dumps(
             {
@@ -101,6 +99,8 @@ class TurnTaker:
         claim = await anyio.to_thread.run_sync(
             lambda: self.store.claim_turn(conversation_id, key, request_hash, self.clock())
         )
+        if claim.kind == "missing":
+            raise ConversationNotFound(conversation_id)
         if claim.kind == "replay" and claim.response is not None:
             return TurnOutcome(200, claim.response, replayed=True)
         if claim.kind == "conflict":

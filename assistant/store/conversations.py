@@ -32,7 +32,7 @@ OPEN_PURCHASE = ("open", "ready", "authentication_required")
 class TurnClaim:
     """What to do with an incoming message: run it (`new`, `resume`) or answer without running."""
 
-    kind: str  # new | resume | replay | conflict | in_flight
+    kind: str  # new | resume | replay | conflict | in_flight | missing
     turn_id: str
     response: dict[str, Any] | None = None
 
@@ -95,6 +95,10 @@ class ConversationStore:
     ) -> TurnClaim:
         try:
             with self.database.write() as db:
+                # The conversation's existence is checked in the same transaction: one round
+                # trip to the database per claim instead of two.
+                if db.get(ConversationRow, conversation_id) is None:
+                    return TurnClaim("missing", "")
                 existing = db.exec(
                     select(TurnRow).where(
                         col(TurnRow.conversation_id) == conversation_id,
