@@ -229,8 +229,7 @@ class CheckoutMeter:
         elapsed = (time.perf_counter() - request.extensions["bench_started"]) * 1000
         self.total_ms += elapsed
         path = "/".join(
-            "{id}" if re.search(r"\d", part) else part
-            for part in request.url.path.split("/")
+            "{id}" if re.search(r"\d", part) else part for part in request.url.path.split("/")
         )
         self.by_endpoint.setdefault(f"{request.method} {path}", []).append(elapsed)
 

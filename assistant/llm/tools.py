@@ -135,6 +135,10 @@ class ToolBox:
                 result: dict[str, Any] = {"error": f"unknown tool {name}"}
             else:
                 result = await handler(turn, args)
+        except (TypeError, ValueError, AttributeError) as exc:
+            # A model can send arguments of the wrong shape ({"position": {}}); it hears so
+            # and may try again, instead of the turn failing.
+            result = {"error": f"bad arguments for {name}: {type(exc).__name__}"}
         finally:
             turn.reply = main
         for part in scratch.parts:
