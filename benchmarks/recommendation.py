@@ -16,12 +16,14 @@ Speed: p50/p95 latency of one search (understanding + retrieval + filters + rank
 on a synthetic 100k-product catalog generated in-process. Numbers are printed and written to
 benchmarks/results/recommendation.json; nothing here asserts a timing.
 
-Usage: python -m benchmarks.recommendation [--products 100000] [--queries 400] [--seed 7]
+Usage: ./dev bench recommendation [--products 100000] [--queries 400] [--seed 7]
+       [--skip-speed] [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import logging
@@ -30,6 +32,8 @@ import re
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -245,11 +249,14 @@ def _spread(values: list[float]) -> dict[str, float]:
     }
 
 
-def conversations(extra_feed: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def conversations(
+    extra_feed: list[dict[str, Any]] | None = None, database_url: str | None = None
+) -> dict[str, Any]:
     """Every script played through the chat API on the whole platform, in-process.
 
     With `extra_feed`, the assistant's index holds those products beside the seeded catalog
-    (checkout sells only the seeded ones), to time turns against a large catalog.
+    (checkout sells only the seeded ones), to time turns against a large catalog. The database
+    is a temporary SQLite file unless `database_url` names an empty one.
     """
     import anyio
 
@@ -260,7 +267,8 @@ def conversations(extra_feed: list[dict[str, Any]] | None = None) -> dict[str, A
 
     async def run() -> list[Played]:
         with tempfile.TemporaryDirectory() as folder:
-            async with platform(f"sqlite:///{folder}/conversations.db") as stack:
+            url = database_url or f"sqlite:///{folder}/conversations.db"
+            async with platform(url) as stack:
                 if extra_feed:
                     service = stack.service
                     products = [*service.index.products, *products_from_feed(extra_feed)]
@@ -347,6 +355,23 @@ def speed(feed: list[dict[str, Any]], queries: int, rng: random.Random) -> dict[
     }
 
 
+@contextlib.contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """An empty database of its own on the PostgreSQL server at `server_url`, dropped after."""
+    from sqlalchemy import create_engine, text
+
+    name = f"acp_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def print_turns(catalog: str, c: dict[str, Any]) -> None:
     print(f"  per turn on {catalog}: p50 {c['turn_ms_p50']} ms  p95 {c['turn_ms_p95']} ms")
     for name in ("assistant_only", "calling_checkout"):
@@ -374,6 +399,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-speed", action="store_true", help="quality and conversations only")
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        help="also play the conversations on a fresh database on this PostgreSQL server",
+    )
     args = parser.parse_args()
 
     feed = seeded_feed()
@@ -407,6 +437,10 @@ def main() -> None:
             f"as scripted ({c[part]['success_rate']:.0%})"
         )
     print_turns("the seeded catalog", c)
+    if args.postgres_url:
+        with fresh_postgres_database(args.postgres_url) as url:
+            report["conversations_postgres"] = conversations(database_url=url)
+        print_turns("the seeded catalog, on PostgreSQL", report["conversations_postgres"])
     if args.skip_speed:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")
