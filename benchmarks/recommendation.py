@@ -319,6 +319,7 @@ def conversations(
     # left of the turn once checkout's share is taken away (the assistant's own work).
     in_checkout = [ms for p in played for ms in p.checkout_ms]
     own = [t - c for p in played for t, c in zip(p.turn_ms, p.checkout_ms, strict=True)]
+    report["per_turn_cpu_ms"] = _spread([ms for p in played for ms in p.cpu_ms])
     report["per_turn_in_checkout_ms"] = _spread(in_checkout)
     report["per_turn_assistant_own_ms"] = _spread(own)
     report["checkout_endpoints_ms"] = {
@@ -380,10 +381,11 @@ def print_turns(catalog: str, c: dict[str, Any]) -> None:
             f"  ({c[name + '_turns']} turns)"
         )
     for name, label in (
+        ("per_turn_cpu_ms", "process CPU"),
         ("per_turn_in_checkout_ms", "inside checkout"),
         ("per_turn_assistant_own_ms", "assistant's own"),
     ):
-        print(f"    {label:<17} p50 {c[name]['p50']} ms  p95 {c[name]['p95']} ms  (baseline split)")
+        print(f"    {label:<17} p50 {c[name]['p50']} ms  p95 {c[name]['p95']} ms")
     slowest = sorted(c["checkout_endpoints_ms"].items(), key=lambda kv: -kv[1]["p95"])[:4]
     print(
         "    checkout calls:   "

@@ -7,7 +7,7 @@ the rounds of tool calls a model makes. It knows only what is in the request it 
 variant ids and search positions are read from the tool results in that request, and the
 transcript has the model call pay (or complete_authentication) on every turn after the card is
 typed unless the shopper cancels, so only code can hold it to the shopper's clear yes. Each
-response is checked against the openai SDK's own `ChatCompletion` type before it is sent. The
+response is checked against the openai SDK's own `ChatCompletion` type (in `completion`). The
 end state is checked as for the offline agent: the orders as checkout holds them.
 """
 
@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from openai.types.chat import ChatCompletion
 
 from tests.assistant.shopper import Platform
 from tests.assistant.test_llm_mode import completion, llm_stack, openai_api
@@ -107,9 +106,14 @@ def _words_for(seen: list[dict[str, Any]]) -> str:
 def model_for(turns: list[list[Round]]) -> Any:
     """The fake model's HTTP handler for one script: reads the request, answers from the transcript."""
 
+    started = 0  # shopper turns seen: a request ending in the shopper's message starts one
+
     def reply(request: httpx.Request) -> httpx.Response:
+        nonlocal started
         messages = json.loads(request.content)["messages"]
-        turn = sum(m["role"] == "user" for m in messages) - 1
+        if messages[-1]["role"] == "user":
+            started += 1
+        turn = started - 1
         since = max(i for i, m in enumerate(messages) if m["role"] == "user")
         done = sum(m["role"] == "assistant" and bool(m.get("tool_calls")) for m in messages[since:])
         rounds = turns[turn] if turn < len(turns) else []
@@ -123,8 +127,7 @@ def model_for(turns: list[list[Round]]) -> Any:
                 response = completion(calls=calls)
         else:
             response = completion(content=_words_for(seen))
-        ChatCompletion.model_validate(response.json())  # what the SDK itself would accept
-        return response
+        return response  # completion() checked it against the SDK's ChatCompletion
 
     return reply
 

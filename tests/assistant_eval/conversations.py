@@ -41,6 +41,9 @@ class Played:
     at_checkout: list[bool] = field(default_factory=list)
     # Per turn: milliseconds spent inside checkout's own request handling (when metered).
     checkout_ms: list[float] = field(default_factory=list)
+    # Per turn: CPU time of the whole process (assistant and checkout), steadier than wall
+    # time on a busy machine.
+    cpu_ms: list[float] = field(default_factory=list)
 
 
 def load_scripts(path: Path = SCRIPTS) -> list[Script]:
@@ -119,11 +122,13 @@ async def play(
     turn_ms: list[float] = []
     at_checkout: list[bool] = []
     checkout_ms: list[float] = []
+    cpu_ms: list[float] = []
     for text in script.turns:
         in_checkout = checkout_meter() if checkout_meter else 0.0
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         response = await shopper.send(text)
         turn_ms.append((time.perf_counter() - started) * 1000)
+        cpu_ms.append((time.process_time() - cpu) * 1000)
         checkout_ms.append((checkout_meter() if checkout_meter else 0.0) - in_checkout)
         if response.status_code != 200:
             failure = [f"{text!r} answered {response.status_code}"]
@@ -142,4 +147,4 @@ async def play(
         else:
             unmatched.remove(match)
     differences += [f"unexpected order: {p}" for p in unmatched]
-    return Played(script, not differences, differences, turn_ms, at_checkout, checkout_ms)
+    return Played(script, not differences, differences, turn_ms, at_checkout, checkout_ms, cpu_ms)
