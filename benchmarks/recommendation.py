@@ -10,10 +10,15 @@ file, as checkout serves it (ratings, reviews, tags and materials included).
 
 Conversations: the 40 scripts of tests/assistant_eval/conversations.json played through the
 assistant's chat API against the whole platform in-process (checkout over ACP, sandbox
-payments and shops); success rate (tuning and held-out parts) and per-turn latency p50/p95.
+payments and shops); success rate (tuning and held-out parts) and per-turn latency p50/p95,
+with the baseline measured in the same run: each turn's time inside checkout (timed at the
+assistant's HTTP client) and what is left, the assistant's own; process CPU per turn; each
+checkout endpoint's p50/p95. On SQLite, and on PostgreSQL with --postgres-url.
 
 Speed: p50/p95 latency of one search (understanding + retrieval + filters + ranking + reasons)
-on a synthetic 100k-product catalog generated in-process. Numbers are printed and written to
+on a synthetic 100k-product catalog generated in-process, against plain BM25; then the same
+40 scripts played with that catalog in the assistant's index beside the seeded one (per-turn
+p50/p95 and the same split). Numbers are printed and written to
 benchmarks/results/recommendation.json; nothing here asserts a timing.
 
 Usage: ./dev bench recommendation [--products 100000] [--queries 400] [--seed 7]
