@@ -103,33 +103,37 @@ def _words_for(seen: list[dict[str, Any]]) -> str:
     return str(last.get("message") or last.get("error") or "Okay.")
 
 
-def model_for(turns: list[list[Round]]) -> Any:
-    """The fake model's HTTP handler for one script: reads the request, answers from the transcript."""
+class ScriptedModel:
+    """The fake model's HTTP handler for one script: reads the request, answers from the transcript.
 
-    started = 0  # shopper turns seen: a request ending in the shopper's message starts one
+    It keeps what it could not do (`gaps`) and how many rounds of calls it made (`served`), so
+    a script cannot pass with its transcript half-used.
+    """
 
-    def reply(request: httpx.Request) -> httpx.Response:
-        nonlocal started
+    def __init__(self, turns: list[list[Round]]) -> None:
+        self.turns = turns
+        self.started = 0  # shopper turns seen: a request ending in the shopper's message
+        self.served = 0
+        self.gaps: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
         messages = json.loads(request.content)["messages"]
         if messages[-1]["role"] == "user":
-            started += 1
-        turn = started - 1
+            self.started += 1
+        turn = self.started - 1
         since = max(i for i, m in enumerate(messages) if m["role"] == "user")
         done = sum(m["role"] == "assistant" and bool(m.get("tool_calls")) for m in messages[since:])
-        rounds = turns[turn] if turn < len(turns) else []
+        rounds = self.turns[turn] if turn < len(self.turns) else []
         seen = _tool_results(messages)
-        if done < len(rounds):
-            try:
-                calls = [(name, _resolve(args, seen)) for name, args in rounds[done]]
-            except TranscriptGap as gap:
-                response = completion(content=f"I could not do that ({gap}).")
-            else:
-                response = completion(calls=calls)
-        else:
-            response = completion(content=_words_for(seen))
-        return response  # completion() checked it against the SDK's ChatCompletion
-
-    return reply
+        if done >= len(rounds):
+            return completion(content=_words_for(seen))
+        try:
+            calls = [(name, _resolve(args, seen)) for name, args in rounds[done]]
+        except TranscriptGap as gap:
+            self.gaps.append(f"turn {turn + 1}: {gap}")
+            return completion(content=f"I could not do that ({gap}).")
+        self.served += 1
+        return completion(calls=calls)  # completion() checks it against the SDK's type
 
 
 def test_every_script_has_a_transcript_turn_for_each_shopper_turn() -> None:
@@ -147,8 +151,10 @@ async def test_the_llm_mode_ends_every_script_as_the_offline_agent_does(
     route = openai_api.post("/chat/completions")
     failed = {}
     for script_id, turns in load_transcripts().items():
-        route.side_effect = model_for(turns)
+        model = ScriptedModel(turns)
+        route.side_effect = model
         played = await play(llm_stack, scripts[script_id])
-        if not played.ended_as_scripted:
-            failed[script_id] = played.differences
+        rounds = sum(len(turn) for turn in turns)
+        if not played.ended_as_scripted or model.gaps or model.served != rounds:
+            failed[script_id] = [*played.differences, *model.gaps, f"{model.served}/{rounds}"]
     assert failed == {}
