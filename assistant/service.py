@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,8 @@ from assistant.store.rows import ConversationRow
 
 log = logging.getLogger("assistant")
 RETRY_FIRST_LOAD_SECONDS = 2.0
+# Conversations whose token hash is kept in memory (a hash never changes once created).
+TOKEN_HASHES_KEPT = 10_000
 
 
 def utc_now() -> datetime:
@@ -86,6 +89,7 @@ class AssistantService:
         self._stop = asyncio.Event()
         self._refresher: asyncio.Task[None] | None = None
         self._refresh_lock = asyncio.Lock()
+        self._token_hashes: OrderedDict[str, str] = OrderedDict()
 
     # Lifecycle
 
@@ -198,11 +202,35 @@ class AssistantService:
         row = await anyio.to_thread.run_sync(
             lambda: self.store.create(self.mode, self.clock(), token_hash=token_hash)
         )
+        if token_hash is not None:
+            self._remember_token_hash(row.id, token_hash)
         return {
             "id": row.id,
             "mode": row.mode,
             "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
         }
+
+    def _remember_token_hash(self, conversation_id: str, digest: str) -> None:
+        self._token_hashes[conversation_id] = digest
+        self._token_hashes.move_to_end(conversation_id)
+        while len(self._token_hashes) > TOKEN_HASHES_KEPT:
+            self._token_hashes.popitem(last=False)
+
+    async def token_hash_of(self, conversation_id: str) -> str | None:
+        """The stored hash of a conversation's token; None when there is no such conversation.
+
+        Asked on every call, so it is kept in memory: a conversation's token never changes.
+        """
+        self._require_started()
+        digest = self._token_hashes.get(conversation_id)
+        if digest is not None:
+            self._token_hashes.move_to_end(conversation_id)
+            return digest
+        row = await anyio.to_thread.run_sync(self.store.get, conversation_id)
+        if row is None or row.token_hash is None:
+            return None
+        self._remember_token_hash(conversation_id, row.token_hash)
+        return row.token_hash
 
     async def send(
         self,

@@ -9,6 +9,7 @@ and the same asyncio load generator drives them with the same number of concurre
 
 Reported: requests or flows per second, p50/p99 latency per endpoint, and create/bare ratio.
 Usage: ./dev bench [--clients 16] [--seconds 10] [--database-url postgresql+psycopg://...]
+       ./dev bench recommendation [--products 100000] ...  (the assistant: quality, per-turn latency)
 """
 
 from __future__ import annotations
@@ -372,4 +373,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["recommendation"]:
+        from benchmarks import recommendation
+
+        sys.argv = [f"{sys.argv[0]} recommendation", *sys.argv[2:]]
+        recommendation.main()
+    else:
+        main()

@@ -10,27 +10,39 @@ file, as checkout serves it (ratings, reviews, tags and materials included).
 
 Conversations: the 40 scripts of tests/assistant_eval/conversations.json played through the
 assistant's chat API against the whole platform in-process (checkout over ACP, sandbox
-payments and shops); success rate (tuning and held-out parts) and per-turn latency p50/p95.
+payments and shops); success rate (tuning and held-out parts) and per-turn latency p50/p95,
+with the baseline measured in the same run: each turn's time inside checkout (timed at the
+assistant's HTTP client) and what is left, the assistant's own; process CPU per turn; each
+checkout endpoint's p50/p95. On SQLite, and on PostgreSQL with --postgres-url.
 
 Speed: p50/p95 latency of one search (understanding + retrieval + filters + ranking + reasons)
-on a synthetic 100k-product catalog generated in-process. Numbers are printed and written to
+on a synthetic 100k-product catalog generated in-process, against plain BM25; then the same
+40 scripts played with that catalog in the assistant's index beside the seeded one (per-turn
+p50/p95 and the same split). Numbers are printed and written to
 benchmarks/results/recommendation.json; nothing here asserts a timing.
 
-Usage: python -m benchmarks.recommendation [--products 100000] [--queries 400] [--seed 7]
+Usage: ./dev bench recommendation [--products 100000] [--queries 400] [--seed 7]
+       [--skip-speed] [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import logging
 import random
+import re
 import statistics
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from assistant.catalog.embeddings import load_encoder
 from assistant.catalog.evaluation import Scores, evaluate, evaluate_by_category, load_queries
@@ -203,17 +215,75 @@ def quality_by_category(feed: list[dict[str, Any]]) -> dict[str, Any]:
     return report
 
 
-def conversations() -> dict[str, Any]:
-    """Every script played through the chat API on the whole platform, in-process."""
+class CheckoutMeter:
+    """Time spent inside checkout, measured at the assistant's HTTP client to checkout.
+
+    Checkout runs in-process (ASGI), so a call's time is checkout's own request handling plus
+    the in-process transport; the rest of a turn is the assistant's.
+    """
+
+    def __init__(self) -> None:
+        self.total_ms = 0.0
+        self.by_endpoint: dict[str, list[float]] = {}
+
+    def attach(self, client: httpx.AsyncClient) -> None:
+        client.event_hooks["request"].append(self._started)
+        client.event_hooks["response"].append(self._answered)
+
+    async def _started(self, request: httpx.Request) -> None:
+        request.extensions["bench_started"] = time.perf_counter()
+
+    async def _answered(self, response: httpx.Response) -> None:
+        request = response.request
+        elapsed = (time.perf_counter() - request.extensions["bench_started"]) * 1000
+        self.total_ms += elapsed
+        path = "/".join(
+            "{id}" if re.search(r"\d", part) else part for part in request.url.path.split("/")
+        )
+        self.by_endpoint.setdefault(f"{request.method} {path}", []).append(elapsed)
+
+    def read(self) -> float:
+        return self.total_ms
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(values), 2) if values else 0.0,
+        "p95": round(percentile(values, 0.95), 2) if values else 0.0,
+        "count": len(values),
+    }
+
+
+def conversations(
+    extra_feed: list[dict[str, Any]] | None = None, database_url: str | None = None
+) -> dict[str, Any]:
+    """Every script played through the chat API on the whole platform, in-process.
+
+    With `extra_feed`, the assistant's index holds those products beside the seeded catalog
+    (checkout sells only the seeded ones), to time turns against a large catalog. The database
+    is a temporary SQLite file unless `database_url` names an empty one.
+    """
     import anyio
 
     from tests.assistant.shopper import platform
     from tests.assistant_eval.conversations import Played, load_scripts, play
 
+    meter = CheckoutMeter()
+
     async def run() -> list[Played]:
         with tempfile.TemporaryDirectory() as folder:
-            async with platform(f"sqlite:///{folder}/conversations.db") as stack:
-                return [await play(stack, script) for script in load_scripts()]
+            url = database_url or f"sqlite:///{folder}/conversations.db"
+            async with platform(url) as stack:
+                if extra_feed:
+                    service = stack.service
+                    products = [*service.index.products, *products_from_feed(extra_feed)]
+                    # The benchmark swaps the index in place of a catalog refresh from checkout.
+                    service._index = ProductIndex(products, encoder=service.encoder)
+                meter.attach(stack.service.checkout.http)
+                return [
+                    await play(stack, script, checkout_meter=meter.read)
+                    for script in load_scripts()
+                ]
 
     logging.disable(logging.INFO)  # the platform logs every request at INFO
     try:
@@ -239,8 +309,7 @@ def conversations() -> dict[str, Any]:
     report["turn_ms_p95"] = round(percentile(turns, 0.95), 2)
     report["turns"] = len(turns)
     # Turns answered by the assistant alone (search, references, questions) apart from turns
-    # that call checkout over ACP (sessions, delegate_payment, complete), whose time is mostly
-    # checkout's own database work.
+    # that call checkout over ACP (sessions, delegate_payment, complete).
     for name, wanted in (("assistant_only", False), ("calling_checkout", True)):
         chosen = [
             ms
@@ -251,11 +320,20 @@ def conversations() -> dict[str, Any]:
         report[f"{name}_turn_ms_p50"] = round(statistics.median(chosen), 2)
         report[f"{name}_turn_ms_p95"] = round(percentile(chosen, 0.95), 2)
         report[f"{name}_turns"] = len(chosen)
+    # The baseline measured in the same run: each turn's time inside checkout, and what is
+    # left of the turn once checkout's share is taken away (the assistant's own work).
+    in_checkout = [ms for p in played for ms in p.checkout_ms]
+    own = [t - c for p in played for t, c in zip(p.turn_ms, p.checkout_ms, strict=True)]
+    report["per_turn_cpu_ms"] = _spread([ms for p in played for ms in p.cpu_ms])
+    report["per_turn_in_checkout_ms"] = _spread(in_checkout)
+    report["per_turn_assistant_own_ms"] = _spread(own)
+    report["checkout_endpoints_ms"] = {
+        name: _spread(values) for name, values in sorted(meter.by_endpoint.items())
+    }
     return report
 
 
-def speed(products: int, queries: int, rng: random.Random) -> dict[str, float]:
-    feed = synthetic_feed(products, rng)
+def speed(feed: list[dict[str, Any]], queries: int, rng: random.Random) -> dict[str, float]:
     started = time.perf_counter()
     index = ProductIndex(products_from_feed(feed))
     built = time.perf_counter() - started
@@ -272,7 +350,7 @@ def speed(products: int, queries: int, rng: random.Random) -> dict[str, float]:
         index.plain_bm25(text, limit=5)
         baseline.append((time.perf_counter() - begin) * 1000)
     return {
-        "products": products,
+        "products": len(feed),
         "variants": sum(len(p["variants"]) for p in feed),
         "queries": queries,
         "build_seconds": round(built, 2),
@@ -283,12 +361,56 @@ def speed(products: int, queries: int, rng: random.Random) -> dict[str, float]:
     }
 
 
+@contextlib.contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """An empty database of its own on the PostgreSQL server at `server_url`, dropped after."""
+    from sqlalchemy import create_engine, text
+
+    name = f"acp_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def print_turns(catalog: str, c: dict[str, Any]) -> None:
+    print(f"  per turn on {catalog}: p50 {c['turn_ms_p50']} ms  p95 {c['turn_ms_p95']} ms")
+    for name in ("assistant_only", "calling_checkout"):
+        print(
+            f"    {name:<17} p50 {c[name + '_turn_ms_p50']} ms  p95 {c[name + '_turn_ms_p95']} ms"
+            f"  ({c[name + '_turns']} turns)"
+        )
+    for name, label in (
+        ("per_turn_cpu_ms", "process CPU"),
+        ("per_turn_in_checkout_ms", "inside checkout"),
+        ("per_turn_assistant_own_ms", "assistant's own"),
+    ):
+        print(f"    {label:<17} p50 {c[name]['p50']} ms  p95 {c[name]['p95']} ms")
+    slowest = sorted(c["checkout_endpoints_ms"].items(), key=lambda kv: -kv[1]["p95"])[:4]
+    print(
+        "    checkout calls:   "
+        + ", ".join(
+            f"{name} p50 {v['p50']}/p95 {v['p95']} ms (n={v['count']})" for name, v in slowest
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-speed", action="store_true", help="quality and conversations only")
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        help="also play the conversations on a fresh database on this PostgreSQL server",
+    )
     args = parser.parse_args()
 
     feed = seeded_feed()
@@ -321,17 +443,18 @@ def main() -> None:
             f"Conversations, {part}: {c[part]['ended_as_scripted']}/{c[part]['scripts']} ended "
             f"as scripted ({c[part]['success_rate']:.0%})"
         )
-    print(f"  per turn on the seeded catalog: p50 {c['turn_ms_p50']} ms  p95 {c['turn_ms_p95']} ms")
-    for name in ("assistant_only", "calling_checkout"):
-        print(
-            f"    {name:<17} p50 {c[name + '_turn_ms_p50']} ms  p95 {c[name + '_turn_ms_p95']} ms"
-            f"  ({c[name + '_turns']} turns)"
-        )
+    print_turns("the seeded catalog", c)
+    if args.postgres_url:
+        with fresh_postgres_database(args.postgres_url) as url:
+            report["conversations_postgres"] = conversations(database_url=url)
+        print_turns("the seeded catalog, on PostgreSQL", report["conversations_postgres"])
     if args.skip_speed:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n")
         return
-    report["speed"] = speed(args.products, args.queries, random.Random(args.seed))
+    rng = random.Random(args.seed)
+    large = synthetic_feed(args.products, rng)
+    report["speed"] = speed(large, args.queries, rng)
     s = report["speed"]
     print(
         f"Speed on {s['products']:,} synthetic products ({s['variants']:,} variants), "
@@ -339,6 +462,14 @@ def main() -> None:
     )
     print(f"  ranker      p50 {s['ranker_p50_ms']} ms  p95 {s['ranker_p95_ms']} ms")
     print(f"  plain BM25  p50 {s['plain_bm25_p50_ms']} ms  p95 {s['plain_bm25_p95_ms']} ms")
+    report["conversations_large_catalog"] = conversations(extra_feed=large)
+    big = report["conversations_large_catalog"]
+    print_turns(f"the seeded catalog plus {len(large):,} synthetic products", big)
+    print(
+        "  (scripts are judged against the seeded catalog, so synthetic products may outrank "
+        f"them: {big['tuning']['ended_as_scripted'] + big['held_out']['ended_as_scripted']}/"
+        f"{big['tuning']['scripts'] + big['held_out']['scripts']} ended as scripted)"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"Wrote {RESULTS.relative_to(ROOT)}")

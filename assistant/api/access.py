@@ -52,13 +52,9 @@ async def conversation_access(
             "Send the conversation's token: 'Authorization: Bearer ct_...'.",
         )
     service: AssistantService = request.app.state.service
-    row = await service.conversation(conversation_id)
+    stored = await service.token_hash_of(conversation_id)
     # A wrong token looks exactly like a missing conversation: ids are not secrets.
-    if (
-        row is None
-        or row.token_hash is None
-        or not hmac.compare_digest(row.token_hash.encode(), token_hash(token).encode())
-    ):
+    if stored is None or not hmac.compare_digest(stored.encode(), token_hash(token).encode()):
         raise AccessRefused(
             404, "conversation_not_found", f"No conversation '{conversation_id[:64]}'."
         )

@@ -26,7 +26,7 @@ from assistant.dialogue.language import Understanding, understand
 from assistant.shopping.replies import ReplyBuilder, StreamEvent
 from assistant.shopping.state import ConversationState
 from assistant.shopping.turn import Turn
-from assistant.store.conversations import ConversationStore, StaleState
+from assistant.store.conversations import ConversationStore, StaleState, TurnClaim
 from assistant.store.ids import new_id
 
 log = logging.getLogger("assistant.turns")
@@ -84,8 +84,6 @@ class TurnTaker:
         respond: Responder,
         queue: asyncio.Queue[StreamEvent] | None = None,
     ) -> TurnOutcome:
-        if await anyio.to_thread.run_sync(self.store.get, conversation_id) is None:
-            raise ConversationNotFound(conversation_id)
         masked, card = mask_card(message.text)
         fingerprint = json.dumps(
             {
@@ -98,21 +96,26 @@ class TurnTaker:
         )
         request_hash = hashlib.sha256(fingerprint.encode()).hexdigest()
         key = client_key or str(uuid.uuid4())
-        claim = await anyio.to_thread.run_sync(
-            lambda: self.store.claim_turn(conversation_id, key, request_hash, self.clock())
-        )
-        if claim.kind == "replay" and claim.response is not None:
-            return TurnOutcome(200, claim.response, replayed=True)
-        if claim.kind == "conflict":
-            return _problem(
-                422, "idempotency_conflict", "This message id was used for another message."
-            )
-        if claim.kind == "in_flight":
-            return _problem(409, "message_in_flight", "This message is still being answered.")
+        # The conversation's lock is taken before the claim, so the claim can also read the
+        # state this turn starts from (one transaction); a retry of a message still being
+        # answered here waits for it and replays its answer.
         async with self._lock(conversation_id):
+            claim = await anyio.to_thread.run_sync(
+                lambda: self.store.claim_turn(conversation_id, key, request_hash, self.clock())
+            )
+            if claim.kind == "missing":
+                raise ConversationNotFound(conversation_id)
+            if claim.kind == "replay" and claim.response is not None:
+                return TurnOutcome(200, claim.response, replayed=True)
+            if claim.kind == "conflict":
+                return _problem(
+                    422, "idempotency_conflict", "This message id was used for another message."
+                )
+            if claim.kind == "in_flight":
+                return _problem(409, "message_in_flight", "This message is still being answered.")
             try:
                 return await self._run(
-                    conversation_id, claim.turn_id, message, masked, card, respond, queue
+                    conversation_id, claim, message, masked, card, respond, queue
                 )
             except errors.CheckoutUnavailable:
                 await anyio.to_thread.run_sync(self.store.fail_turn, claim.turn_id)
@@ -137,20 +140,21 @@ class TurnTaker:
     async def _run(
         self,
         conversation_id: str,
-        turn_id: str,
+        claim: TurnClaim,
         message: IncomingMessage,
         masked: str,
         card: Any,
         respond: Responder,
         queue: asyncio.Queue[StreamEvent] | None,
     ) -> TurnOutcome:
-        version, raw_state = await anyio.to_thread.run_sync(self.store.state, conversation_id)
-        state = ConversationState.model_validate(raw_state)
+        turn_id, version = claim.turn_id, claim.version
+        state = ConversationState.model_validate(claim.state or {})
         state.turn += 1
         if card is not None:
             self.vault.put(conversation_id, card)
         now = self.clock()
         turn = Turn(conversation_id, turn_id, masked, state, now, ReplyBuilder(queue), card)
+        turn.purchases = claim.purchases
         u = understand(masked)
         if message.shipping_address:
             u.address = form_address(message.shipping_address)

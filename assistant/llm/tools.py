@@ -7,6 +7,7 @@ latest message confirms (or reports the bank approval) after checkout's totals w
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from assistant.shopping import browse
 from assistant.shopping.purchase import PurchaseDesk
 from assistant.shopping.replies import ReplyBuilder
 from assistant.shopping.turn import Turn
+
+log = logging.getLogger("assistant.llm")
 
 
 def _function(name: str, description: str, properties: dict[str, Any], required: list[str]):  # type: ignore[no-untyped-def]
@@ -135,6 +138,11 @@ class ToolBox:
                 result: dict[str, Any] = {"error": f"unknown tool {name}"}
             else:
                 result = await handler(turn, args)
+        except (TypeError, ValueError, AttributeError) as exc:
+            # A model can send arguments of the wrong shape ({"position": {}}); it hears so
+            # and may try again, instead of the turn failing.
+            log.warning("llm.tool_bad_arguments name=%s error=%r", name, exc)
+            result = {"error": f"bad arguments for {name}: {type(exc).__name__}"}
         finally:
             turn.reply = main
         for part in scratch.parts:

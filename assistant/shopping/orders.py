@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from assistant.acp import errors
 from assistant.money import format_money
 from assistant.shopping.replies import order_part
@@ -32,7 +30,7 @@ async def report_orders(desk: PurchaseDesk, turn: Turn) -> list[dict[str, Any]]:
         else:
             row.order, row.order_status = order, order.get("status")
             row.updated_at = turn.now
-            await anyio.to_thread.run_sync(desk.store.save_purchase, row)
+            await desk.store_purchase(turn, row)
         orders.append(order_summary(row, order))
         turn.reply.say(status_sentence(row, order))
     turn.reply.add(order_part(orders))

@@ -10,8 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from assistant.acp import errors
 from assistant.dialogue.cards import Card
 from assistant.money import format_money
@@ -86,7 +84,7 @@ async def complete_session(
         return None
     except errors.AuthenticationRequired:
         row.status = "authentication_required"
-        await anyio.to_thread.run_sync(desk.store.save_purchase, row)
+        await desk.store_purchase(turn, row)
         turn.reply.say(
             f"{row.merchant_name}: your bank wants to confirm this {format_money(amount)} "
             "payment with 3-D Secure. Open your banking app and approve it, then tell me "

@@ -61,11 +61,22 @@ class PurchaseDesk:
         self.vault = vault
 
     async def open_purchases(self, turn: Turn) -> list[PurchaseRow]:
-        rows = await anyio.to_thread.run_sync(self.store.purchases, turn.conversation_id)
-        return [row for row in rows if row.status in OPEN_PURCHASE]
+        return [row for row in await self.all_purchases(turn) if row.status in OPEN_PURCHASE]
 
     async def all_purchases(self, turn: Turn) -> list[PurchaseRow]:
-        return await anyio.to_thread.run_sync(self.store.purchases, turn.conversation_id)
+        if turn.purchases is None:
+            turn.purchases = await anyio.to_thread.run_sync(
+                self.store.purchases, turn.conversation_id
+            )
+        return list(turn.purchases)
+
+    async def store_purchase(self, turn: Turn, row: PurchaseRow) -> None:
+        """Write one purchase row, and keep the turn's own list of purchases current."""
+        await anyio.to_thread.run_sync(self.store.save_purchase, row)
+        if turn.purchases is not None and all(
+            p.checkout_session_id != row.checkout_session_id for p in turn.purchases
+        ):
+            turn.purchases.append(row)
 
     async def save(self, row: PurchaseRow, session: dict[str, Any], turn: Turn) -> None:
         row.status = STATUS.get(str(session.get("status")), row.status)
@@ -78,7 +89,7 @@ class PurchaseDesk:
             row.order_number = order.get("order_number")
             row.order_status = order.get("status")
             row.permalink_url = order.get("permalink_url")
-        await anyio.to_thread.run_sync(self.store.save_purchase, row)
+        await self.store_purchase(turn, row)
 
     def _details_update(self, turn: Turn, session: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {}

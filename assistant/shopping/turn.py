@@ -9,6 +9,7 @@ from assistant.dialogue.cards import Card
 from assistant.dialogue.consent import Answer, bank_approval, confirmation
 from assistant.shopping.replies import ReplyBuilder
 from assistant.shopping.state import ConversationState
+from assistant.store.rows import PurchaseRow
 
 
 @dataclass
@@ -21,6 +22,9 @@ class Turn:
     reply: ReplyBuilder = field(default_factory=ReplyBuilder)
     card: Card | None = None
     placed_orders: list[str] = field(default_factory=list)
+    # The conversation's purchases, read once per turn and kept current by the desk's saves
+    # (None until first asked): a turn that pays asks for them several times.
+    purchases: list[PurchaseRow] | None = None
 
     def key(self, step: str, target: str) -> str:
         """Idempotency key for one call to checkout: the same turn retried sends the same key."""

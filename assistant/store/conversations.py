@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -32,13 +32,38 @@ OPEN_PURCHASE = ("open", "ready", "authentication_required")
 class TurnClaim:
     """What to do with an incoming message: run it (`new`, `resume`) or answer without running."""
 
-    kind: str  # new | resume | replay | conflict | in_flight
+    kind: str  # new | resume | replay | conflict | in_flight | missing
     turn_id: str
     response: dict[str, Any] | None = None
+    # For a turn to run (new, resume): the newest state and the purchases, read in the same
+    # transaction as the claim.
+    version: int = 0
+    state: dict[str, Any] | None = None
+    purchases: list[PurchaseRow] | None = None
 
 
 class StaleState(Exception):
     """Another turn changed the conversation first; the caller answers 409 and the client retries."""
+
+
+def _latest_state(db: Session, conversation_id: str) -> tuple[int, dict[str, Any]]:
+    row = db.exec(
+        select(StateRow)
+        .where(col(StateRow.conversation_id) == conversation_id)
+        .order_by(col(StateRow.version).desc())
+        .limit(1)
+    ).first()
+    return (row.version, dict(row.state)) if row else (0, {})
+
+
+def _purchases(db: Session, conversation_id: str) -> list[PurchaseRow]:
+    return list(
+        db.exec(
+            select(PurchaseRow)
+            .where(col(PurchaseRow.conversation_id) == conversation_id)
+            .order_by(col(PurchaseRow.created_at))
+        ).all()
+    )
 
 
 def _next_seq(db: Session, conversation_id: str) -> int:
@@ -67,13 +92,7 @@ class ConversationStore:
 
     def state(self, conversation_id: str) -> tuple[int, dict[str, Any]]:
         with self.database.read() as db:
-            row = db.exec(
-                select(StateRow)
-                .where(col(StateRow.conversation_id) == conversation_id)
-                .order_by(col(StateRow.version).desc())
-                .limit(1)
-            ).first()
-        return (row.version, dict(row.state)) if row else (0, {})
+            return _latest_state(db, conversation_id)
 
     def messages(self, conversation_id: str, *, last: int | None = None) -> Sequence[MessageRow]:
         """The conversation's messages in order; only the `last` ones when given."""
@@ -95,6 +114,10 @@ class ConversationStore:
     ) -> TurnClaim:
         try:
             with self.database.write() as db:
+                # The conversation's existence is checked in the same transaction: one round
+                # trip to the database per claim instead of two.
+                if db.get(ConversationRow, conversation_id) is None:
+                    return TurnClaim("missing", "")
                 existing = db.exec(
                     select(TurnRow).where(
                         col(TurnRow.conversation_id) == conversation_id,
@@ -111,7 +134,7 @@ class ConversationStore:
                         created_at=now,
                     )
                     db.add(turn)
-                    return TurnClaim("new", turn.id)
+                    return self._to_run("new", turn.id, db, conversation_id)
                 if existing.request_hash != request_hash:
                     return TurnClaim("conflict", existing.id)
                 if existing.status == "done":
@@ -125,9 +148,14 @@ class ConversationStore:
                 # idempotency key sent to checkout is the same as the first time.
                 existing.status, existing.created_at = "processing", now
                 db.add(existing)
-                return TurnClaim("resume", existing.id)
+                return self._to_run("resume", existing.id, db, conversation_id)
         except IntegrityError:
             return TurnClaim("in_flight", "")
+
+    @staticmethod
+    def _to_run(kind: str, turn_id: str, db: Session, conversation_id: str) -> TurnClaim:
+        version, state = _latest_state(db, conversation_id)
+        return TurnClaim(kind, turn_id, None, version, state, _purchases(db, conversation_id))
 
     def fail_turn(self, turn_id: str) -> None:
         with self.database.write() as db:
@@ -185,14 +213,17 @@ class ConversationStore:
                         created_at=now,
                     )
                 )
-                turn = db.get(TurnRow, turn_id)
-                assert turn is not None
-                turn.status, turn.response, turn.completed_at = "done", response, now
-                db.add(turn)
-                conversation = db.get(ConversationRow, conversation_id)
-                if conversation is not None:
-                    conversation.updated_at = now
-                    db.add(conversation)
+                # Plain UPDATEs: loading the two rows first would cost two more queries.
+                db.exec(
+                    update(TurnRow)
+                    .where(col(TurnRow.id) == turn_id)
+                    .values(status="done", response=response, completed_at=now)
+                )
+                db.exec(
+                    update(ConversationRow)
+                    .where(col(ConversationRow.id) == conversation_id)
+                    .values(updated_at=now)
+                )
         except IntegrityError as exc:
             raise StaleState(conversation_id) from exc
 
@@ -225,13 +256,7 @@ class ConversationStore:
 
     def purchases(self, conversation_id: str) -> list[PurchaseRow]:
         with self.database.read() as db:
-            return list(
-                db.exec(
-                    select(PurchaseRow)
-                    .where(col(PurchaseRow.conversation_id) == conversation_id)
-                    .order_by(col(PurchaseRow.created_at))
-                ).all()
-            )
+            return _purchases(db, conversation_id)
 
     def purchase_for_order(self, order_id: str, session_id: str | None) -> PurchaseRow | None:
         with self.database.read() as db:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -172,6 +173,23 @@ async def test_a_retried_message_replays_its_turn_and_never_buys_twice(
     reused = await shopper.send("something else entirely", key="client-msg-7")
     assert reused.status_code == 422
     assert reused.json()["code"] == "idempotency_conflict"
+
+
+async def test_a_message_retried_while_it_is_still_answered_waits_and_replays_the_same_turn(
+    stack: Platform, shopper: Shopper
+) -> None:
+    await buy_a_blue_mug_up_to_payment(shopper)
+    first, again = await asyncio.gather(
+        shopper.send("yes, place the order", key="client-msg-8"),
+        shopper.send("yes, place the order", key="client-msg-8"),
+    )
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert {first.headers.get("Idempotent-Replayed"), again.headers.get("Idempotent-Replayed")} == {
+        None,
+        "true",
+    }
+    assert order_count(stack.database_url) == 1
 
 
 async def test_a_repeated_yes_after_the_order_is_placed_does_not_buy_again(

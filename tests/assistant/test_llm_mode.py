@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from openai.types.chat import ChatCompletion
 
 from assistant.catalog.query import SearchQuery
 from assistant.service import AssistantService
@@ -48,23 +49,23 @@ def completion(
             }
             for i, (name, args) in enumerate(calls)
         ]
-    return httpx.Response(
-        200,
-        json={
-            "id": "chatcmpl-test",
-            "object": "chat.completion",
-            "created": 1_780_000_000,
-            "model": "gpt-4.1-mini",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": message,
-                    "finish_reason": "tool_calls" if calls else "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-        },
-    )
+    body = {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1_780_000_000,
+        "model": "gpt-4.1-mini",
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if calls else "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+    }
+    # The fake answers only what the SDK itself accepts as a chat completion.
+    ChatCompletion.model_validate(body)
+    return httpx.Response(200, json=body)
 
 
 @pytest.fixture
@@ -197,3 +198,21 @@ async def test_a_model_that_always_pays_is_held_to_the_shoppers_clear_yes(
         if placed != int(paid) or len(answer["orders_placed"]) != int(paid):
             wrong.append((reply, placed))
     assert wrong == []
+
+
+async def test_tool_arguments_of_the_wrong_shape_come_back_to_the_model_as_an_error(
+    llm_stack: Platform, openai_api: respx.Router
+) -> None:
+    route = openai_api.post("/chat/completions")
+    route.side_effect = [
+        completion(calls=[("search_products", {"query": "porcelain bud vase"})]),
+        completion(calls=[("show_product", {"position": {"index": 1}})]),
+        completion(content="Sorry, let me try that again."),
+    ]
+    shopper = await Shopper(llm_stack.http).start()
+
+    answer = await shopper.say("show me the bud vase")
+
+    assert text_of(answer) == "Sorry, let me try that again."
+    [*_, last] = sent_to_openai(openai_api)
+    assert tool_results(last)[-1] == {"error": "bad arguments for show_product: TypeError"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ class Played:
     turn_ms: list[float] = field(default_factory=list)
     # Per turn: whether the reply carried checkout's state or an order (the turn called checkout).
     at_checkout: list[bool] = field(default_factory=list)
+    # Per turn: milliseconds spent inside checkout's own request handling (when metered).
+    checkout_ms: list[float] = field(default_factory=list)
+    # Per turn: CPU time of the whole process (assistant and checkout), steadier than wall
+    # time on a busy machine.
+    cpu_ms: list[float] = field(default_factory=list)
 
 
 def load_scripts(path: Path = SCRIPTS) -> list[Script]:
@@ -107,18 +113,26 @@ def _same_order(expected: dict[str, Any], placed: dict[str, Any]) -> bool:
     return True
 
 
-async def play(stack: Platform, script: Script) -> Played:
+async def play(
+    stack: Platform, script: Script, *, checkout_meter: Callable[[], float] | None = None
+) -> Played:
+    """Play one script; `checkout_meter` (milliseconds spent in checkout so far) splits turns."""
     shopper = await stack.shopper().start()
     order_ids: list[str] = []
     turn_ms: list[float] = []
     at_checkout: list[bool] = []
+    checkout_ms: list[float] = []
+    cpu_ms: list[float] = []
     for text in script.turns:
-        started = time.perf_counter()
+        in_checkout = checkout_meter() if checkout_meter else 0.0
+        started, cpu = time.perf_counter(), time.process_time()
         response = await shopper.send(text)
         turn_ms.append((time.perf_counter() - started) * 1000)
+        cpu_ms.append((time.process_time() - cpu) * 1000)
+        checkout_ms.append((checkout_meter() if checkout_meter else 0.0) - in_checkout)
         if response.status_code != 200:
             failure = [f"{text!r} answered {response.status_code}"]
-            return Played(script, False, failure, turn_ms, [*at_checkout, False])
+            return Played(script, False, failure, turn_ms, [*at_checkout, False], checkout_ms)
         body = response.json()
         order_ids.extend(body["orders_placed"])
         kinds = {p["type"] for p in body["reply"]["parts"]}
@@ -133,4 +147,4 @@ async def play(stack: Platform, script: Script) -> Played:
         else:
             unmatched.remove(match)
     differences += [f"unexpected order: {p}" for p in unmatched]
-    return Played(script, not differences, differences, turn_ms, at_checkout)
+    return Played(script, not differences, differences, turn_ms, at_checkout, checkout_ms, cpu_ms)
