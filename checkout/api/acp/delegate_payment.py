@@ -9,7 +9,8 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS
-from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBodyDep, ServicesDep
+from checkout.api.acp.versions import VersionedKeyDep
+from checkout.api.deps import AgentDep, ApiVersionDep, RawBodyDep, ServicesDep
 from checkout.api.idempotency import run_idempotently
 from checkout.flows.delegate_payment import delegate_payment
 from checkout.protocol import render
@@ -33,7 +34,7 @@ def delegate_payment_token(
     body: DelegatePaymentRequest,
     agent: AgentDep,
     _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     services: ServicesDep,
 ) -> Response:

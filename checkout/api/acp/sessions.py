@@ -10,13 +10,14 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
-from checkout.api.deps import AgentDep, ApiVersionDep, IdempotencyKeyDep, RawBodyDep, ServicesDep
+from checkout.api.acp.versions import BrowserHeadersDep, VersionedKeyDep, remembering_channel
+from checkout.api.deps import AgentDep, ApiVersionDep, RawBodyDep, ServicesDep
 from checkout.api.idempotency import Keep, run_idempotently, run_idempotently_async
 from checkout.api.problems import error_body, json_response, status_for
 from checkout.flows import checkout_sessions as sessions
 from checkout.flows.complete_checkout import complete_checkout
 from checkout.flows.purchase_steps import CompleteOutcome
-from checkout.protocol import render
+from checkout.protocol import dialects
 from checkout.protocol.render import to_json
 from checkout.protocol.requests import (
     CancelSessionRequest,
@@ -37,11 +38,13 @@ router = APIRouter(tags=["checkout"])
 def create_checkout_session(
     body: CheckoutSessionCreateRequest,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     services: ServicesDep,
 ) -> Response:
+    dialects.accept(version, body)
+
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.create_session(
             db,
@@ -49,8 +52,9 @@ def create_checkout_session(
             agent_id=agent,
             now=services.clock(),
             ttl=timedelta(minutes=services.settings.session_ttl_minutes),
+            api_version=version,
         )
-        return 201, render.session(state, services.presentation)
+        return 201, dialects.session(version, state, services.presentation)
 
     return run_idempotently(
         services, agent_id=agent, path="/checkout_sessions", key=key, raw=raw, work=work
@@ -66,16 +70,18 @@ def update_checkout_session(
     checkout_session_id: str,
     body: CheckoutSessionUpdateRequest,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     services: ServicesDep,
 ) -> Response:
+    dialects.accept(version, body)
+
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.update_session(
             db, checkout_session_id, body, agent_id=agent, now=services.clock()
         )
-        return 200, render.session(state, services.presentation)
+        return 200, dialects.session(version, state, services.presentation)
 
     return run_idempotently(
         services,
@@ -93,11 +99,11 @@ def update_checkout_session(
     operation_id="getCheckoutSession",
 )
 def get_checkout_session(
-    checkout_session_id: str, agent: AgentDep, _version: ApiVersionDep, services: ServicesDep
+    checkout_session_id: str, agent: AgentDep, version: ApiVersionDep, services: ServicesDep
 ) -> Response:
     with services.database.read() as db:
         state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=services.clock())
-        body = render.session(state, services.presentation)
+        body = dialects.session(version, state, services.presentation)
     return json_response(200, to_json(body))
 
 
@@ -110,17 +116,19 @@ async def complete_checkout_session(
     checkout_session_id: str,
     body: CheckoutSessionCompleteRequest,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     services: ServicesDep,
+    browser: BrowserHeadersDep,
 ) -> Response:
     path = f"/checkout_sessions/{checkout_session_id}/complete"
+    dialects.accept(version, body)
 
     def reply(outcome: CompleteOutcome) -> tuple[int, dict[str, Any]]:
         if outcome.refusal is not None:
             return status_for(outcome.refusal), error_body(outcome.refusal, path)
-        return 200, render.session(outcome.state, services.presentation)
+        return 200, dialects.session(version, outcome.state, services.presentation)
 
     async def work(keep: Keep) -> tuple[int, dict[str, Any]]:
         outcome = await complete_checkout(
@@ -128,7 +136,9 @@ async def complete_checkout_session(
             checkout_session_id,
             body,
             agent_id=agent,
-            respond=lambda db, decided: keep(db, *reply(decided)),
+            respond=remembering_channel(
+                version, body.risk_signals, browser, lambda db, decided: keep(db, *reply(decided))
+            ),
         )
         return reply(outcome)
 
@@ -145,8 +155,8 @@ async def complete_checkout_session(
 def cancel_checkout_session(
     checkout_session_id: str,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     services: ServicesDep,
     body: CancelSessionRequest | None = Body(default=None),
@@ -155,7 +165,7 @@ def cancel_checkout_session(
         state = sessions.cancel_session(
             db, checkout_session_id, body, agent_id=agent, now=services.clock()
         )
-        return 200, render.session(state, services.presentation)
+        return 200, dialects.session(version, state, services.presentation)
 
     return run_idempotently(
         services,
