@@ -29,7 +29,16 @@ from checkout.app import create_app
 from checkout.settings import Settings
 from tests.conftest import make_settings
 from tests.servers import webhook_receiver
-from tests.support import DECLINED, OPERATOR_KEY, THREE_DS, VISA, Agent, fulfillment, pick
+from tests.support import (
+    DECLINED,
+    OPERATOR_KEY,
+    THREE_DS,
+    VISA,
+    Agent,
+    both_backends,
+    fulfillment,
+    pick,
+)
 from tests.test_acp_schemas import (
     ACP,
     CHECKOUT,
@@ -156,6 +165,7 @@ def test_a_0417_session_is_not_a_valid_0130_session(agent: Agent, in_stock: str)
 # --------------------------------------------------------------------------------------------
 
 
+@both_backends
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_full_purchase(
     client: TestClient, settings: Settings, in_stock: str, version: str
@@ -328,20 +338,12 @@ def test_bad_input_gets_the_error_of_the_version(
 
 def test_0130_requests_may_not_carry_0417_fields(client: TestClient, in_stock: str) -> None:
     old, new = speaking(client, OLD), speaking(client, NEW)
-    cases = [
-        ("create", {"order_notes": "gift"}, "$.order_notes"),
-        (
-            "create",
-            {
-                "fulfillment_details": {
-                    **fulfillment(),
-                    "address": {**fulfillment()["address"], "company": "ACME"},
-                }
-            },
-            "$.fulfillment_details.address.company",
-        ),
+    with_company = {**fulfillment(), "address": {**fulfillment()["address"], "company": "ACME"}}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"order_notes": "gift"}, "$.order_notes"),
+        ({"fulfillment_details": with_company}, "$.fulfillment_details.address.company"),
     ]
-    for _, fields, param in cases:
+    for fields, param in cases:
         rejected = old.create(in_stock, **fields)
         assert rejected.status_code == 400, rejected.text
         assert_valid(rejected.json(), "Error", CHECKOUT, OLD)
@@ -416,11 +418,26 @@ def test_three_d_secure_in_0130_carries_the_browser_channel(
     assert_valid(completed.json(), "CheckoutSessionWithOrder", CHECKOUT, OLD)
 
 
+def test_a_session_challenged_in_0417_reads_as_a_valid_0130_session(
+    client: TestClient, in_stock: str
+) -> None:
+    old, new = speaking(client, OLD), speaking(client, NEW)
+    session = new.ready_session(in_stock)
+    challenged = new.complete(session["id"], new.delegate(session, number=THREE_DS).json()["id"])
+    assert challenged.status_code == 400, challenged.text
+    got = old.get(session["id"]).json()
+    assert_valid(got, "CheckoutSession", CHECKOUT, OLD)
+    # Nobody described the buyer's browser: the required fields are there, empty, not guessed.
+    assert got["authentication_metadata"]["channel"]["browser"]["ip_address"] == ""
+    assert "channel" not in new.get(session["id"]).json()["authentication_metadata"]
+
+
 # --------------------------------------------------------------------------------------------
 # Webhooks delivered to a 01-30 receiver: creation, shipment, refund
 # --------------------------------------------------------------------------------------------
 
 
+@both_backends
 def test_an_0130_receiver_gets_0130_events_for_the_whole_order_life(
     database_url: str, in_stock: str
 ) -> None:

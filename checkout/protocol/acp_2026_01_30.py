@@ -178,19 +178,20 @@ def authentication_channel(risk_signals: dict[str, Any], headers: dict[str, str]
 
     04-17 dropped the field because the merchant never sees the buyer's browser; 01-30 requires
     it. We pass on what the agent told us: its `risk_signals` on the complete request, else the
-    headers of that request. `javascript_enabled` is false because we know nothing of the
-    screen, which 01-30 requires whenever it is true.
+    headers of that request; what nobody told us stays an empty string rather than a guess.
+    `javascript_enabled` is false because we know nothing of the screen, which 01-30 requires
+    whenever it is true.
     """
     return {
         "type": "browser",
         "browser": {
-            "accept_header": str(headers.get("accept") or "*/*")[:1024],
+            "accept_header": str(headers.get("accept") or "")[:1024],
             "ip_address": str(risk_signals.get("ip_address") or headers.get("x-client-ip") or "")[
                 :45
             ],
             "javascript_enabled": False,
             "language": str(
-                risk_signals.get("accept_language") or headers.get("accept-language") or "en"
+                risk_signals.get("accept_language") or headers.get("accept-language") or ""
             )[:35],
             "user_agent": str(risk_signals.get("user_agent") or headers.get("user-agent") or "")[
                 :1024
