@@ -239,6 +239,10 @@ def test_an_0130_post_may_leave_out_the_idempotency_key(client: TestClient, in_s
     assert first.status_code == second.status_code == 201, (first.text, second.text)
     assert first.json()["id"] != second.json()["id"]  # nothing to replay without a key
     assert_valid(first.json(), "CheckoutSession", CHECKOUT, OLD)
+    # The key the service chose is echoed, and retrying with it replays.
+    retried = old.post("/checkout_sessions", body, key=first.headers["Idempotency-Key"])
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["id"] == first.json()["id"]
 
     refused = new.unkeyed("/checkout_sessions", body)
     assert refused.status_code == 400, refused.text

@@ -12,9 +12,10 @@ Requests (01-30 is a subset of 04-17; everything else is identical, Item still h
   04-17 (an integer `quantity` on an item, unknown intent-trace reason codes) apply to both.
 - `Idempotency-Key` is optional in 01-30 (declared at path level) and required on every POST
   in 04-17 (400 `idempotency_key_required`). A 01-30 POST without one is served as a fresh
-  request that cannot be replayed. A 01-30 POST with one gets the full 04-17 treatment (replay,
-  422 `idempotency_conflict`, 409 `idempotency_in_flight` + `Retry-After`): 01-30 documents
-  only `4XX` there, and its Error accepts these codes.
+  request under a key of our own, echoed in the `Idempotency-Key` response header. A 01-30
+  POST with a key gets the full 04-17 treatment (replay, 422 `idempotency_conflict`, 409
+  `idempotency_in_flight` + `Retry-After`): 01-30 documents only `4XX` there, and its Error
+  accepts these codes.
 
 Responses (every 01-30 object is `additionalProperties: false`, so new fields must go)
 - `protocol.version` says `2026-01-30`.

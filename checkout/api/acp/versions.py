@@ -20,8 +20,8 @@ Respond = Callable[[Session, Any], None]
 def versioned_idempotency_key(
     version: ApiVersionDep, key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
 ) -> str:
-    """Required on every POST in 2026-04-17; optional in 2026-01-30, where a POST without one is
-    run once under a key of its own that nobody can send again."""
+    """Required on every POST in 2026-04-17; optional in 2026-01-30, where a POST without one runs
+    under a fresh key of our own (echoed in the response's Idempotency-Key, so it can be retried)."""
     if key is None and version == acp_2026_01_30.VERSION:
         return f"unkeyed-{uuid.uuid4()}"
     return idempotency_key(key)
