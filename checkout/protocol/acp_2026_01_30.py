@@ -50,6 +50,9 @@ Webhooks (`openapi.agentic_checkout_webhook.yaml`)
 - `Merchant-Signature`: free-form "HMAC over the raw body" in 01-30, `t=<unix>,v1=<hex>` over
   `"{t}.{body}"` in 04-17. Our 04-17 signature is one such HMAC, so both get the same header.
 
+Not versioned: our own extensions (`GET /orders/{id}`, refunds, catalog, discovery) answer in
+04-17 shapes; discovery lists both versions in `supported_versions`.
+
 delegate_payment (same route, same vault)
 - `Idempotency-Key` optional in 01-30 (as above). `risk_signals` has `minItems: 1` and `iin`
   `maxLength: 6` in 01-30; we accept the looser 04-17 forms from both. 01-30's Error.code enum
