@@ -130,7 +130,7 @@ def _unknown(param: str) -> InvalidRequest:
     )
 
 
-def session(body: dict[str, Any], channel: dict[str, Any] | None = None) -> dict[str, Any]:
+def session(body: dict[str, Any]) -> dict[str, Any]:
     """A 2026-04-17 CheckoutSession (as `render.session` builds it) in the 2026-01-30 shape."""
     out = dict(body)
     if "protocol" in out:
@@ -150,11 +150,10 @@ def session(body: dict[str, Any], channel: dict[str, Any] | None = None) -> dict
         ]
         capabilities["payment"] = payment
     out["capabilities"] = capabilities
-    if "authentication_metadata" in out:
-        out["authentication_metadata"] = {
-            **out["authentication_metadata"],
-            "channel": channel or authentication_channel({}, {}),
-        }
+    metadata = out.get("authentication_metadata")
+    if metadata is not None and "channel" not in metadata:
+        # Stored with the session when a 01-30 agent met the challenge; otherwise nobody told us.
+        out["authentication_metadata"] = {**metadata, "channel": authentication_channel({}, {})}
     if "order" in out:
         out["order"] = session_order(out["order"])
     return out

@@ -19,9 +19,7 @@ def accept(version: str, body: BaseModel | None) -> None:
 def session(version: str, state: Any, view: Presentation) -> dict[str, Any]:
     body = render.session(state, view)
     if version == acp_2026_01_30.VERSION:
-        return acp_2026_01_30.session(
-            body, (state.row.authentication_metadata or {}).get("channel")
-        )
+        return acp_2026_01_30.session(body)
     return body
 
 
