@@ -31,6 +31,7 @@ from tests.conftest import make_settings
 from tests.servers import webhook_receiver
 from tests.support import (
     DECLINED,
+    NORTHWIND,
     OPERATOR_KEY,
     THREE_DS,
     VISA,
@@ -484,4 +485,44 @@ def test_an_0130_receiver_gets_0130_events_for_the_whole_order_life(
         ("order_create", "confirmed", []),
         ("order_update", "shipped", []),
         ("order_update", "shipped", [{"type": "original_payment", "amount": 500}]),
+    ]
+
+
+def test_an_order_canceled_by_the_merchant_reaches_an_0130_agent_in_0130_words(
+    client: TestClient, settings: Settings
+) -> None:
+    from merchant_adapters.sandbox.shopify import ShopifySandbox
+    from tests.platform_support import platform_orders
+    from tests.test_merchant_platforms import _shopify_webhook, cancel_on_shopify
+
+    old = speaking(client, OLD)
+    session = old.ready_session(pick(NORTHWIND))
+    done = old.complete(session["id"], old.delegate(session).json()["id"])
+    assert done.status_code == 200, done.text
+    [placed] = [o for o in platform_orders(client, NORTHWIND) if o.reference == session["id"]]
+    cancel_on_shopify(client, placed.gid)
+    body, headers = _shopify_webhook(
+        "orders/cancelled",
+        {
+            "id": int(placed.gid.rsplit("/", 1)[-1]),
+            "admin_graphql_api_id": placed.gid,
+            "tags": f"acp, acp:{session['id']}",
+            "cancelled_at": "2026-11-25T10:00:00Z",
+        },
+        ShopifySandbox.DEMO_WEBHOOK_SECRET,
+    )
+    assert client.post(f"/webhooks/platforms/{NORTHWIND}", content=body, headers=headers).is_success
+
+    read = old.get(session["id"]).json()
+    assert_valid(read, "CheckoutSession", CHECKOUT, OLD)
+    assert "status" not in read["order"]  # 01-30's Order.status has no word for canceled
+    events = outbox_events(settings)
+    for event in events:
+        assert_valid_event(event, OLD)
+    total = next(t["amount"] for t in done.json()["totals"] if t["type"] == "total")
+    # Canceled first, then refunded (the money goes back after the cancellation commits).
+    assert [(e["type"], e["data"]["status"], e["data"]["refunds"]) for e in events] == [
+        ("order_create", "confirmed", []),
+        ("order_update", "canceled", []),
+        ("order_update", "canceled", [{"type": "original_payment", "amount": total}]),
     ]

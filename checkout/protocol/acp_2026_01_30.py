@@ -15,7 +15,8 @@ Requests (01-30 is a subset of 04-17; everything else is identical, Item still h
   request under a key of our own, echoed in the `Idempotency-Key` response header. A 01-30
   POST with a key gets the full 04-17 treatment (replay, 422 `idempotency_conflict`, 409
   `idempotency_in_flight` + `Retry-After`): 01-30 documents only `4XX` there, and its Error
-  accepts these codes.
+  accepts these codes. Keys are scoped to agent and path, not version (as the spec scopes
+  them), so a replay returns the response as first sent, in the first request's version.
 
 Responses (every 01-30 object is `additionalProperties: false`, so new fields must go)
 - `protocol.version` says `2026-01-30`.
