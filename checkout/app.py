@@ -260,7 +260,7 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.add_middleware(RefuseUnstorableText)
+    app.add_middleware(RefuseUnstorableText, code_for=problems.unstorable_text_code)
     app.add_middleware(
         LimitedRequests,
         limits=RequestLimits(

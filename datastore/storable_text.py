@@ -11,6 +11,7 @@ runs. Values decoded later from something the request carried (a cursor) are che
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -72,11 +73,11 @@ def _target_problem(scope: Scope) -> str | None:
     return None
 
 
-async def _refuse(send: Send, where: str) -> None:
+async def _refuse(send: Send, where: str, code: str = "invalid_text") -> None:
     body = json.dumps(
         {
             "type": "invalid_request",
-            "code": "invalid_text",
+            "code": code,
             "message": "Text may not contain NUL characters or unpaired surrogates "
             f"(found in the request's {where if where != '$' else 'body'}).",
             "param": where,
@@ -101,8 +102,10 @@ class RefuseUnstorableText:
     A body is read whole (and handed on unchanged) only for methods that carry one.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, code_for: Callable[[str], str] | None = None) -> None:
         self.app = app
+        # The error code by request path, for routes whose protocol closes the list of codes.
+        self.code_for = code_for or (lambda _path: "invalid_text")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +113,7 @@ class RefuseUnstorableText:
             return
         where = _target_problem(scope)
         if where is not None:
-            await _refuse(send, where)
+            await _refuse(send, where, self.code_for(str(scope.get("path", ""))))
             return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
@@ -128,7 +131,7 @@ class RefuseUnstorableText:
         body = b"".join(chunks)
         where = _body_problem(body)
         if where is not None:
-            await _refuse(send, where)
+            await _refuse(send, where, self.code_for(str(scope.get("path", ""))))
             return
         replayed = False
 

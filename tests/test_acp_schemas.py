@@ -32,6 +32,15 @@ from tests.support import DECLINED, THREE_DS, Agent, fulfillment, pick
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ACP = SHARED / "acp"
 SCHEMA_DIR = ACP / "spec" / "2026-04-17" / "json-schema"
+# Each served ACP version validates against its own bundles (the loaders take `version`).
+VERSIONS = ("2026-04-17", "2026-01-30")
+CURRENT = VERSIONS[0]
+
+
+def schema_dir(version: str = CURRENT) -> Path:
+    return ACP / "spec" / version / "json-schema"
+
+
 EXAMPLES_DIR = ACP / "examples" / "2026-04-17"
 
 if not (SCHEMA_DIR.is_dir() and (EXAMPLES_DIR / "examples.agentic_checkout.json").is_file()):
@@ -80,20 +89,20 @@ def _is_absolute_uri(instance: object) -> bool:
 
 
 @cache
-def bundles() -> dict[str, dict[str, Any]]:
+def bundles(version: str = CURRENT) -> dict[str, dict[str, Any]]:
     """file name -> parsed JSON Schema bundle."""
     return {
         path.name: json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(SCHEMA_DIR.glob("*.json"))
+        for path in sorted(schema_dir(version).glob("*.json"))
     }
 
 
-def bundle_uri(filename: str) -> str:
-    return str(bundles()[filename].get("$id") or (SCHEMA_DIR / filename).as_uri())
+def bundle_uri(filename: str, version: str = CURRENT) -> str:
+    return str(bundles(version)[filename].get("$id") or (schema_dir(version) / filename).as_uri())
 
 
 @cache
-def registry() -> Registry:
+def registry(version: str = CURRENT) -> Registry:
     """Every bundle under its `$id` and under `<dir of an $id>/<file name>` (checklist §8 quirk 2).
 
     Bundles refer to each other by file name (`schema.agentic_checkout.json#/$defs/Buyer`), which a
@@ -101,20 +110,22 @@ def registry() -> Registry:
     https://example.com/schemas/cart/schema.agentic_checkout.json. So each file is registered under
     its own `$id` and under `<dirname>/<file name>` for the dirname of every bundle's `$id`.
     """
-    documents = bundles()
-    bases = {bundle_uri(name).rsplit("/", 1)[0] for name in documents}
+    documents = bundles(version)
+    bases = {bundle_uri(name, version).rsplit("/", 1)[0] for name in documents}
     resources: dict[str, Resource[Any]] = {}
     for name, contents in documents.items():
         resource = Resource.from_contents(contents, default_specification=DRAFT202012)
-        resources[bundle_uri(name)] = resource
+        resources[bundle_uri(name, version)] = resource
         for base in bases:
             resources.setdefault(f"{base}/{name}", resource)
     return Registry().with_resources(resources.items()).crawl()
 
 
-def schema_errors(instance: Any, filename: str, name: str) -> list[str]:
-    reference = {"$ref": f"{bundle_uri(filename)}#/$defs/{name}"}
-    validator = Draft202012Validator(reference, registry=registry(), format_checker=FORMAT_CHECKER)
+def schema_errors(instance: Any, filename: str, name: str, version: str = CURRENT) -> list[str]:
+    reference = {"$ref": f"{bundle_uri(filename, version)}#/$defs/{name}"}
+    validator = Draft202012Validator(
+        reference, registry=registry(version), format_checker=FORMAT_CHECKER
+    )
     errors = list(validator.iter_errors(instance))
     if not errors:
         return []
@@ -124,11 +135,13 @@ def schema_errors(instance: Any, filename: str, name: str) -> list[str]:
     return found
 
 
-def assert_valid(instance: Any, name: str, filename: str = CHECKOUT) -> None:
+def assert_valid(
+    instance: Any, name: str, filename: str = CHECKOUT, version: str = CURRENT
+) -> None:
     __tracebackhide__ = True
-    errors = schema_errors(instance, filename, name)
+    errors = schema_errors(instance, filename, name, version)
     assert not errors, (
-        f"response does not validate against {filename}#/$defs/{name}:\n  "
+        f"response does not validate against {version}/{filename}#/$defs/{name}:\n  "
         + "\n  ".join(errors)
         + f"\ninstance: {json.dumps(instance)[:2000]}"
     )
@@ -284,12 +297,15 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(value)
 
 
-@pytest.mark.parametrize("filename", sorted(p.name for p in SCHEMA_DIR.glob("*.json")))
-def test_every_ref_in_every_bundle_resolves(filename: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "filename"),
+    [(v, p.name) for v in VERSIONS for p in sorted(schema_dir(v).glob("*.json"))],
+)
+def test_every_ref_in_every_bundle_resolves(version: str, filename: str) -> None:
     """Including the cross-file ones (cart/discount -> schema.agentic_checkout.json)."""
-    base = bundle_uri(filename)
-    resolver = registry().resolver(base_uri=base)
-    refs = sorted(set(_refs(bundles()[filename])))
+    base = bundle_uri(filename, version)
+    resolver = registry(version).resolver(base_uri=base)
+    refs = sorted(set(_refs(bundles(version)[filename])))
     assert refs, f"{filename} has no $ref at all?"
     for ref in refs:
         resolved = resolver.lookup(ref)

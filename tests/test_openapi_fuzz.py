@@ -56,6 +56,7 @@ from tests.support import (
     catalog_id_for,
     fulfillment,
 )
+from tests.test_acp_schemas import CHECKOUT, DELEGATE_PAYMENT, schema_errors
 
 MAX_EXAMPLES = 30  # per operation and generation mode
 CHECKS = [
@@ -114,6 +115,7 @@ class Harness:
         self.variants = _in_stock_variants()
         self.keys = itertools.count()
         self.orders: list[str] = []
+        self.version = API_VERSION  # the API-Version the fuzzed requests speak
         # Requests go through schemathesis' in-process ASGI client. It is never entered as a
         # context manager, so it does not start a second lifespan: the TestClient around the run
         # owns the one lifespan (migrate, seed, register the agent key) and shuts it down.
@@ -125,7 +127,7 @@ class Harness:
         # into a 422 idempotency_conflict and fuzz nothing else.
         return {
             "Authorization": f"Bearer {key}",
-            "API-Version": API_VERSION,
+            "API-Version": self.version,
             "Idempotency-Key": f"fuzz-{next(self.keys)}",
         }
 
@@ -234,6 +236,46 @@ def fuzz(
 @pytest.mark.parametrize(("operation_id", "mode"), CASES)
 def test_fuzz_operation(harness: Harness, operation_id: str, mode: GenerationMode) -> None:
     fuzz(harness, operation(harness, operation_id), mode, CHECKS)
+
+
+# ACP 2026-01-30: the same operations answered in the older dialect. The service's own document
+# describes the 2026-04-17 shapes (a 01-30 body is a subset of them), so each response is also
+# checked against the 2026-01-30 JSON Schema of its operation and status.
+OLD_VERSION = "2026-01-30"
+OLD_SHAPES = {
+    "createCheckoutSession": (CHECKOUT, "CheckoutSession"),
+    "updateCheckoutSession": (CHECKOUT, "CheckoutSession"),
+    "getCheckoutSession": (CHECKOUT, "CheckoutSession"),
+    "completeCheckoutSession": (CHECKOUT, "CheckoutSessionWithOrder"),
+    "cancelCheckoutSession": (CHECKOUT, "CheckoutSession"),
+    "delegatePayment": (DELEGATE_PAYMENT, "DelegatePaymentResponse"),
+}
+
+
+def conforms_to_2026_01_30(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    filename, success = OLD_SHAPES[case.operation.definition.raw["operationId"]]
+    name = success if response.status_code < 300 else "Error"
+    errors = schema_errors(response.json(), filename, name, OLD_VERSION)
+    assert not errors, f"not a 2026-01-30 {name}: {errors[:3]}"
+    return None
+
+
+OLD_CASES = [
+    pytest.param(op, mode, id=f"{op}-{mode.value}")
+    for op, negatable in _operations()
+    if op in OLD_SHAPES
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if negatable or mode is GenerationMode.POSITIVE
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("operation_id", "mode"), OLD_CASES)
+def test_fuzz_acp_2026_01_30_operation(
+    harness: Harness, operation_id: str, mode: GenerationMode
+) -> None:
+    harness.version = OLD_VERSION
+    fuzz(harness, operation(harness, operation_id), mode, [*CHECKS, conforms_to_2026_01_30])
 
 
 def documented_statuses(app: FastAPI, method: str, path: str) -> set[str]:

@@ -41,7 +41,7 @@ def test_a_missing_api_version_is_400_with_supported_versions(agent: Agent) -> N
     )
     assert response.status_code == 400
     assert_envelope(response.json(), "missing_api_version")
-    assert response.json()["supported_versions"] == [API_VERSION]
+    assert response.json()["supported_versions"] == [API_VERSION, "2026-01-30"]
 
 
 def test_an_unsupported_api_version_is_400(agent: Agent) -> None:

@@ -59,6 +59,11 @@ def json_document(body: Any, status: int = 200, headers: dict[str, str] | None =
     return json_response(status, to_json(body), headers)
 
 
+def unstorable_text_code(path: str) -> str:
+    """`invalid_text`, except where delegate_payment's closed list of codes must be kept."""
+    return "invalid_card" if path.startswith("/agentic_commerce/") else "invalid_text"
+
+
 def error_body(exc: errors.CheckoutError, path: str) -> dict[str, Any]:
     body = render.error(exc)
     if path.startswith("/agentic_commerce/") and body["code"] not in DELEGATE_PAYMENT_CODES:

@@ -23,6 +23,7 @@ from checkout.flows.session_state import (
     quote_session,
     require_open,
 )
+from checkout.protocol import CURRENT_VERSION
 from checkout.protocol.requests import (
     CancelSessionRequest,
     CheckoutSessionCreateRequest,
@@ -112,6 +113,7 @@ def create_session(
     agent_id: str,
     ttl: timedelta,
     now: datetime,
+    api_version: str = CURRENT_VERSION,
 ) -> SessionState:
     session_id = new_id("cs")
     currency = request.currency.lower()
@@ -134,6 +136,7 @@ def create_session(
         interventions=[name for name in SELLER_INTERVENTIONS if name in supported],
         order_notes=request.order_notes,
         metadata_=request.metadata,
+        api_version=api_version,
         created_at=now,
         updated_at=now,
         expires_at=now + ttl,

@@ -9,13 +9,14 @@ from typing import Any
 from sqlmodel import Session
 
 from checkout.domain.ledger import MovementKind
-from checkout.protocol import render
+from checkout.protocol import CURRENT_VERSION, dialects, render
 from checkout.store.catalog import Catalog
 from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
 from checkout.store.outbox import Outbox
 from checkout.store.refunds import Refunds
 from checkout.store.rows import OrderRow
+from checkout.store.sessions import CheckoutSessions
 
 
 def order_document(db: Session, order: OrderRow) -> dict[str, Any]:
@@ -51,6 +52,9 @@ def dispute_adjustments(db: Session, order: OrderRow) -> list[dict[str, Any]]:
 
 
 def queue_order_event(db: Session, event_type: str, order: OrderRow, now: datetime) -> None:
-    """Snapshot the full Order into the outbox, in the transaction that changed it (no deltas)."""
-    payload = {"type": event_type, "data": order_document(db, order)}
+    """Snapshot the full Order into the outbox, in the transaction that changed it (no deltas),
+    in the shape of the ACP version the session's agent speaks."""
+    session = CheckoutSessions(db).get_any(order.checkout_session_id)
+    version = session.api_version if session is not None else CURRENT_VERSION
+    payload = dialects.order_event(version, event_type, order_document(db, order))
     Outbox(db).enqueue(event_type, order.id, json.dumps(payload, separators=(",", ":")), now)

@@ -84,6 +84,26 @@ class FulfillmentDetails(Strict):
     address: Address | None = None
 
 
+class CompanyInfo(Strict):
+    name: str = Field(max_length=MAX_TEXT)
+    tax_id: str | None = Field(default=None, max_length=MAX_TEXT)
+    department: str | None = Field(default=None, max_length=MAX_TEXT)
+    cost_center: str | None = Field(default=None, max_length=MAX_TEXT)
+
+
+class LoyaltyInfo(Strict):
+    tier: str | None = Field(default=None, max_length=MAX_TEXT)
+    points_balance: int | None = None
+    member_since: AwareDatetime | None = None
+
+
+class TaxExemption(Strict):
+    certificate_id: str = Field(max_length=MAX_TEXT)
+    certificate_type: Literal["resale", "exempt_organization", "government"]
+    exempt_regions: list[Text] | None = Field(default=None, max_length=100)
+    expires_at: AwareDatetime | None = None
+
+
 class Buyer(Strict):
     email: EmailStr
     first_name: str | None = Field(default=None, max_length=256)
@@ -93,9 +113,11 @@ class Buyer(Strict):
     customer_id: str | None = Field(default=None, max_length=256)
     account_type: Literal["guest", "registered", "business"] | None = None
     authentication_status: Literal["authenticated", "guest", "requires_signin"] | None = None
-    company: FreeObject | None = None
-    loyalty: FreeObject | None = None
-    tax_exemption: FreeObject | None = None
+    # Echoed on every session, so held to the spec's closed shapes (CompanyInfo, LoyaltyInfo,
+    # TaxExemption are identical in 2026-01-30 and 2026-04-17).
+    company: CompanyInfo | None = None
+    loyalty: LoyaltyInfo | None = None
+    tax_exemption: TaxExemption | None = None
 
 
 class InterventionCapabilities(BaseModel):

@@ -151,6 +151,11 @@ class CheckoutSessionRow(SQLModel, table=True):
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
     expires_at: datetime = utc_column(index=True)
+    # The ACP API-Version the session's agent spoke when it created the session: its order
+    # webhooks are sent in that version's shape.
+    api_version: str = Field(
+        default="2026-04-17", max_length=10, sa_column_kwargs={"server_default": "2026-04-17"}
+    )
 
 
 class CheckoutLineRow(SQLModel, table=True):

@@ -9,12 +9,12 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS
+from checkout.api.acp.versions import VersionedKeyDep
 from checkout.api.deps import (
     AgentDep,
     ApiVersionDep,
     ClockDep,
     IdempotencyDep,
-    IdempotencyKeyDep,
     ProviderDep,
     RawBodyDep,
 )
@@ -41,7 +41,7 @@ def delegate_payment_token(
     body: DelegatePaymentRequest,
     agent: AgentDep,
     _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     idempotency: IdempotencyDep,
     clock: ClockDep,

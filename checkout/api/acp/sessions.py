@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
+from checkout.api.acp.versions import BrowserHeadersDep, VersionedKeyDep, remembering_channel
 from checkout.api.deps import (
     AgentDep,
     ApiVersionDep,
@@ -17,7 +18,6 @@ from checkout.api.deps import (
     CompletionDep,
     DatabaseDep,
     IdempotencyDep,
-    IdempotencyKeyDep,
     PresentationDep,
     RawBodyDep,
     SettingsDep,
@@ -27,7 +27,7 @@ from checkout.api.problems import error_body, json_response, status_for
 from checkout.flows import checkout_sessions as sessions
 from checkout.flows.purchase.complete import complete_checkout
 from checkout.flows.purchase.steps import CompleteOutcome
-from checkout.protocol import render
+from checkout.protocol import dialects
 from checkout.protocol.render import to_json
 from checkout.protocol.requests import (
     CancelSessionRequest,
@@ -48,14 +48,16 @@ router = APIRouter(tags=["checkout"])
 def create_checkout_session(
     body: CheckoutSessionCreateRequest,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     idempotency: IdempotencyDep,
     clock: ClockDep,
     settings: SettingsDep,
     presentation: PresentationDep,
 ) -> Response:
+    dialects.accept(version, body)
+
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.create_session(
             db,
@@ -63,8 +65,9 @@ def create_checkout_session(
             agent_id=agent,
             now=clock(),
             ttl=timedelta(minutes=settings.session_ttl_minutes),
+            api_version=version,
         )
-        return 201, render.session(state, presentation)
+        return 201, dialects.session(version, state, presentation)
 
     return run_idempotently(
         idempotency, agent_id=agent, path="/checkout_sessions", key=key, raw=raw, work=work
@@ -80,16 +83,18 @@ def update_checkout_session(
     checkout_session_id: str,
     body: CheckoutSessionUpdateRequest,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     idempotency: IdempotencyDep,
     clock: ClockDep,
     presentation: PresentationDep,
 ) -> Response:
+    dialects.accept(version, body)
+
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.update_session(db, checkout_session_id, body, agent_id=agent, now=clock())
-        return 200, render.session(state, presentation)
+        return 200, dialects.session(version, state, presentation)
 
     return run_idempotently(
         idempotency,
@@ -109,14 +114,14 @@ def update_checkout_session(
 def get_checkout_session(
     checkout_session_id: str,
     agent: AgentDep,
-    _version: ApiVersionDep,
+    version: ApiVersionDep,
     database: DatabaseDep,
     clock: ClockDep,
     presentation: PresentationDep,
 ) -> Response:
     with database.read() as db:
         state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=clock())
-        body = render.session(state, presentation)
+        body = dialects.session(version, state, presentation)
     return json_response(200, to_json(body))
 
 
@@ -129,19 +134,21 @@ async def complete_checkout_session(
     checkout_session_id: str,
     body: CheckoutSessionCompleteRequest,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     idempotency: IdempotencyDep,
     presentation: PresentationDep,
     completion: CompletionDep,
+    browser: BrowserHeadersDep,
 ) -> Response:
     path = f"/checkout_sessions/{checkout_session_id}/complete"
+    dialects.accept(version, body)
 
     def reply(outcome: CompleteOutcome) -> tuple[int, dict[str, Any]]:
         if outcome.refusal is not None:
             return status_for(outcome.refusal), error_body(outcome.refusal, path)
-        return 200, render.session(outcome.state, presentation)
+        return 200, dialects.session(version, outcome.state, presentation)
 
     async def work(keep: Keep) -> tuple[int, dict[str, Any]]:
         outcome = await complete_checkout(
@@ -149,7 +156,9 @@ async def complete_checkout_session(
             checkout_session_id,
             body,
             agent_id=agent,
-            respond=lambda db, decided: keep(db, *reply(decided)),
+            respond=remembering_channel(
+                version, body.risk_signals, browser, lambda db, decided: keep(db, *reply(decided))
+            ),
         )
         return reply(outcome)
 
@@ -166,8 +175,8 @@ async def complete_checkout_session(
 def cancel_checkout_session(
     checkout_session_id: str,
     agent: AgentDep,
-    _version: ApiVersionDep,
-    key: IdempotencyKeyDep,
+    version: ApiVersionDep,
+    key: VersionedKeyDep,
     raw: RawBodyDep,
     idempotency: IdempotencyDep,
     clock: ClockDep,
@@ -176,7 +185,7 @@ def cancel_checkout_session(
 ) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.cancel_session(db, checkout_session_id, body, agent_id=agent, now=clock())
-        return 200, render.session(state, presentation)
+        return 200, dialects.session(version, state, presentation)
 
     return run_idempotently(
         idempotency,
