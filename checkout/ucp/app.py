@@ -322,7 +322,7 @@ simulation = APIRouter(tags=["ucp simulation"])
 
 
 @simulation.post("/testing/simulate-shipping/{order_id}", operation_id="ucpSimulateShipping")
-def simulate_shipping(
+async def simulate_shipping(
     order_id: str,
     services: ServicesDep,
     events: EventsDep,
@@ -332,6 +332,12 @@ def simulate_shipping(
     expected = services.settings.simulation_secret or ""
     if not secret or not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         raise Forbidden("The Simulation-Secret header is missing or wrong.")
+    profile, document = await anyio.to_thread.run_sync(_ship, services, order_id)
+    events.send(profile, "order_shipped", document)
+    return json_document(document)
+
+
+def _ship(services: Services, order_id: str) -> tuple[str | None, dict[str, Any]]:
     now = services.clock()
     with services.database.write() as db:
         order = Orders(db).get(order_id)
@@ -371,8 +377,7 @@ def simulate_shipping(
         profile = (session.protocol_state or {}).get("profile")
         version = negotiate(None)
         document = _order_body(db, services, order, version)
-    events.send(profile, "order_shipped", document)
-    return json_document(document)
+    return profile, document
 
 
 @router.get("/handlers/sandbox_tokenizer", response_class=HTMLResponse, include_in_schema=False)
