@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SUITE="${UCP_CONFORMANCE_DIR:-$ROOT/../shared/ucp/conformance}"
 UCP_VENV="${UCP_VENV:-$ROOT/.ucp-venv}"
-PORT="${UCP_PORT:-8182}"
+PORT="${UCP_PORT:-8391}"
 PYTHON="${PYTHON:-python3}"
 WORK="$(mktemp -d)"
 SECRET="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -27,8 +27,13 @@ export UCP_MERCHANT_ID=flower_shop
 export SIMULATION_SECRET="$SECRET"
 export MERCHANT_SANDBOX=false LOAD_SEEDS=false LOG_LEVEL=WARNING
 
+if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
+  echo "port $PORT is already serving something; set UCP_PORT" >&2
+  exit 1
+fi
 .venv/bin/agentic-checkout ucp load-merchant "$SUITE/test_data/flower_shop" \
-  --merchant-id flower_shop --name "Flower Shop" || exit 1
+  --merchant-id flower_shop --name "Flower Shop" >"$WORK/load.log" 2>&1 || { cat "$WORK/load.log"; exit 1; }
+tail -1 "$WORK/load.log"
 .venv/bin/agentic-checkout serve --port "$PORT" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
