@@ -31,9 +31,9 @@ class AppliedDiscount:
 
 
 def apply_discounts(subtotal: int, codes: Sequence[DiscountCode]) -> tuple[AppliedDiscount, ...]:
-    """Codes apply one after another, each to what the previous ones left; the buyer keeps the
-    fraction of a minor unit (a percentage never takes more than its exact share), and no code
-    takes the subtotal below zero."""
+    """Codes apply one after another, each to what the previous ones left; what is left is
+    rounded down, so a fraction of a minor unit goes to the buyer, and no code takes the subtotal
+    below zero."""
     remaining = subtotal
     applied = []
     for code in codes:

@@ -65,7 +65,9 @@ class OrderEvents:
                     "ucp.webhook_refused status=%s attempt=%d", response.status_code, attempt
                 )
             except (httpx.HTTPError, ValueError) as exc:
-                log.warning("ucp.webhook_failed profile=%s error=%r attempt=%d", profile, exc, attempt)
+                log.warning(
+                    "ucp.webhook_failed profile=%s error=%r attempt=%d", profile, exc, attempt
+                )
 
     def send(self, profile: str | None, event_type: str, order: dict[str, Any]) -> None:
         """Deliver in the background: the agent's answer does not wait for its own receiver."""
