@@ -15,7 +15,7 @@ from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
 from checkout.store.outbox import Outbox
 from checkout.store.refunds import Refunds
-from checkout.store.rows import OrderRow
+from checkout.store.rows import CheckoutSessionRow, OrderRow
 
 
 def order_document(db: Session, order: OrderRow) -> dict[str, Any]:
@@ -52,5 +52,8 @@ def dispute_adjustments(db: Session, order: OrderRow) -> list[dict[str, Any]]:
 
 def queue_order_event(db: Session, event_type: str, order: OrderRow, now: datetime) -> None:
     """Snapshot the full Order into the outbox, in the transaction that changed it (no deltas)."""
+    session = db.get(CheckoutSessionRow, order.checkout_session_id)
+    if session is not None and session.protocol != "acp":
+        return  # a UCP agent hears of its orders in UCP's own events (checkout.ucp.webhooks)
     payload = {"type": event_type, "data": order_document(db, order)}
     Outbox(db).enqueue(event_type, order.id, json.dumps(payload, separators=(",", ":")), now)
