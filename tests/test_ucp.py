@@ -34,19 +34,21 @@ from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, fulfillment
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "ucp"
 FLOWER_SHOP = SHARED / "conformance" / "test_data" / "flower_shop"
 SPEC = SHARED / "spec" / "2026-01-11" / "spec"
+SPEC_NEXT = SHARED / "spec" / "2026-04-08" / "source"
 SIMULATION_SECRET = "simulation-secret-for-tests"
 PROFILE = "https://agent.test/profiles/shopping-agent.json"
 
 pytestmark = pytest.mark.skipif(
-    not FLOWER_SHOP.exists() or not SPEC.exists(), reason="../shared/ucp is not reachable"
+    not FLOWER_SHOP.exists() or not SPEC.exists() or not SPEC_NEXT.exists(),
+    reason="../shared/ucp is not reachable",
 )
 
 
-def _registry() -> Registry:
-    """Every schema of the release under its file's URI: the files' relative $refs follow the
+def _registry(root: Path) -> Registry:
+    """Every schema of a release under its file's URI: the files' relative $refs follow the
     folder layout, which some of their $ids do not (service_schema.json's, profile_schema's)."""
     resources = []
-    for path in SPEC.rglob("*.json"):
+    for path in root.rglob("*.json"):
         document = json.loads(path.read_text())
         document.pop("$id", None)
         resources.append(
@@ -55,33 +57,45 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
-REGISTRY = _registry() if SPEC.exists() else Registry()
+RELEASES = {"2026-01-11": SPEC, "2026-04-08": SPEC_NEXT}
+REGISTRIES = {v: _registry(root) for v, root in RELEASES.items() if root.exists()}
+CHECKOUT_SCHEMAS = {
+    "2026-01-11": (
+        "schemas/shopping/fulfillment_resp.json#/$defs/checkout",
+        "schemas/shopping/discount_resp.json#/$defs/checkout",
+        "schemas/shopping/buyer_consent_resp.json#/$defs/checkout",
+    ),
+    "2026-04-08": (
+        "schemas/shopping/fulfillment.json#/$defs/dev.ucp.shopping.checkout",
+        "schemas/shopping/discount.json#/$defs/dev.ucp.shopping.checkout",
+        "schemas/shopping/buyer_consent.json#/$defs/dev.ucp.shopping.checkout",
+    ),
+}
 
 
-def assert_valid(document: Any, *refs: str) -> None:
+def assert_valid(document: Any, *refs: str, version: str = "2026-01-11") -> None:
+    root = RELEASES[version]
     schema = {
         "allOf": [
             {
-                "$ref": (SPEC / ref.split("#")[0]).as_uri()
-                + ("#" + ref.split("#")[1] if "#" in ref else "")
+                "$ref": (root / ref.partition("#")[0]).as_uri()
+                + ref.partition("#")[1]
+                + ref.partition("#")[2]
             }
             for ref in refs
         ]
     }
     validator = jsonschema.Draft202012Validator(
-        schema, registry=REGISTRY, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        schema,
+        registry=REGISTRIES[version],
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.path))
     assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
 
 
-def assert_checkout(document: Any) -> None:
-    assert_valid(
-        document,
-        "schemas/shopping/fulfillment_resp.json#/$defs/checkout",
-        "schemas/shopping/discount_resp.json#/$defs/checkout",
-        "schemas/shopping/buyer_consent_resp.json#/$defs/checkout",
-    )
+def assert_checkout(document: Any, version: str = "2026-01-11") -> None:
+    assert_valid(document, *CHECKOUT_SCHEMAS[version], version=version)
 
 
 def load_flower_shop(database_url: str, directory: Path = FLOWER_SHOP) -> None:
@@ -417,3 +431,42 @@ def test_the_last_unit_bought_at_once_over_ucp_and_acp_sells_once(
     assert statement["orders"] == 1
     assert statement["gross_sales"] == total(won)
     assert statement["commission"] > 0
+
+
+def test_an_agent_speaking_2026_04_08_is_answered_in_2026_04_08(ucp_client: TestClient) -> None:
+    version = "2026-04-08"
+    profile = ucp_client.get(
+        "/.well-known/ucp", headers={"UCP-Agent": f'profile="{PROFILE}"; version="{version}"'}
+    )
+    assert_valid(profile.json(), "discovery/profile_schema.json", version=version)
+    older = profile.json()["ucp"]["supported_versions"]["2026-01-11"]
+    assert ucp_client.get(older.removeprefix("http://checkout.test")).json()["ucp"]["version"] == (
+        "2026-01-11"
+    )
+
+    headers = ucp_headers(version=version)
+    created = ucp_client.post(
+        "/ucp/checkout-sessions",
+        json=ready_checkout(discounts={"codes": ["FIXED500"]}),
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    assert_checkout(created.json(), version)
+    assert created.json()["ucp"]["version"] == version
+    assert total(created.json(), "discount") == -500
+
+    completed = ucp_client.post(
+        f"/ucp/checkout-sessions/{created.json()['id']}/complete",
+        json=payment(),
+        headers=ucp_headers(version=version),
+    )
+    assert completed.status_code == 200, completed.text
+    assert_checkout(completed.json(), version)
+    order = ucp_client.get(
+        f"/ucp/orders/{completed.json()['order']['id']}", headers=ucp_headers(version=version)
+    )
+    assert_valid(order.json(), "schemas/shopping/order.json", version=version)
+
+    missing = ucp_client.get("/ucp/checkout-sessions/cs_nope", headers=headers)
+    assert missing.status_code == 404
+    assert_valid(missing.json(), "schemas/shopping/types/error_response.json", version=version)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
@@ -29,10 +29,10 @@ from checkout.store.orders import Orders
 from checkout.store.platform_items import PlatformItems
 from checkout.store.rows import OrderProtocolStateRow, OrderRow
 from checkout.store.sessions import CheckoutSessions
-from checkout.ucp import discovery, render
+from checkout.ucp import discovery, render, render_2026_04_08
 from checkout.ucp import requests as ucp
 from checkout.ucp.idempotency import Keep, refusal, run_once
-from checkout.ucp.negotiation import UcpAgent, negotiate, parse_ucp_agent
+from checkout.ucp.negotiation import VERSIONS, UcpAgent, negotiate, parse_ucp_agent
 from checkout.ucp.problems import Forbidden, error_body, status_for
 from checkout.ucp.signing import SigningKey
 from checkout.ucp.webhooks import OrderEvents
@@ -82,7 +82,7 @@ def _checkout_body(
     db: Session, services: Services, state: SessionState, version: str
 ) -> dict[str, Any]:
     item_ids = PlatformItems(db).item_ids(lt.line.offer.variant_id for lt in state.quote.lines)
-    return render.checkout(
+    body = render.checkout(
         state,
         version=version,
         item_ids=item_ids,
@@ -90,6 +90,7 @@ def _checkout_body(
         base_url=services.settings.public_base_url,
         order=state.order,
     )
+    return render_2026_04_08.checkout(body) if version == render_2026_04_08.VERSION else body
 
 
 def _order_body(db: Session, services: Services, order: OrderRow, version: str) -> dict[str, Any]:
@@ -98,7 +99,7 @@ def _order_body(db: Session, services: Services, order: OrderRow, version: str) 
     state = sessions.get_session(db, session.id, agent_id=session.agent_id, now=services.clock())
     extra = db.get(OrderProtocolStateRow, order.id)
     item_ids = PlatformItems(db).item_ids(lt.line.offer.variant_id for lt in state.quote.lines)
-    return render.order_document(
+    body = render.order_document(
         state,
         order,
         version=version,
@@ -106,6 +107,9 @@ def _order_body(db: Session, services: Services, order: OrderRow, version: str) 
         shipping=shipping_rules(state.merchant),
         extra=extra.state if extra else {},
     )
+    if version == render_2026_04_08.VERSION:
+        return render_2026_04_08.order(body, order.currency)
+    return body
 
 
 def _agents_order(db: Session, order_id: str, agent: UcpAgent) -> OrderRow:
@@ -164,6 +168,7 @@ async def create_checkout(
     return await run_once(
         services,
         agent_id=agent.agent_id,
+        version=agent.version,
         path="/checkout-sessions",
         key=key,
         raw=raw,
@@ -194,6 +199,7 @@ async def update_checkout(
     return await run_once(
         services,
         agent_id=agent.agent_id,
+        version=agent.version,
         path=f"/checkout-sessions/{checkout_id}",
         key=key,
         raw=raw,
@@ -214,6 +220,7 @@ async def cancel_checkout(
     return await run_once(
         services,
         agent_id=agent.agent_id,
+        version=agent.version,
         path=f"/checkout-sessions/{checkout_id}/cancel",
         key=key,
         raw=raw,
@@ -234,7 +241,7 @@ async def complete_checkout(
 
     def answer(db: Session, outcome: CompleteOutcome) -> tuple[int, dict[str, Any]]:
         if outcome.refusal is not None:
-            return refusal(outcome.refusal)
+            return refusal(outcome.refusal, agent.version)
         return 200, _checkout_body(db, services, outcome.state, agent.version)
 
     async def work(keep: Keep) -> tuple[int, dict[str, Any]]:
@@ -274,6 +281,7 @@ async def complete_checkout(
     return await run_once(
         services,
         agent_id=agent.agent_id,
+        version=agent.version,
         path=f"/checkout-sessions/{checkout_id}/complete",
         key=key,
         raw=raw,
@@ -421,18 +429,35 @@ well_known = APIRouter(tags=["ucp"])
 
 @well_known.get("/.well-known/ucp", operation_id="ucpBusinessProfile")
 def business_profile(
-    request: Request, ucp_agent: Annotated[str | None, Header(alias="UCP-Agent")] = None
+    request: Request,
+    ucp_agent: Annotated[str | None, Header(alias="UCP-Agent")] = None,
+    version: Annotated[str | None, Query(max_length=10)] = None,
 ) -> Response:
+    """The profile in the version asked for (the `version` query names an older version's
+    profile, as 2026-04-08's `supported_versions` links to it); 2026-01-11 by default."""
     services: Services = request.app.state.services
     if services.settings.ucp_merchant_id is None:
         raise NotFound("This platform serves no UCP business profile (UCP_MERCHANT_ID).")
     try:
-        version = parse_ucp_agent(ucp_agent).version
+        chosen = negotiate(version) if version else parse_ucp_agent(ucp_agent).version
     except CheckoutError as exc:
         return json_response(status_for(exc), to_json(error_body(exc)))
-    body = discovery.profile(services.settings.public_base_url, version)
+    base_url = services.settings.public_base_url
+    body = discovery.profile(base_url, chosen)
     body["signing_keys"] = [request.app.state.ucp_signing_key.jwk()]
+    if chosen == render_2026_04_08.VERSION:
+        older = {v: f"{base_url}/.well-known/ucp?version={v}" for v in VERSIONS if v < chosen}
+        body = render_2026_04_08.profile(body, older)
     return json_document(body)
+
+
+def _version_of(request: Request) -> str:
+    """The version an error is told in: the request's, or the default when it named none we
+    speak (that refusal itself is told in the default)."""
+    try:
+        return parse_ucp_agent(request.headers.get("UCP-Agent")).version
+    except CheckoutError:
+        return negotiate(None)
 
 
 def create_ucp_app(services: Services, events: OrderEvents) -> FastAPI:
@@ -446,7 +471,7 @@ def create_ucp_app(services: Services, events: OrderEvents) -> FastAPI:
 
     @app.exception_handler(CheckoutError)
     async def checkout_error(request: Request, exc: CheckoutError) -> Response:
-        return json_response(status_for(exc), to_json(error_body(exc)))
+        return json_response(status_for(exc), to_json(error_body(exc, _version_of(request))))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -455,7 +480,7 @@ def create_ucp_app(services: Services, events: OrderEvents) -> FastAPI:
             f"[{p}]" if isinstance(p, int) else f".{p}" for p in tuple(first.get("loc", ()))[1:]
         )
         problem = InvalidRequest(f"{where}: {first.get('msg')}", param=where)
-        return json_response(422, to_json(error_body(problem)))
+        return json_response(422, to_json(error_body(problem, _version_of(request))))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -464,7 +489,7 @@ def create_ucp_app(services: Services, events: OrderEvents) -> FastAPI:
             if exc.status_code == 404
             else InvalidRequest(str(exc.detail))
         )
-        return json_response(exc.status_code, to_json(error_body(problem)))
+        return json_response(exc.status_code, to_json(error_body(problem, _version_of(request))))
 
     return app
 

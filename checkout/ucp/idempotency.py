@@ -22,19 +22,26 @@ Keep = Callable[[Session, int, dict[str, Any]], None]
 Work = Callable[[Keep], Awaitable[tuple[int, dict[str, Any]]]]
 
 
-def refusal(exc: CheckoutError) -> tuple[int, dict[str, Any]]:
-    return status_for(exc), error_body(exc)
+def refusal(exc: CheckoutError, version: str = "2026-01-11") -> tuple[int, dict[str, Any]]:
+    return status_for(exc), error_body(exc, version)
 
 
 async def run_once(
-    services: Services, *, agent_id: str, path: str, key: str | None, raw: bytes, work: Work
+    services: Services,
+    *,
+    agent_id: str,
+    version: str,
+    path: str,
+    key: str | None,
+    raw: bytes,
+    work: Work,
 ) -> Response:
     headers = {"Idempotency-Key": key} if key else {}
     if not key:
         try:
             status, body = await work(lambda db, status, body: None)
         except CheckoutError as exc:
-            status, body = refusal(exc)
+            status, body = refusal(exc, version)
         return json_response(status, to_json(body), headers)
     scope = KeyScope(identity=agent_id, path=f"ucp:{path}", key=key)
     try:
@@ -43,9 +50,9 @@ async def run_once(
             lambda: services.idempotency.claim(scope, digest, services.clock())
         )
     except IdempotencyConflict as exc:
-        return json_response(409, to_json(error_body(exc)), headers)
+        return json_response(409, to_json(error_body(exc, version)), headers)
     except CheckoutError as exc:
-        status, body = refusal(exc)
+        status, body = refusal(exc, version)
         return json_response(status, to_json(body), headers)
     if isinstance(claim, StoredResponse):
         return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
@@ -65,10 +72,10 @@ async def run_once(
         status, body = await work(keep)
     except IdempotencyInFlight as exc:
         await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
-        status, body = refusal(exc)
+        status, body = refusal(exc, version)
         return json_response(status, to_json(body), {**headers, "Retry-After": "2"})
     except CheckoutError as exc:
-        status, body = refusal(exc)
+        status, body = refusal(exc, version)
         if status >= 500:
             await anyio.to_thread.run_sync(services.idempotency.abandon, claim)
         else:

@@ -33,9 +33,10 @@ def status_for(exc: errors.CheckoutError) -> int:
     return next(status for kind, status in STATUS_BY_ERROR if isinstance(exc, kind))
 
 
-def error_body(exc: errors.CheckoutError, *, status: str = "requires_escalation") -> dict[str, Any]:
-    """UCP's error structure (checkout-rest.md, "Error Responses"); `detail` repeats the message
-    for clients that read the common HTTP API convention."""
+def error_body(exc: errors.CheckoutError, version: str = "2026-01-11") -> dict[str, Any]:
+    """UCP's error structure: 2026-01-11's (checkout-rest.md, "Error Responses", with `detail`
+    repeating the message for clients that read the common HTTP API convention), or from
+    2026-04-08 on its error_response.json (`ucp.status` "error", nothing else)."""
     message: dict[str, Any] = {
         "type": "error",
         "code": exc.code,
@@ -44,4 +45,8 @@ def error_body(exc: errors.CheckoutError, *, status: str = "requires_escalation"
     }
     if exc.param:
         message["path"] = exc.param
-    return {"status": status, "messages": [message], "detail": exc.message}
+    if version >= "2026-04-08":
+        unrecoverable = isinstance(exc, errors.NotFound | errors.SessionNotOpen)
+        message["severity"] = "unrecoverable" if unrecoverable else "recoverable"
+        return {"ucp": {"version": version, "status": "error"}, "messages": [message]}
+    return {"status": "requires_escalation", "messages": [message], "detail": exc.message}
