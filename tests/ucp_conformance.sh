@@ -56,7 +56,7 @@ for test in *_test.py; do
   if [ "$bad" -gt 0 ] || ! grep -q '^OK' "$WORK/$test.log"; then
     failed_total=$((failed_total + (bad > 0 ? bad : 1)))
     [ -n "${UCP_VERBOSE:-}" ] && cat "$WORK/$test.log"
-    grep -E '^(FAIL|ERROR): ' "$WORK/$test.log" | sed 's/^/    /'
+    grep -E '^(FAIL|ERROR): |^[A-Za-z]*Error: ' "$WORK/$test.log" | cut -c1-300 | sed 's/^/    /'
   fi
 done
 if [ "$failed_total" -gt 0 ]; then

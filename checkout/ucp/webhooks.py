@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from checkout.ucp.signing import SigningKey
 log = logging.getLogger("checkout.ucp")
 ORDER_CAPABILITY = "dev.ucp.shopping.order"
 RETRY_DELAYS = (0.2, 1.0, 5.0, 30.0)
+PROFILE_TTL_SECONDS = 60.0
 
 
 def webhook_url_of(profile: dict[str, Any]) -> str | None:
@@ -38,11 +40,20 @@ class OrderEvents:
         self.key = key
         self.business_id = business_id
         self._tasks: set[asyncio.Task[None]] = set()
+        self._profiles: dict[str, tuple[str | None, float]] = {}
 
     async def _webhook_url(self, profile: str) -> str | None:
+        """From the profile, read again after PROFILE_TTL_SECONDS (profiles may be cached)."""
+        cached = self._profiles.get(profile)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         response = await self.client.get(profile)
         response.raise_for_status()
-        return webhook_url_of(response.json())
+        url = webhook_url_of(response.json())
+        if len(self._profiles) > 1000:
+            self._profiles.clear()
+        self._profiles[profile] = (url, time.monotonic() + PROFILE_TTL_SECONDS)
+        return url
 
     async def _deliver(self, profile: str, event: dict[str, Any]) -> None:
         body = orjson.dumps(event)
@@ -65,6 +76,7 @@ class OrderEvents:
                     "ucp.webhook_refused status=%s attempt=%d", response.status_code, attempt
                 )
             except (httpx.HTTPError, ValueError) as exc:
+                self._profiles.pop(profile, None)
                 log.warning(
                     "ucp.webhook_failed profile=%s error=%r attempt=%d", profile, exc, attempt
                 )
