@@ -470,3 +470,32 @@ def test_an_agent_speaking_2026_04_08_is_answered_in_2026_04_08(ucp_client: Test
     missing = ucp_client.get("/ucp/checkout-sessions/cs_nope", headers=headers)
     assert missing.status_code == 404
     assert_valid(missing.json(), "schemas/shopping/types/error_response.json", version=version)
+
+
+def test_a_card_tokenized_for_a_checkout_pays_for_that_checkout_only(
+    ucp_client: TestClient,
+) -> None:
+    first, second = (
+        ucp_client.post(
+            "/ucp/checkout-sessions", json=ready_checkout(), headers=ucp_headers()
+        ).json()["id"]
+        for _ in range(2)
+    )
+    card = {"type": "card", "card_number_type": "fpan", "number": "4242424242424242"}
+    tokenized = ucp_client.post(
+        "/ucp/tokenize",
+        json={"credential": card, "binding": {"checkout_id": first}},
+        headers=ucp_headers(),
+    )
+    assert tokenized.status_code == 200, tokenized.text
+    token = tokenized.json()["token"]
+    elsewhere = ucp_client.post(
+        f"/ucp/checkout-sessions/{second}/complete", json=payment(token), headers=ucp_headers()
+    )
+    paid = ucp_client.post(
+        f"/ucp/checkout-sessions/{first}/complete", json=payment(token), headers=ucp_headers()
+    )
+    assert elsewhere.status_code == 400
+    assert elsewhere.json()["messages"][0]["code"] == "payment_token_not_found"
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["status"] == "completed"

@@ -34,6 +34,7 @@ from checkout.protocol.requests import (
 from checkout.store.address_book import AddressBook
 from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
+from checkout.store.payments import PaymentTokens
 from checkout.store.platform_items import PlatformItems
 from checkout.store.sessions import CheckoutSessions
 from checkout.ucp import requests as ucp
@@ -310,7 +311,59 @@ def vault_instrument(
     chosen = (state.row.protocol_state or {}).get("fulfillment") or {}
     if not chosen.get("selected_destination_id") or not state.row.selections:
         raise InvalidRequest(FULFILLMENT_NEEDED, param="$.fulfillment", code="fulfillment_required")
-    number = card_number(instrument)
+    token_id = _own_token(db, instrument, session_id, agent_id) or _vault_card(
+        db,
+        state,
+        card_number(instrument),
+        agent_id=agent_id,
+        idempotency_key=idempotency_key,
+        provider=provider,
+        now=now,
+        metadata={"source": "ucp", "instrument_id": instrument.id[:200]},
+    )
+    payment = dict((state.row.protocol_state or {}).get("payment") or {})
+    payment["selected_instrument_id"] = instrument.id
+    payment["instruments"] = [
+        instrument.model_dump(exclude_none=True, exclude={"credential"})
+        | {"handler_name": instrument.handler_id}
+    ]
+    state.row.protocol_state = {**(state.row.protocol_state or {}), "payment": payment}
+    CheckoutSessions(db).save(state.row)
+    return token_id
+
+
+def _own_token(
+    db: Session, instrument: ucp.PaymentInstrument, session_id: str, agent_id: str
+) -> str | None:
+    """A token our tokenizer issued for this checkout (POST /ucp/tokenize), as it is."""
+    credential = instrument.credential
+    if (
+        instrument.handler_id not in TOKENIZING_HANDLERS
+        or credential is None
+        or not (credential.token or "").startswith("vt_")
+    ):
+        return None
+    token = PaymentTokens(db).get(credential.token or "")
+    if token is None or token.agent_id != agent_id or token.checkout_session_id != session_id:
+        raise PaymentTokenRejected(
+            "This payment token does not exist for this checkout.",
+            param="$.payment_data.credential.token",
+            code="payment_token_not_found",
+        )
+    return token.id
+
+
+def _vault_card(
+    db: Session,
+    state: SessionState,
+    number: str,
+    *,
+    agent_id: str,
+    idempotency_key: str,
+    provider: PaymentProvider,
+    now: datetime,
+    metadata: dict[str, str],
+) -> str:
     token = delegate_payment(
         db,
         DelegatePaymentRequest(
@@ -325,27 +378,49 @@ def vault_instrument(
                 reason="one_time",
                 max_amount=max(state.quote.totals.total, 1),
                 currency=state.row.currency,
-                checkout_session_id=session_id,
+                checkout_session_id=state.row.id,
                 merchant_id=state.row.merchant_id,
                 expires_at=min(state.row.expires_at, now + timedelta(hours=1)),
             ),
             risk_signals=[],
-            metadata={"source": "ucp", "instrument_id": instrument.id[:200]},
+            metadata=metadata,
         ),
         agent_id=agent_id,
         idempotency_key=idempotency_key,
         provider=provider,
         now=now,
     )
-    payment = dict((state.row.protocol_state or {}).get("payment") or {})
-    payment["selected_instrument_id"] = instrument.id
-    payment["instruments"] = [
-        instrument.model_dump(exclude_none=True, exclude={"credential"})
-        | {"handler_name": instrument.handler_id}
-    ]
-    state.row.protocol_state = {**(state.row.protocol_state or {}), "payment": payment}
-    CheckoutSessions(db).save(state.row)
     return token.id
+
+
+def tokenize(
+    db: Session,
+    request: ucp.TokenizeRequest,
+    *,
+    agent_id: str,
+    provider: PaymentProvider,
+    now: datetime,
+) -> str:
+    """The tokenizer's /tokenize: a card becomes a single-use token bound to one of this agent's
+    checkouts, for up to its current total (the allowance every delegated token carries)."""
+    state = load_session(db, request.binding.checkout_id, agent_id=agent_id, now=now)
+    require_open(state, "paid")
+    credential = request.credential
+    if credential.type != "card" or not credential.number:
+        raise InvalidRequest(
+            "The tokenizer accepts card credentials (type card, with its number).",
+            param="$.credential",
+        )
+    return _vault_card(
+        db,
+        state,
+        credential.number,
+        agent_id=agent_id,
+        idempotency_key="",
+        provider=provider,
+        now=now,
+        metadata={"source": "ucp_tokenize"},
+    )
 
 
 async def complete_with_token(

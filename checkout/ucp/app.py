@@ -289,6 +289,31 @@ async def complete_checkout(
     )
 
 
+@router.post("/tokenize", operation_id="ucpTokenize")
+async def tokenize(
+    agent: AgentDep, raw: RawDep, services: ServicesDep, key: KeyDep = None
+) -> Response:
+    """The sandbox tokenizer's tokenize (handlers/tokenization/openapi.json): a card in, a token
+    bound to the checkout out. There is no detokenize: the card number is never stored."""
+    body = _parse(ucp.TokenizeRequest, raw)
+
+    def op(db: Session) -> tuple[int, dict[str, Any]]:
+        token = ucp_sessions.tokenize(
+            db, body, agent_id=agent.agent_id, provider=services.provider, now=services.clock()
+        )
+        return 200, {"token": token}
+
+    return await run_once(
+        services,
+        agent_id=agent.agent_id,
+        version=agent.version,
+        path="/tokenize",
+        key=key,
+        raw=raw,
+        work=_sync(services, op),
+    )
+
+
 @router.get("/orders/{order_id}", operation_id="ucpGetOrder")
 def get_order(order_id: str, agent: AgentDep, services: ServicesDep) -> Response:
     with services.database.read() as db:

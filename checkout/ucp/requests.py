@@ -130,6 +130,15 @@ class CompleteRequest(Lenient):
     ap2: dict[str, Any] | None = None
 
 
+class Binding(Lenient):
+    checkout_id: str = Field(min_length=1, max_length=256)
+
+
+class TokenizeRequest(Lenient):
+    credential: Credential
+    binding: Binding
+
+
 class OrderLineRef(BaseModel):
     id: str = Field(min_length=1, max_length=256)
     quantity: int = Field(ge=0)
