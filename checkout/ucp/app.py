@@ -452,7 +452,15 @@ def policy(kind: str) -> str:
 well_known = APIRouter(tags=["ucp"])
 
 
-@well_known.get("/.well-known/ucp", operation_id="ucpBusinessProfile")
+@well_known.get(
+    "/.well-known/ucp",
+    operation_id="ucpBusinessProfile",
+    responses={
+        200: {"description": "The business profile (discovery/profile_schema.json)."},
+        400: {"description": "A version this business does not speak (version_unsupported)."},
+        404: {"description": "This platform serves no UCP business profile."},
+    },
+)
 def business_profile(
     request: Request,
     ucp_agent: Annotated[str | None, Header(alias="UCP-Agent")] = None,
