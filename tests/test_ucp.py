@@ -29,7 +29,7 @@ from checkout.settings import Settings
 from checkout.store.db import Database, create_database_engine, upgrade_schema
 from tests.conftest import make_settings
 from tests.servers import serve_app
-from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, fulfillment
+from tests.support import AGENT_KEY, API_VERSION, OPERATOR_KEY, both_backends, fulfillment
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "ucp"
 FLOWER_SHOP = SHARED / "conformance" / "test_data" / "flower_shop"
@@ -341,6 +341,7 @@ def test_a_session_is_seen_only_through_the_protocol_that_created_it(
 
 
 @pytest.mark.slow
+@both_backends
 def test_the_last_unit_bought_at_once_over_ucp_and_acp_sells_once(
     database_url: str, tmp_path: Path
 ) -> None:
