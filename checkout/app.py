@@ -42,7 +42,7 @@ from checkout.store.db import Database, create_database_engine, startup_lock, up
 from checkout.store.vault import CredentialVault
 from checkout.ucp.app import install_ucp
 from checkout.ucp.signing import SigningKey
-from checkout.ucp.webhooks import OrderEvents
+from checkout.ucp.webhooks import OrderEventSender
 from datastore.storable_text import RefuseUnstorableText
 
 log = logging.getLogger("checkout")
@@ -203,6 +203,9 @@ def create_app(
                     )
                 )
                 tasks.append(
+                    asyncio.create_task(ucp_events.run_forever(stop, settings.outbox_poll_seconds))
+                )
+                tasks.append(
                     asyncio.create_task(
                         maintenance.run_forever(database, services.idempotency, clock, stop)
                     )
@@ -226,7 +229,6 @@ def create_app(
                 if sandboxes is not None:
                     await sandboxes.stop()
                 await platform_http.aclose()
-                await ucp_events.drain()
                 await ucp_http.aclose()
                 if payments.http is not None:
                     await payments.http.close_async()  # type: ignore[no-untyped-call]
@@ -254,7 +256,14 @@ def create_app(
         stripe_webhooks_router,
     ):
         app.include_router(router)
-    ucp_events = OrderEvents(ucp_http, ucp_key, business_id=settings.ucp_merchant_id or "")
+    ucp_events = OrderEventSender(
+        database,
+        ucp_http,
+        ucp_key,
+        business_id=settings.ucp_merchant_id or "",
+        max_attempts=settings.webhook_max_attempts,
+        clock=clock,
+    )
     install_ucp(app, services, ucp_events, ucp_key)
     if sandboxes is not None:
         # The emulators' levers, served for people and demos; their platform APIs stay in-process.

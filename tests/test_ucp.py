@@ -4,6 +4,7 @@ units, sessions seen only through their own protocol, and one stock shared with 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import shutil
 import uuid
@@ -15,6 +16,10 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+import respx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from fastapi.testclient import TestClient
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -500,3 +505,58 @@ def test_a_card_tokenized_for_a_checkout_pays_for_that_checkout_only(
     assert elsewhere.json()["messages"][0]["code"] == "payment_token_not_found"
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "completed"
+
+
+def test_order_events_reach_the_agents_webhook_signed(ucp_client: TestClient) -> None:
+    hook = "https://agent.test/webhooks/orders"
+    agent_profile = {
+        "ucp": {
+            "version": "2026-01-11",
+            "capabilities": [
+                {
+                    "name": "dev.ucp.shopping.order",
+                    "version": "2026-01-11",
+                    "config": {"webhook_url": hook},
+                }
+            ],
+        }
+    }
+    checkout = ucp_client.post(
+        "/ucp/checkout-sessions", json=ready_checkout(), headers=ucp_headers()
+    ).json()
+    completed = ucp_client.post(
+        f"/ucp/checkout-sessions/{checkout['id']}/complete", json=payment(), headers=ucp_headers()
+    )
+    assert completed.status_code == 200
+    sender = ucp_client.app.state.ucp_events  # type: ignore[attr-defined]
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get(PROFILE).respond(200, json=agent_profile)
+        received = mock.post(hook).respond(200)
+        assert ucp_client.portal.call(sender.run_once) == 1  # type: ignore[union-attr]
+    request = received.calls.last.request
+    event = json.loads(request.content)
+    assert event["event_type"] == "order_placed"
+    assert event["checkout_id"] == checkout["id"]
+    assert event["order"]["id"] == completed.json()["order"]["id"]
+    assert_valid(event["order"], "schemas/shopping/order.json")
+
+    # A detached JWS over the body, verifiable with the key the business profile publishes.
+    header, _, signature = request.headers["Request-Signature"].partition("..")
+    jwk = ucp_client.get("/.well-known/ucp").json()["signing_keys"][0]
+    assert json.loads(base64.urlsafe_b64decode(header + "==")) == {
+        "alg": "ES256",
+        "kid": jwk["kid"],
+        "b64": False,
+        "crit": ["b64"],
+    }
+    public = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(base64.urlsafe_b64decode(jwk["x"] + "="), "big"),
+        int.from_bytes(base64.urlsafe_b64decode(jwk["y"] + "="), "big"),
+        ec.SECP256R1(),
+    ).public_key()
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    public.verify(
+        encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")),
+        header.encode() + b"." + request.content,
+        ec.ECDSA(hashes.SHA256()),
+    )

@@ -13,7 +13,7 @@ from checkout.protocol import render
 from checkout.store.catalog import Catalog
 from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
-from checkout.store.outbox import Outbox
+from checkout.store.outbox import UCP_EVENT_PREFIX, Outbox
 from checkout.store.refunds import Refunds
 from checkout.store.rows import CheckoutSessionRow, OrderRow
 
@@ -53,7 +53,12 @@ def dispute_adjustments(db: Session, order: OrderRow) -> list[dict[str, Any]]:
 def queue_order_event(db: Session, event_type: str, order: OrderRow, now: datetime) -> None:
     """Snapshot the full Order into the outbox, in the transaction that changed it (no deltas)."""
     session = db.get(CheckoutSessionRow, order.checkout_session_id)
-    if session is not None and session.protocol != "acp":
-        return  # a UCP agent hears of its orders in UCP's own events (checkout.ucp.webhooks)
+    if session is not None and session.protocol == "ucp":
+        # A UCP agent hears in UCP's events, rendered and sent by checkout.ucp.webhooks.
+        name = {"order_create": "order_placed"}.get(event_type) or (
+            "order_shipped" if order.status == "shipped" else "order_updated"
+        )
+        Outbox(db).enqueue(f"{UCP_EVENT_PREFIX}{name}", order.id, "{}", now)
+        return
     payload = {"type": event_type, "data": order_document(db, order)}
     Outbox(db).enqueue(event_type, order.id, json.dumps(payload, separators=(",", ":")), now)

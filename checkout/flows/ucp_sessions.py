@@ -202,6 +202,7 @@ def create_checkout(
     *,
     agent_id: str,
     profile: str | None,
+    version: str,
     merchant_id: str,
     ttl: timedelta,
     now: datetime,
@@ -212,7 +213,7 @@ def create_checkout(
         capabilities=Capabilities(),
     )
     state = sessions.create_session(db, core, agent_id=agent_id, ttl=ttl, now=now)
-    state.row.protocol_state = {"profile": profile}
+    state.row.protocol_state = {"profile": profile, "version": version}
     _apply(
         db,
         state.row,

@@ -35,17 +35,12 @@ from checkout.ucp.idempotency import Keep, refusal, run_once
 from checkout.ucp.negotiation import VERSIONS, UcpAgent, negotiate, parse_ucp_agent
 from checkout.ucp.problems import Forbidden, error_body, status_for
 from checkout.ucp.signing import SigningKey
-from checkout.ucp.webhooks import OrderEvents
+from checkout.ucp.webhooks import OrderEventSender
 
 
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
-
-
-def _events(request: Request) -> OrderEvents:
-    events: OrderEvents = request.app.state.order_events
-    return events
 
 
 def _agent(ucp_agent: Annotated[str | None, Header(alias="UCP-Agent")] = None) -> UcpAgent:
@@ -62,7 +57,6 @@ async def _raw(request: Request) -> bytes:
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
-EventsDep = Annotated[OrderEvents, Depends(_events)]
 AgentDep = Annotated[UcpAgent, Depends(_agent)]
 RawDep = Annotated[bytes, Depends(_raw)]
 KeyDep = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
@@ -122,9 +116,23 @@ def _agents_order(db: Session, order_id: str, agent: UcpAgent) -> OrderRow:
     return order
 
 
-def _profile_of(db: Session, order: OrderRow) -> str | None:
+def _agent_version(db: Session, order: OrderRow) -> str:
+    """The version the order's agent spoke when it created the checkout."""
     session = CheckoutSessions(db).get_any(order.checkout_session_id)
-    return ((session.protocol_state or {}) if session else {}).get("profile")
+    return str(
+        ((session.protocol_state or {}) if session else {}).get("version") or negotiate(None)
+    )
+
+
+def _event_for(services: Services, order_id: str) -> tuple[str | None, dict[str, Any]] | None:
+    """The agent's profile and the order as it stands, for an order event."""
+    with services.database.read() as db:
+        order = Orders(db).get(order_id)
+        session = CheckoutSessions(db).get_any(order.checkout_session_id) if order else None
+        if order is None or session is None:
+            return None
+        profile = (session.protocol_state or {}).get("profile")
+        return profile, _order_body(db, services, order, _agent_version(db, order))
 
 
 router = APIRouter(tags=["ucp"])
@@ -159,6 +167,7 @@ async def create_checkout(
             body,
             agent_id=agent.agent_id,
             profile=agent.profile,
+            version=agent.version,
             merchant_id=merchant_id,
             ttl=timedelta(minutes=services.settings.session_ttl_minutes),
             now=services.clock(),
@@ -234,7 +243,6 @@ async def complete_checkout(
     agent: AgentDep,
     raw: RawDep,
     services: ServicesDep,
-    events: EventsDep,
     key: KeyDep = None,
 ) -> Response:
     body = _parse(ucp.CompleteRequest, raw)
@@ -266,17 +274,12 @@ async def complete_checkout(
             respond=lambda db, decided: keep(db, *answer(db, decided)),
         )
 
-        def final() -> tuple[tuple[int, dict[str, Any]], dict[str, Any] | None]:
+        def final() -> tuple[int, dict[str, Any]]:
             with services.database.read() as db:
-                reply = answer(db, outcome)
-                order = Orders(db).for_session(checkout_id) if outcome.refusal is None else None
-                placed = _order_body(db, services, order, agent.version) if order else None
-                return reply, placed
+                return answer(db, outcome)
 
-        reply, placed = await anyio.to_thread.run_sync(final)
-        if placed is not None:
-            events.send(agent.profile, "order_placed", placed)
-        return reply
+        # The order_placed event left with the order, through the outbox.
+        return await anyio.to_thread.run_sync(final)
 
     return await run_once(
         services,
@@ -358,59 +361,32 @@ simulation = APIRouter(tags=["ucp simulation"])
 async def simulate_shipping(
     order_id: str,
     services: ServicesDep,
-    events: EventsDep,
     secret: Annotated[str | None, Header(alias="Simulation-Secret")] = None,
 ) -> Response:
     """Ship an order as the merchant would (the core's shipment, then order_shipped)."""
     expected = services.settings.simulation_secret or ""
     if not secret or not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         raise Forbidden("The Simulation-Secret header is missing or wrong.")
-    profile, document = await anyio.to_thread.run_sync(_ship, services, order_id)
-    events.send(profile, "order_shipped", document)
+    document = await anyio.to_thread.run_sync(_ship, services, order_id)
     return json_document(document)
 
 
-def _ship(services: Services, order_id: str) -> tuple[str | None, dict[str, Any]]:
-    now = services.clock()
+def _ship(services: Services, order_id: str) -> dict[str, Any]:
+    """The core's shipment (as the operator records one): the order's events and the
+    order_shipped event to its agent follow from it."""
     with services.database.write() as db:
         order = Orders(db).get(order_id)
         if order is None:
             raise NotFound(f"Order '{order_id}' does not exist.", code="order_not_found")
-        tracking = f"SIM{order.order_number}"
-        ship_order(
+        shipped = ship_order(
             db,
             order_id,
             carrier="Simulated Carrier",
-            tracking_number=tracking,
+            tracking_number=f"SIM{order.order_number}",
             tracking_url=None,
-            now=now,
+            now=services.clock(),
         )
-        row = db.get(OrderProtocolStateRow, order_id, with_for_update=True)
-        state = dict(row.state) if row else {}
-        session = CheckoutSessions(db).get_any(order.checkout_session_id)
-        assert session is not None
-        lines = CheckoutSessions(db).lines(session.id)
-        state["events"] = [
-            *state.get("events", []),
-            {
-                "id": f"evt_ship_{order_id}",
-                "occurred_at": render.iso(now),
-                "type": "shipped",
-                "line_items": [{"id": line.id, "quantity": line.quantity} for line in lines],
-                "tracking_number": tracking,
-                "carrier": "Simulated Carrier",
-            },
-        ]
-        if row is None:
-            row = OrderProtocolStateRow(order_id=order_id, state=state, updated_at=now)
-        else:
-            row.state, row.updated_at = state, now
-        db.add(row)
-        db.flush()
-        profile = (session.protocol_state or {}).get("profile")
-        version = negotiate(None)
-        document = _order_body(db, services, order, version)
-    return profile, document
+        return _order_body(db, services, shipped, _agent_version(db, shipped))
 
 
 @router.get("/handlers/sandbox_tokenizer", response_class=HTMLResponse, include_in_schema=False)
@@ -493,11 +469,10 @@ def _version_of(request: Request) -> str:
         return negotiate(None)
 
 
-def create_ucp_app(services: Services, events: OrderEvents) -> FastAPI:
+def create_ucp_app(services: Services) -> FastAPI:
     """A sub-application so UCP errors leave in UCP's shape, not ACP's."""
     app = FastAPI(title="UCP shopping service", version="2026-01-11")
     app.state.services = services
-    app.state.order_events = events
     app.include_router(router)
     if services.settings.simulation_secret:
         app.include_router(simulation)
@@ -527,12 +502,16 @@ def create_ucp_app(services: Services, events: OrderEvents) -> FastAPI:
     return app
 
 
-def install_ucp(app: FastAPI, services: Services, events: OrderEvents, key: SigningKey) -> None:
+def install_ucp(
+    app: FastAPI, services: Services, events: OrderEventSender, key: SigningKey
+) -> None:
     """Serve UCP beside ACP when the settings name the merchant it sells for."""
     app.state.ucp_signing_key = key
+    app.state.ucp_events = events
+    events.render = lambda order_id: _event_for(services, order_id)
     app.include_router(well_known)
     if services.settings.ucp_merchant_id is not None:
-        ucp_app = create_ucp_app(services, events)
+        ucp_app = create_ucp_app(services)
         # The profile is also found relative to the service's own root, for clients given that.
         ucp_app.state.ucp_signing_key = key
         ucp_app.include_router(well_known)

@@ -199,8 +199,26 @@ def order_document(
     shipping: ShippingRules,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
-    """The UCP Order: what was bought, what the buyer was promised, what happened since."""
-    events = extra.get("events", [])
+    """The UCP Order: what was bought, what the buyer was promised, what happened since (the
+    core's shipments, then events the platform recorded)."""
+    shipped_lines = [{"id": lt.line.id, "quantity": lt.line.quantity} for lt in state.quote.lines]
+    events = [
+        {
+            "id": shipment["id"],
+            "occurred_at": (shipment.get("events") or [{}])[0].get("occurred_at")
+            or iso(order.updated_at),
+            "type": "shipped",
+            # A shipment takes every unit not yet shipped (flows.fulfill_order).
+            "line_items": shipped_lines,
+            **{
+                k: shipment[k]
+                for k in ("tracking_number", "tracking_url", "carrier")
+                if shipment.get(k)
+            },
+        }
+        for shipment in order.fulfillments
+        if shipment.get("status") == "shipped"
+    ] + list(extra.get("events", []))
     fulfilled: dict[str, int] = {}
     for event in events:
         if event.get("type") in ("shipped", "delivered", "fulfilled"):
