@@ -42,6 +42,9 @@ from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
 from checkout.store.db import Database, create_database_engine, startup_lock, upgrade_schema
 from checkout.store.vault import CredentialVault
+from checkout.ucp.app import install_ucp
+from checkout.ucp.signing import SigningKey
+from checkout.ucp.webhooks import OrderEventSender
 from datastore.storable_text import RefuseUnstorableText
 
 log = logging.getLogger("checkout")
@@ -159,6 +162,8 @@ def create_app(
         max_retry_wait=settings.platform_max_retry_wait_seconds,
     )
     payments = _payments(settings)
+    ucp_http = httpx.AsyncClient(timeout=settings.webhook_timeout_seconds)
+    ucp_key = SigningKey.derived_from(settings.credentials_key)
     services = Services.build(
         settings,
         database,
@@ -200,6 +205,9 @@ def create_app(
                     )
                 )
                 tasks.append(
+                    asyncio.create_task(ucp_events.run_forever(stop, settings.outbox_poll_seconds))
+                )
+                tasks.append(
                     asyncio.create_task(
                         maintenance.run_forever(database, services.idempotency, clock, stop)
                     )
@@ -223,6 +231,7 @@ def create_app(
                 if sandboxes is not None:
                     await sandboxes.stop()
                 await platform_http.aclose()
+                await ucp_http.aclose()
                 if payments.http is not None:
                     await payments.http.close_async()  # type: ignore[no-untyped-call]
         database.dispose()
@@ -251,6 +260,15 @@ def create_app(
         stripe_webhooks_router,
     ):
         app.include_router(router)
+    ucp_events = OrderEventSender(
+        database,
+        ucp_http,
+        ucp_key,
+        business_id=settings.ucp_merchant_id or "",
+        max_attempts=settings.webhook_max_attempts,
+        clock=clock,
+    )
+    install_ucp(app, services, ucp_events, ucp_key)
     if sandboxes is not None:
         # The emulators' levers, served for people and demos; their platform APIs stay in-process.
         app.mount("/sandbox", sandboxes.levers)

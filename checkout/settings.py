@@ -133,6 +133,17 @@ class Settings(BaseSettings):
     worker_start_timeout_seconds: int = Field(
         default=120, ge=5, description="How long a worker may take to import and answer."
     )
+    ucp_merchant_id: str | None = Field(
+        default=None,
+        description="The merchant whose business profile /.well-known/ucp serves and whose "
+        "checkouts the UCP endpoints (/ucp/...) take; unset: UCP is not served.",
+    )
+    simulation_secret: str | None = Field(
+        default=None,
+        min_length=16,
+        description="Enables the UCP conformance suite's simulation endpoints (/ucp/testing/...) "
+        "for requests carrying it in Simulation-Secret; unset (the default): they do not exist.",
+    )
 
     @field_validator("public_base_url")
     @classmethod

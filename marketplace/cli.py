@@ -202,5 +202,59 @@ def db_upgrade() -> None:
     typer.echo(f"database at head: {settings.database_url.split('@')[-1]}")
 
 
+ucp_cli = typer.Typer(help="Universal Commerce Protocol (UCP) merchants.", no_args_is_help=True)
+cli.add_typer(ucp_cli, name="ucp")
+
+
+@ucp_cli.command("load-merchant")
+def ucp_load_merchant(
+    directory: Annotated[str, typer.Argument(help="Folder of products.csv, inventory.csv, ...")],
+    merchant_id: Annotated[str, typer.Option(help="The merchant's id (UCP_MERCHANT_ID).")],
+    name: Annotated[str, typer.Option(help="The shop's name.")] = "Flower Shop",
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency of the prices.")] = "USD",
+    country: Annotated[str, typer.Option(help="The merchant's country.")] = "US",
+    collect_tax: Annotated[
+        bool, typer.Option(help="Add sales tax to the listed prices (the format's are final).")
+    ] = False,
+) -> None:
+    """Load (or reload) a merchant from a UCP data folder, the way an operator loads a feed:
+    products and stock, shipping rates and promotions, discount codes, known buyers' addresses."""
+    import asyncio
+    from pathlib import Path
+
+    from checkout.api.services import utc_now
+    from checkout.app import _payments
+    from checkout.flows.load_merchant_directory import load_merchant_directory
+    from checkout.settings import Settings
+    from checkout.store.db import Database, create_database_engine, upgrade_schema
+
+    _configure_logging()
+    settings = Settings()
+    upgrade_schema(settings.database_url)
+    database = Database(create_database_engine(settings.database_url))
+    payments = _payments(settings)
+    try:
+        counts = asyncio.run(
+            load_merchant_directory(
+                database,
+                payments.accounts,
+                Path(directory),
+                merchant_id=merchant_id,
+                name=name,
+                currency=currency,
+                country=country,
+                commission_bps=settings.commission_bps,
+                collects_tax=collect_tax,
+                clock=utc_now,
+            )
+        )
+    finally:
+        database.dispose()
+    typer.echo(
+        f"merchant {merchant_id}: {counts.products} products, {counts.discount_codes} discount "
+        f"codes, {counts.shipping_rates} shipping rates, {counts.addresses} saved addresses"
+    )
+
+
 def main() -> None:
     cli()

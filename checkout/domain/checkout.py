@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 from checkout.domain import tax
+from checkout.domain.discounts import AppliedDiscount, DiscountCode, apply_discounts
 from checkout.domain.money import apply_bps, format_amount
 
 
@@ -60,18 +61,47 @@ class ShippingRate:
     carrier: str
     min_days: int
     max_days: int
+    # A rate for one destination country replaces the merchant's default rate of the same level.
+    country: str | None = None
+    service_level: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ShippingRules:
     rates: tuple[ShippingRate, ...]
     free_shipping_threshold: int | None = None
+    # Variants whose presence in a cart makes the cheapest rate free.
+    free_shipping_variants: frozenset[str] = frozenset()
+    collects_tax: bool = True
+    # "full": a shippable address must be complete; "country": the country alone prices it.
+    address_detail: str = "full"
 
-    def amount_for(self, rate: ShippingRate, items_subtotal: int) -> int:
-        """The cheapest rate is free once the items reach the free-shipping threshold."""
-        cheapest = min(self.rates, key=lambda r: r.amount)
+    def rates_for(self, country: str | None) -> tuple[ShippingRate, ...]:
+        country = country.upper() if country else None
+        specific = {r.service_level for r in self.rates if r.country and r.country == country}
+        return tuple(
+            r
+            for r in self.rates
+            if (r.country is None and (r.service_level is None or r.service_level not in specific))
+            or (r.country is not None and r.country == country)
+        )
+
+    def amount_for(
+        self,
+        rate: ShippingRate,
+        items_subtotal: int,
+        *,
+        applicable: Sequence[ShippingRate] | None = None,
+        variant_ids: Sequence[str] = (),
+    ) -> int:
+        """The cheapest rate is free once the items reach the free-shipping threshold, or when
+        the cart holds an item the merchant ships free."""
+        cheapest = min(applicable or self.rates, key=lambda r: r.amount)
         threshold = self.free_shipping_threshold
-        if rate is cheapest and threshold is not None and items_subtotal >= threshold:
+        if rate is cheapest and (
+            (threshold is not None and items_subtotal >= threshold)
+            or not self.free_shipping_variants.isdisjoint(variant_ids)
+        ):
             return 0
         return rate.amount
 
@@ -146,6 +176,7 @@ class Totals:
     fulfillment: int | None
     tax: int
     total: int
+    discount: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +188,7 @@ class Quote:
     selections: tuple[Selection, ...]
     totals: Totals
     problems: tuple[Problem, ...]
+    discounts: tuple[AppliedDiscount, ...] = ()
 
     @property
     def blocking(self) -> tuple[Problem, ...]:
@@ -177,6 +209,9 @@ class QuoteInput:
     selections: Sequence[Selection]
     now: datetime
     notices: Sequence[Problem] = field(default_factory=tuple)
+    discount_codes: Sequence[DiscountCode] = ()
+    # ACP shows the cheapest option chosen until the buyer picks; UCP charges only a choice made.
+    default_selections: bool = True
 
 
 _POSTAL_PATTERNS = {
@@ -189,7 +224,7 @@ _POSTAL_PATTERNS = {
 }
 
 
-def address_problems(address: Address) -> list[Problem]:
+def address_problems(address: Address, detail: str = "full") -> list[Problem]:
     """Whether the platform can ship to an address and the address is well-formed."""
     base = "$.fulfillment_details.address"
     country = address.country.upper()
@@ -203,7 +238,9 @@ def address_problems(address: Address) -> list[Problem]:
                 "requires_buyer_input",
             )
         ]
-    problems = []
+    problems: list[Problem] = []
+    if detail == "country":
+        return problems
     regions = tax.subdivisions(country)
     if regions is not None and address.state.upper() not in regions:
         problems.append(
@@ -250,15 +287,23 @@ def add_business_days(start: datetime, days: int) -> datetime:
 
 
 def fulfillment_options(
-    lines: Sequence[Line], shipping: ShippingRules, now: datetime, items_subtotal: int
+    lines: Sequence[Line],
+    shipping: ShippingRules,
+    now: datetime,
+    items_subtotal: int,
+    country: str | None = None,
 ) -> tuple[FulfillmentOption, ...]:
     physical = tuple(line.id for line in lines if not line.offer.digital)
     digital = tuple(line.id for line in lines if line.offer.digital)
     options: list[FulfillmentOption] = []
-    for rate in sorted(shipping.rates, key=lambda r: r.amount) if physical else ():
+    applicable = shipping.rates_for(country)
+    variant_ids = [line.offer.variant_id for line in lines]
+    for rate in sorted(applicable, key=lambda r: r.amount) if physical else ():
         earliest = add_business_days(now, rate.min_days)
         latest = add_business_days(now, rate.max_days)
-        amount = shipping.amount_for(rate, items_subtotal)
+        amount = shipping.amount_for(
+            rate, items_subtotal, applicable=applicable, variant_ids=variant_ids
+        )
         options.append(
             FulfillmentOption(
                 id=rate.id,
@@ -288,7 +333,7 @@ def fulfillment_options(
 
 
 def resolve_selections(
-    options: Sequence[FulfillmentOption], requested: Sequence[Selection]
+    options: Sequence[FulfillmentOption], requested: Sequence[Selection], *, defaults: bool = True
 ) -> tuple[tuple[Selection, ...], list[Problem]]:
     """The buyer's choices where valid, else the cheapest option of each type (a sensible default)."""
     by_id = {option.id: option for option in options}
@@ -308,7 +353,7 @@ def resolve_selections(
             )
             continue
         chosen[option.type] = Selection(option.type, option.id, option.item_ids)
-    for option in options:  # options are sorted cheapest first within a type
+    for option in options if defaults else ():  # sorted cheapest first within a type
         chosen.setdefault(option.type, Selection(option.type, option.id, option.item_ids))
     return tuple(chosen.values()), problems
 
@@ -386,9 +431,9 @@ def build_quote(data: QuoteInput) -> Quote:
                 )
             )
     else:
-        address_issues = address_problems(data.address)
+        address_issues = address_problems(data.address, data.shipping.address_detail)
         problems += address_issues
-        if not address_issues:
+        if not address_issues and data.shipping.collects_tax:
             rate_bps = tax.rate_bps(data.address.country.upper(), data.address.state.upper())
     if not needs_shipping and not data.contact_email:
         problems.append(
@@ -408,20 +453,45 @@ def build_quote(data: QuoteInput) -> Quote:
         line_totals.append(LineTotals(line, base, base, line_tax, base + line_tax))
     items = sum(lt.base for lt in line_totals)
 
-    options = fulfillment_options(data.lines, data.shipping, data.now, items)
-    selections, selection_issues = resolve_selections(options, data.selections)
+    country = data.address.country if data.address is not None else None
+    options = fulfillment_options(data.lines, data.shipping, data.now, items, country)
+    selections, selection_issues = resolve_selections(
+        options, data.selections, defaults=data.default_selections
+    )
     problems += selection_issues
+    if (
+        not data.default_selections
+        and needs_shipping
+        and data.address is not None
+        and not any(s.type == "shipping" for s in selections)
+    ):
+        problems.append(
+            Problem(
+                "error",
+                "missing",
+                "A shipping option must be chosen.",
+                "$.fulfillment",
+                "requires_buyer_input",
+            )
+        )
     by_id = {option.id: option for option in options}
     fulfillment = sum(by_id[s.option_id].amount for s in selections)
-    total_tax = sum(lt.tax for lt in line_totals) + apply_bps(fulfillment, rate_bps)
+    discounts = apply_discounts(items, data.discount_codes)
+    discount = sum(d.amount for d in discounts)
+    # Tax is due on what the buyer pays for the items, after any discount.
+    items_tax = (
+        apply_bps(items - discount, rate_bps) if discount else sum(lt.tax for lt in line_totals)
+    )
+    total_tax = items_tax + apply_bps(fulfillment, rate_bps)
     totals = Totals(
         items_base=items,
         subtotal=items,
         fulfillment=fulfillment if selections else None,
         tax=total_tax,
-        total=items + fulfillment + total_tax,
+        total=items - discount + fulfillment + total_tax,
+        discount=discount,
     )
-    return Quote(tuple(line_totals), options, selections, totals, tuple(problems))
+    return Quote(tuple(line_totals), options, selections, totals, tuple(problems), discounts)
 
 
 def status_of(stored: Status, quote: Quote) -> Status:

@@ -33,7 +33,7 @@ from checkout.protocol.requests import (
 from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
-from checkout.store.sessions import CheckoutSessions
+from checkout.store.sessions import CheckoutSessions, protocol_of
 
 SELLER_INTERVENTIONS = ("3ds",)
 INTENT_REASON_CODES = frozenset(
@@ -125,6 +125,7 @@ def create_session(
     row = CheckoutSessionRow(
         id=session_id,
         agent_id=agent_id,
+        protocol=protocol_of(agent_id),
         merchant_id=merchant_id,
         status=Status.NOT_READY_FOR_PAYMENT.value,
         currency=currency,

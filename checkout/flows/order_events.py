@@ -13,7 +13,7 @@ from checkout.protocol import CURRENT_VERSION, dialects, render
 from checkout.store.catalog import Catalog
 from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
-from checkout.store.outbox import Outbox
+from checkout.store.outbox import UCP_EVENT_PREFIX, Outbox
 from checkout.store.refunds import Refunds
 from checkout.store.rows import OrderRow
 from checkout.store.sessions import CheckoutSessions
@@ -53,8 +53,15 @@ def dispute_adjustments(db: Session, order: OrderRow) -> list[dict[str, Any]]:
 
 def queue_order_event(db: Session, event_type: str, order: OrderRow, now: datetime) -> None:
     """Snapshot the full Order into the outbox, in the transaction that changed it (no deltas),
-    in the shape of the ACP version the session's agent speaks."""
+    in the shape of the protocol and version the session's agent speaks."""
     session = CheckoutSessions(db).get_any(order.checkout_session_id)
+    if session is not None and session.protocol == "ucp":
+        # A UCP agent hears in UCP's events, rendered and sent by checkout.ucp.webhooks.
+        name = {"order_create": "order_placed"}.get(event_type) or (
+            "order_shipped" if order.status == "shipped" else "order_updated"
+        )
+        Outbox(db).enqueue(f"{UCP_EVENT_PREFIX}{name}", order.id, "{}", now)
+        return
     version = session.api_version if session is not None else CURRENT_VERSION
     payload = dialects.order_event(version, event_type, order_document(db, order))
     Outbox(db).enqueue(event_type, order.id, json.dumps(payload, separators=(",", ":")), now)

@@ -23,6 +23,7 @@ from checkout.domain.checkout import (
 )
 from checkout.domain.errors import NotFound, SessionNotOpen
 from checkout.store.catalog import Catalog, shipping_rules
+from checkout.store.discounts import DiscountCodes
 from checkout.store.orders import Orders
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, MerchantRow, OrderRow
 from checkout.store.sessions import CheckoutSessions
@@ -105,6 +106,8 @@ def quote_session(
             ],
             now=now,
             notices=(*notices_of(row), *payability_problems(merchant)),
+            discount_codes=DiscountCodes(db).find(row.merchant_id, row.discount_codes),
+            default_selections=row.protocol != "ucp",
         )
     )
     return lines, quote

@@ -19,17 +19,25 @@ def shipping_rules(merchant: MerchantRow) -> ShippingRules:
     raw = merchant.shipping
     rates = tuple(
         ShippingRate(
-            id=f"ship_{name}",
-            title=name.title(),
+            id=rate.get("id", f"ship_{name}"),
+            title=rate.get("title", name.title()),
             amount=int(rate["amount"]),
             carrier=rate["carrier"],
             min_days=int(rate["min_days"]),
             max_days=int(rate["max_days"]),
+            country=rate.get("country"),
+            service_level=rate.get("service_level"),
         )
         for name, rate in raw.items()
         if isinstance(rate, dict)
     )
-    return ShippingRules(rates=rates, free_shipping_threshold=raw.get("free_shipping_threshold"))
+    return ShippingRules(
+        rates=rates,
+        free_shipping_threshold=raw.get("free_shipping_threshold"),
+        free_shipping_variants=frozenset(raw.get("free_shipping_variants", ())),
+        collects_tax=raw.get("collects_tax", True),
+        address_detail=raw.get("address_detail", "full"),
+    )
 
 
 def offer_of(variant: VariantRow, product: ProductRow) -> Offer:

@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 from checkout.store.ids import new_id
 from checkout.store.rows import OutboxEventRow
 
+UCP_EVENT_PREFIX = "ucp."
+
 
 class Outbox:
     def __init__(self, db: Session) -> None:
@@ -30,11 +32,16 @@ class Outbox:
         self.db.flush()
         return event
 
-    def claim_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxEventRow]:
-        """Take due events for this worker; a claim is a lease, so a crashed worker's events return."""
+    def claim_due(
+        self, now: datetime, *, limit: int, lease: timedelta, ucp: bool = False
+    ) -> list[OutboxEventRow]:
+        """Take due events for this worker; a claim is a lease, so a crashed worker's events return.
+        UCP's events (`ucp.*`) have their own sender; ACP's sender never sees them."""
+        kind = col(OutboxEventRow.event_type)
         due = self.db.exec(
             select(OutboxEventRow)
             .where(
+                kind.like(f"{UCP_EVENT_PREFIX}%") if ucp else kind.not_like(f"{UCP_EVENT_PREFIX}%"),
                 col(OutboxEventRow.delivered_at).is_(None),
                 col(OutboxEventRow.failed_at).is_(None),
                 col(OutboxEventRow.next_attempt_at) <= now,

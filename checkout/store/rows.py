@@ -156,6 +156,15 @@ class CheckoutSessionRow(SQLModel, table=True):
     api_version: str = Field(
         default="2026-04-17", max_length=10, sa_column_kwargs={"server_default": "2026-04-17"}
     )
+    # acp | ucp: a session is seen only through the protocol that created it.
+    protocol: str = Field(default="acp", max_length=8, sa_column_kwargs={"server_default": "acp"})
+    discount_codes: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    # What a protocol shows that the core does not model (UCP's destination ids, consent).
+    protocol_state: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class CheckoutLineRow(SQLModel, table=True):
@@ -414,3 +423,36 @@ class StripeEventRow(SQLModel, table=True):
     received_at: datetime = utc_column()
     processed_at: datetime | None = utc_column(nullable=True)
     outcome: str | None = None
+
+
+class DiscountCodeRow(SQLModel, table=True):
+    """A code a merchant offers (percentage in basis points, or a fixed amount in minor units)."""
+
+    __tablename__ = "discount_codes"
+    __table_args__ = (CheckConstraint("value >= 0", name="ck_discount_codes_value_nonnegative"),)
+    merchant_id: str = Field(foreign_key="merchants.id", primary_key=True, max_length=64)
+    code: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)
+    value: int
+    title: str
+
+
+class BuyerAddressRow(SQLModel, table=True):
+    """A shipping address a buyer used with a merchant, offered again at their next checkout."""
+
+    __tablename__ = "buyer_addresses"
+    __table_args__ = (Index("ix_buyer_addresses_buyer", "merchant_id", "email"),)
+    id: str = Field(primary_key=True, max_length=64)
+    merchant_id: str = Field(foreign_key="merchants.id", max_length=64)
+    email: str = Field(max_length=320)
+    address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_column()
+
+
+class OrderProtocolStateRow(SQLModel, table=True):
+    """What a protocol's order carries beyond ours (UCP's fulfillment events and adjustments)."""
+
+    __tablename__ = "order_protocol_state"
+    order_id: str = Field(foreign_key="orders.id", primary_key=True, max_length=64)
+    state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = utc_column()

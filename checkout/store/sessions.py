@@ -11,6 +11,14 @@ from sqlmodel import Session, col, delete, select
 from checkout.domain.checkout import OPEN_STATUSES
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
 
+# UCP agents are known by their profile, not by an API key: their ids carry this prefix.
+UCP_AGENT_PREFIX = "ucp:"
+
+
+def protocol_of(agent_id: str) -> str:
+    """The protocol an agent speaks; a session is visible only through the one that created it."""
+    return "ucp" if agent_id.startswith(UCP_AGENT_PREFIX) else "acp"
+
 
 class CheckoutSessions:
     def __init__(self, db: Session) -> None:
@@ -21,7 +29,9 @@ class CheckoutSessions:
     ) -> CheckoutSessionRow | None:
         """A session visible to this agent; `for_update` holds its row until the transaction ends."""
         statement = select(CheckoutSessionRow).where(
-            col(CheckoutSessionRow.id) == session_id, col(CheckoutSessionRow.agent_id) == agent_id
+            col(CheckoutSessionRow.id) == session_id,
+            col(CheckoutSessionRow.agent_id) == agent_id,
+            col(CheckoutSessionRow.protocol) == protocol_of(agent_id),
         )
         if for_update:
             statement = statement.with_for_update().execution_options(populate_existing=True)
