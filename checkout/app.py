@@ -20,6 +20,7 @@ from checkout.api import problems
 from checkout.api.acp import delegate_payment, discovery, sessions
 from checkout.api.catalog import router as catalog_router
 from checkout.api.limits import LimitedRequests, RequestLimits
+from checkout.api.merchant_orders import router as merchant_orders_router
 from checkout.api.merchants import router as merchants_router
 from checkout.api.money import router as money_router
 from checkout.api.orders import router as orders_router
@@ -40,6 +41,7 @@ from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
 from checkout.store.db import Database, create_database_engine, startup_lock, upgrade_schema
 from checkout.store.vault import CredentialVault
+from checkout.web import pages as web_pages
 from datastore.storable_text import RefuseUnstorableText
 
 log = logging.getLogger("checkout")
@@ -231,6 +233,9 @@ def create_app(
         lifespan=lifespan,
         description="An ACP 2026-04-17 checkout platform: sessions, delegated payment, "
         "orders and order webhooks.",
+        # Served offline by checkout.web instead (Swagger UI's files come from a package).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     app.state.sandboxes = sandboxes
@@ -245,8 +250,10 @@ def create_app(
         platform_webhooks_router,
         money_router,
         stripe_webhooks_router,
+        merchant_orders_router,
     ):
         app.include_router(router)
+    web_pages.install(app)
     if sandboxes is not None:
         # The emulators' levers, served for people and demos; their platform APIs stay in-process.
         app.mount("/sandbox", sandboxes.levers)
