@@ -76,7 +76,7 @@ function orderRow(o) {
 }
 
 async function refund(order, amount) {
-  const message = document.getElementById("orders-message");
+  const message = document.getElementById("action-result");
   try {
     const done = await api("POST", `/merchants/${encodeURIComponent(me.id)}/orders/${order.id}/refunds`,
       { key: me.key, body: { amount, reason: "requested_by_customer" }, idempotencyKey: newKey("refund") });
@@ -86,7 +86,7 @@ async function refund(order, amount) {
 }
 
 async function ship(order, carrier, trackingNumber) {
-  const message = document.getElementById("orders-message");
+  const message = document.getElementById("action-result");
   try {
     await api("POST", `/merchants/${encodeURIComponent(me.id)}/orders/${order.id}/fulfillments`,
       { key: me.key, body: { carrier, tracking_number: trackingNumber } });
