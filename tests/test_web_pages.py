@@ -194,7 +194,9 @@ def test_a_declined_card_then_a_good_one(page: Any, served: Served) -> None:
     assert "declined" in declined and "Nothing was charged" in declined
     reply = pay(page, "4242 4242 4242 4242")
     assert "placed" in reply
-    statuses = [c.inner_text() for c in page.locator("#calls li[data-path*='/complete'] summary").all()]
+    statuses = [
+        c.inner_text() for c in page.locator("#calls li[data-path*='/complete'] summary").all()
+    ]
     assert any("402" in s or "400" in s for s in statuses)
     assert any("200" in s for s in statuses)
 
@@ -237,8 +239,13 @@ def test_3d_secure_refused_charges_nothing(page: Any, served: Served) -> None:
     assert sessions and all(c["order_id"] is None for c in history["checkouts"])
     marks = ",".join("?" * len(sessions))
     payments = served.rows(f"SELECT status FROM payments WHERE session_id IN ({marks})", *sessions)
-    assert payments and all(status not in ("requires_capture", "succeeded") for (status,) in payments)
-    assert served.rows(f"SELECT id FROM orders WHERE checkout_session_id IN ({marks})", *sessions) == []
+    assert payments and all(
+        status not in ("requires_capture", "succeeded") for (status,) in payments
+    )
+    assert (
+        served.rows(f"SELECT id FROM orders WHERE checkout_session_id IN ({marks})", *sessions)
+        == []
+    )
 
 
 def issue_merchant_key(page: Any, served: Served, merchant_name: str) -> str:
@@ -295,10 +302,13 @@ def test_the_operator_onboards_a_sandbox_shop(page: Any, served: Served) -> None
     page.get_by_text("Onboarded Harbor Goods").wait_for()
     merchant = page.locator("#merchants-table tr", has_text="Harbor Goods")
     merchant.wait_for()
-    assert served.rows(
-        "SELECT count(*) FROM products p JOIN merchants m ON m.id = p.merchant_id "
-        "WHERE m.name = 'Harbor Goods' AND p.active"
-    )[0][0] == 6
+    assert (
+        served.rows(
+            "SELECT count(*) FROM products p JOIN merchants m ON m.id = p.merchant_id "
+            "WHERE m.name = 'Harbor Goods' AND p.active"
+        )[0][0]
+        == 6
+    )
     screenshot(page, "operator.png")
 
 
@@ -345,5 +355,9 @@ def test_docs_work_offline_with_authorize(page: Any, served: Served) -> None:
     page.get_by_role("button", name="Authorize").wait_for()
     assert outside == []
     schema = httpx.get(f"{served.base_url}/openapi.json").json()
-    assert set(schema["components"]["securitySchemes"]) == {"agentKey", "operatorKey", "merchantKey"}
+    assert set(schema["components"]["securitySchemes"]) == {
+        "agentKey",
+        "operatorKey",
+        "merchantKey",
+    }
     screenshot(page, "docs.png")
