@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from assistant.demo import DemoResult
+    from checkout.settings import Settings
 
 # The Stripe demo keeps its merchants (and their connected accounts) between runs.
 STRIPE_DEMO_DATABASE = "sqlite:///./agentic_checkout_stripe_demo.db"
@@ -33,10 +34,30 @@ def _configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     logging.config.dictConfig(logging_config(level, json_lines))
 
 
+def _checked_settings(**values: Any) -> Settings:
+    """The settings, or one line per configuration mistake and exit status 2."""
+    from pydantic import ValidationError
+
+    from checkout.preflight import problems, validation_lines
+    from checkout.settings import Settings
+
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        found = validation_lines(exc)
+    else:
+        found = problems(settings)
+    for line in found:
+        typer.echo(f"configuration error: {line}", err=True)
+    if found:
+        raise typer.Exit(2)
+    return settings
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[
         int, typer.Option(help="Worker processes (PostgreSQL for more than one).")
     ] = 1,
@@ -46,9 +67,8 @@ def serve(
 
     from checkout.logs import logging_config
     from checkout.serving import READ_TIMEOUT_VARIABLE, server_options
-    from checkout.settings import Settings
 
-    settings = Settings()
+    settings = _checked_settings()
     json_lines = settings.log_format == "json"
     _configure_logging(settings.log_level, json_lines)
     log = logging.getLogger("checkout")
@@ -116,8 +136,8 @@ def _stripe_demo() -> None:
     from pydantic import ValidationError
 
     from checkout.settings import Settings
-    from checkout.stripe_demo import DemoStopped, run_stripe_demo
 
+    # The key is checked before the demo's imports (the whole app), so a missing one is said at once.
     try:
         settings = Settings(
             payment_provider="stripe",
@@ -125,11 +145,14 @@ def _stripe_demo() -> None:
             background_jobs=False,
         )
     except ValidationError as exc:
-        typer.echo(f"demo --stripe needs a Stripe test key: {exc.errors()[0]['msg']}", err=True)
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        typer.echo(f"demo --stripe needs a Stripe test key: {message}", err=True)
         raise typer.Exit(2) from exc
     if not (settings.stripe_secret_key or "").startswith("sk_test_"):
         typer.echo("demo --stripe runs in test mode only: use an sk_test_ key.", err=True)
         raise typer.Exit(2)
+    from checkout.stripe_demo import DemoStopped, run_stripe_demo
+
     try:
         asyncio.run(run_stripe_demo(settings, typer.echo))
     except DemoStopped as exc:
@@ -193,11 +216,10 @@ def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to DATABASE_URL."""
-    from checkout.settings import Settings
     from checkout.store.db import upgrade_schema
 
     _configure_logging()
-    settings = Settings()
+    settings = _checked_settings()
     upgrade_schema(settings.database_url)
     typer.echo(f"database at head: {settings.database_url.split('@')[-1]}")
 
