@@ -173,6 +173,7 @@ async def _run_demo(url: str | None) -> DemoResult:
 
     if url is not None:
         result = await run_demo(url)
+        result.commission = await _commission_over_http(url, result)
         return result
     with tempfile.TemporaryDirectory(prefix="agentic-checkout-demo-") as workdir:
         settings = Settings(database_url=f"sqlite:///{Path(workdir) / 'demo.db'}")
@@ -181,6 +182,47 @@ async def _run_demo(url: str | None) -> DemoResult:
             result = await run_demo(INTERNAL_BASE_URL, transport=httpx.ASGITransport(app=app))
             result.commission = await anyio.to_thread.run_sync(_commission, app, result)
         return result
+
+
+async def _commission_over_http(url: str, result: DemoResult) -> dict[str, object] | None:
+    """The same commission line for a stack served elsewhere, read from each merchant's order
+    list with the operator key (OPERATOR_API_KEY, the demo's by default)."""
+    import httpx
+
+    from checkout.domain.money import format_amount
+    from checkout.settings import DEMO_OPERATOR_API_KEY
+
+    key = os.environ.get("OPERATOR_API_KEY", DEMO_OPERATOR_API_KEY)
+    wanted = {order.order_id for order in result.orders}
+    commission = net = 0
+    currency = "usd"
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as http:
+        for merchant_id in sorted({order.merchant_id for order in result.orders}):
+            answer = await http.get(f"/merchants/{merchant_id}/orders", params={"limit": 200})
+            if answer.status_code != 200:
+                typer.echo(
+                    f"commission: not shown ({answer.status_code} from the order list; "
+                    "set OPERATOR_API_KEY to the stack's operator key)",
+                    err=True,
+                )
+                return None
+            for order in answer.json()["orders"]:
+                if order["id"] in wanted:
+                    money = order["money"]
+                    commission += money["commission"]
+                    net += money["commission"] - money["processor_fee"]
+                    currency = order["currency"]
+    return {
+        "amount": commission,
+        "net": net,
+        "currency": currency,
+        "display": format_amount(commission, currency),
+        "basis": "each order's commission under its merchant's terms, before tax, as the "
+        f"stack's ledger booked it; {format_amount(net, currency)} after the card processing "
+        "fees the platform pays",
+    }
 
 
 def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:

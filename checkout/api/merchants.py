@@ -73,8 +73,8 @@ class MerchantCreateRequest(Strict):
     commission: CommissionTerms | None = None
     currency: str | None = Field(
         default=None,
-        pattern=r"^[a-z]{3}$",
-        description="Required for feed merchants; platforms report their own.",
+        pattern=r"^[A-Za-z]{3}$",
+        description="Required for feed merchants (usd or USD); platforms report their own.",
     )
     country: str = Field(default="US", min_length=2, max_length=2)
     support_email: EmailStr | None = None
@@ -165,7 +165,7 @@ async def create_merchant(
             name=body.name,
             platform="feed",
             shop_ref=body.name,
-            currency=body.currency,
+            currency=body.currency.lower(),
             country=body.country.upper(),
             support_email=body.support_email,
             links=body.links,
@@ -197,6 +197,13 @@ async def create_merchant(
                 "warnings": terms_warnings(services, current_terms(merchant)),
             },
             201,
+        )
+    if "api_base_url" in body.credentials:
+        # Credentials are stored sealed and never read for routing: a URL there would be ignored.
+        raise InvalidRequest(
+            "api_base_url goes beside credentials, at the top level of the body, not inside them.",
+            param="$.credentials.api_base_url",
+            code="invalid",
         )
     shop_id = body.shop_domain if body.platform == "shopify" else body.shop_id
     if not shop_id:
