@@ -70,6 +70,16 @@ def test_a_purchase_is_shown_call_by_call_with_secrets_masked(platform: TestClie
     complete = next(c for c in calls if c["path"].endswith("/complete"))
     assert calls.index(delegate) < calls.index(complete) < len(calls) - 1
     assert calls[-1]["kind"] == "webhook"
+    # Checkout's calls to the merchant's platform at complete, recorded as they finished.
+    [placed] = [c for c in calls if c["kind"] == "platform" and c["method"] == "POST"]
+    assert placed["path"].startswith("http://sandbox.internal/") and placed["status"] == 201
+    assert calls.index(delegate) < calls.index(placed) < calls.index(complete)
+    secrets = {
+        name: value
+        for name, value in placed["request_headers"].items()
+        if name in ("authorization", "x-api-key", "x-shopify-access-token")
+    }
+    assert secrets and all(value.startswith("••••") for value in secrets.values())
     assert [c["seq"] for c in calls] == sorted(c["seq"] for c in calls)
     assert complete["status"] == 200 and complete["idempotency_key"]
     assert complete["response_body"]["order"]["id"]

@@ -165,6 +165,7 @@ def test_a_purchase_through_the_chat_shows_each_protocol_step(page: Any, served:
     inspected(page, "acp", "/checkout_sessions")
     inspected(page, "delegate_payment", "/agentic_commerce/delegate_payment")
     complete = inspected(page, "acp", "/complete")
+    inspected(page, "platform", "sandbox.internal")
     webhook = inspected(page, "webhook", "/order_events")
     order_status = page.locator("#orders .order-status")
     order_status.first.wait_for()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
@@ -98,7 +98,7 @@ def _mask_fields(value: Any) -> Any:
 class Exchange:
     """One recorded call (or received webhook), as the inspector shows it."""
 
-    kind: str  # acp | delegate_payment | webhook
+    kind: str  # acp | delegate_payment | platform | webhook
     method: str
     path: str
     request_headers: dict[str, str]
@@ -211,3 +211,33 @@ def webhook_exchange(headers: dict[str, str], raw: bytes, status: int, duplicate
         idempotency_key=headers.get("request-id"),
         replayed=duplicate,
     )
+
+
+def platform_observer(inspector: Inspector) -> Callable[[dict[str, Any]], None]:
+    """Shows checkout's calls to a merchant's platform (placing the order at complete) in the
+    conversation whose turn caused them. Served in one process, the turn's context reaches
+    checkout's handling of the assistant's call; a separately served checkout is not seen."""
+
+    def seen(call: dict[str, Any]) -> None:
+        conversation_id = _conversation.get()
+        if conversation_id is None:
+            return
+        inspector.record(
+            conversation_id,
+            Exchange(
+                kind="platform",
+                method=str(call["method"]),
+                path=str(call["url"]),
+                request_headers=dict(call.get("request_headers") or {}),
+                request_body=_mask_fields(call.get("request_body")),
+                status=call.get("status"),
+                response_headers={},
+                response_body=_mask_fields(call.get("response_body")),
+                at=str(call.get("at") or now_iso()),
+                duration_ms=call.get("duration_ms"),
+                idempotency_key=None,
+                replayed=False,
+            ),
+        )
+
+    return seen
