@@ -174,3 +174,73 @@ def test_the_pages_and_product_pictures_are_served(client: TestClient) -> None:
     )
     hostile = client.get("/web/images/placeholder.svg", params={"label": "<script>x</script>"})
     assert "<script>" not in hostile.text
+
+
+def test_every_operation_documents_its_answer_and_real_answers_match(agent: Agent) -> None:
+    from jsonschema import Draft202012Validator
+
+    client = agent.client
+    schema = client.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            answers = {
+                status: answer
+                for status, answer in operation["responses"].items()
+                if status.startswith(("2", "3"))
+            }
+            assert answers, f"{method.upper()} {path} documents no success"
+            for status, answer in answers.items():
+                if status.startswith("2"):
+                    assert answer["content"]["application/json"]["schema"], f"{method} {path}"
+
+    def documented(path: str, method: str, status: str) -> Draft202012Validator:
+        body = schema["paths"][path][method]["responses"][status]["content"]["application/json"]
+        return Draft202012Validator({**body["schema"], "components": schema["components"]})
+
+    sale = bought(agent, pick(CLAY))
+    order_id = sale["order"]["id"]
+    refunded = client.post(
+        f"/orders/{order_id}/refunds",
+        json={"amount": 100},
+        headers={**OPERATOR, "Idempotency-Key": "documented"},
+    )
+    answers = [
+        ("/orders/{order_id}/refunds", "post", "201", refunded),
+        (
+            "/orders/{order_id}/refunds",
+            "get",
+            "200",
+            client.get(f"/orders/{order_id}/refunds", headers=OPERATOR),
+        ),
+        ("/merchants", "get", "200", client.get("/merchants", headers=OPERATOR)),
+        (
+            "/merchants/{merchant_id}",
+            "get",
+            "200",
+            client.get(f"/merchants/{CLAY}", headers=OPERATOR),
+        ),
+        (
+            "/merchants/{merchant_id}/statement",
+            "get",
+            "200",
+            client.get(f"/merchants/{CLAY}/statement", headers=OPERATOR),
+        ),
+        (
+            "/merchants/{merchant_id}/ledger",
+            "get",
+            "200",
+            client.get(f"/merchants/{CLAY}/ledger", headers=OPERATOR),
+        ),
+        (
+            "/merchants/{merchant_id}/commission",
+            "get",
+            "200",
+            client.get(f"/merchants/{CLAY}/commission", headers=OPERATOR),
+        ),
+        ("/platform/revenue", "get", "200", client.get("/platform/revenue", headers=OPERATOR)),
+        ("/.well-known/acp.json", "get", "200", client.get("/.well-known/acp.json")),
+    ]
+    for path, method, status, answer in answers:
+        assert answer.status_code == int(status), answer.text
+        errors = list(documented(path, method, status).iter_errors(answer.json()))
+        assert errors == [], f"{method.upper()} {path}: {errors[0].message if errors else ''}"

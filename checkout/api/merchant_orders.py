@@ -90,7 +90,7 @@ class MerchantRefund(BaseModel):
     order: dict[str, Any]
 
 
-class CatalogVariant(BaseModel):
+class MerchantCatalogVariant(BaseModel):
     id: str
     sku: str | None
     title: str
@@ -101,18 +101,18 @@ class CatalogVariant(BaseModel):
     updated_at: str
 
 
-class CatalogProduct(BaseModel):
+class MerchantCatalogProduct(BaseModel):
     id: str
     title: str
     active: bool
     updated_at: str
-    variants: list[CatalogVariant]
+    variants: list[MerchantCatalogVariant]
 
 
 class MerchantCatalog(BaseModel):
     merchant_id: str
     last_synced_at: str | None
-    products: list[CatalogProduct]
+    products: list[MerchantCatalogProduct]
     total_count: int
     limit: int
     offset: int
@@ -316,10 +316,10 @@ def list_merchant_products(
         variants = db.exec(
             select(VariantRow).where(col(VariantRow.product_id).in_([p.id for p in products]))
         ).all()
-        by_product: dict[str, list[CatalogVariant]] = {}
+        by_product: dict[str, list[MerchantCatalogVariant]] = {}
         for v in sorted(variants, key=lambda v: (v.title, v.id)):
             by_product.setdefault(v.product_id, []).append(
-                CatalogVariant(
+                MerchantCatalogVariant(
                     id=v.id,
                     sku=v.sku,
                     title=v.title,
@@ -334,7 +334,7 @@ def list_merchant_products(
             merchant_id=merchant_id,
             last_synced_at=iso(merchant.last_synced_at) if merchant.last_synced_at else None,
             products=[
-                CatalogProduct(
+                MerchantCatalogProduct(
                     id=p.id,
                     title=p.title,
                     active=p.active,

@@ -17,6 +17,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from checkout.api.documents import document_responses
+
 STATIC = Path(str(files("checkout.web") / "static"))
 PAGES = {"/": "shop.html", "/merchant": "merchant.html", "/operator": "operator.html"}
 SECURITY_SCHEMES = {
@@ -121,7 +123,7 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        schema = plain_openapi()
+        schema = document_responses(plain_openapi())
         schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         schema["security"] = [{name: []} for name in SECURITY_SCHEMES]
         app.openapi_schema = schema
