@@ -8,6 +8,7 @@ onboard a shop as the operator. Screenshots go to docs/screenshots/ for the READ
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -283,6 +284,20 @@ def test_the_merchant_sees_its_new_order_and_refunds_half(page: Any, served: Ser
     assert refunded == total // 2
     assert row.locator(".refunded").inner_text() == f"${refunded / 100:.2f}"
     screenshot(page, "merchant.png")
+
+    # The merchant ships it; the shopper's page shows the new status once the webhook arrives.
+    row.get_by_label(re.compile("Tracking number for order")).fill("1Z999AA10123456784")
+    row.get_by_role("button", name="Mark shipped").click()
+    page.get_by_text("marked shipped").wait_for()
+    assert served.rows("SELECT status FROM orders WHERE id = ?", order_id)[0][0] == "shipped"
+    page.goto(f"{served.base_url}/")
+    shipped = page.locator(f"#orders li[data-order='{order_id}'] .order-status")
+    shipped.wait_for()
+    page.wait_for_function(
+        "id => document.querySelector(`#orders li[data-order='${id}'] .order-status`)"
+        ".textContent === 'shipped'",
+        arg=order_id,
+    )
 
     # Another merchant's key opens nothing of this one.
     other = served.rows("SELECT id FROM merchants WHERE id != ?", merchant_id)[0][0]
