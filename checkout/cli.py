@@ -47,6 +47,13 @@ def _checked_settings(**values: Any) -> Settings:
         found = validation_lines(exc)
     else:
         found = problems(settings)
+        if not found and settings.payment_provider == "stripe":
+            import asyncio
+
+            from checkout.preflight import stripe_key_refused
+
+            refused = asyncio.run(stripe_key_refused(settings))
+            found = [refused] if refused else []
     for line in found:
         typer.echo(f"configuration error: {line}", err=True)
     if found:

@@ -97,3 +97,37 @@ def validation_lines(error: ValidationError) -> list[str]:
         message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
         lines.append(f"{name}: {message}" if name else message)
     return lines
+
+
+async def stripe_key_refused(settings: Settings) -> str | None:
+    """Ask Stripe once whether it takes the key (its balance, which every key may read).
+
+    Only a refusal is a problem: an unreachable Stripe is left for the service to retry, so a
+    machine that is briefly offline still starts.
+    """
+    if settings.payment_provider != "stripe" or not settings.stripe_secret_key:
+        return None
+    import stripe
+
+    from checkout.payments.stripe_sdk import stripe_client
+
+    http = stripe.HTTPXClient(timeout=10, allow_sync_methods=False)
+    client = stripe_client(
+        settings.stripe_secret_key,
+        api_base=settings.stripe_api_base,
+        max_network_retries=0,
+        timeout_seconds=10,
+        http_client=http,
+    )
+    try:
+        await client.v1.balance.retrieve_async()
+    except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+        return (
+            f"STRIPE_SECRET_KEY was refused by Stripe ({exc.user_message or 'invalid API key'}); "
+            "copy the secret key from the Stripe dashboard's API keys page"
+        )
+    except stripe.StripeError:
+        return None
+    finally:
+        await http.close_async()  # type: ignore[no-untyped-call]
+    return None

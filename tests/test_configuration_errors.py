@@ -80,3 +80,53 @@ def test_an_empty_seed_directory_is_an_error(tmp_path: Path) -> None:
 
 def test_the_default_configuration_has_no_problem(tmp_path: Path) -> None:
     assert problems(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}")) == []
+
+
+API = "https://api.stripe.com"
+
+
+def stripe_settings(tmp_path: Path, key: str) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        payment_provider="stripe",
+        stripe_secret_key=key,
+    )
+
+
+@pytest.mark.anyio
+async def test_a_stripe_key_that_stripe_refuses_is_one_line(tmp_path: Path) -> None:
+    import httpx
+    import respx
+
+    from checkout.preflight import stripe_key_refused
+
+    with respx.mock(base_url=API) as stripe_api:
+        stripe_api.get("/v1/balance").mock(
+            return_value=httpx.Response(
+                401,
+                json={
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": "Invalid API Key provided: sk_test_****nope",
+                    }
+                },
+            )
+        )
+        said = await stripe_key_refused(stripe_settings(tmp_path, "sk_test_nope"))
+    assert said is not None and said.startswith("STRIPE_SECRET_KEY was refused by Stripe")
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_stripe_does_not_stop_the_start(tmp_path: Path) -> None:
+    import httpx
+    import respx
+
+    from checkout.preflight import stripe_key_refused
+
+    with respx.mock(base_url=API) as stripe_api:
+        stripe_api.get("/v1/balance").mock(side_effect=httpx.ConnectError("offline"))
+        assert await stripe_key_refused(stripe_settings(tmp_path, "sk_test_fine")) is None
+        stripe_api.get("/v1/balance").mock(
+            return_value=httpx.Response(200, json={"object": "balance", "available": []})
+        )
+        assert await stripe_key_refused(stripe_settings(tmp_path, "sk_test_fine")) is None
