@@ -284,6 +284,8 @@ def test_the_merchant_sees_its_new_order_and_refunds_half(page: Any, served: Ser
     refunded = served.rows("SELECT amount_refunded FROM orders WHERE id = ?", order_id)[0][0]
     assert refunded == total // 2
     expect(row.locator(".refunded")).to_have_text(f"${refunded / 100:.2f}")
+    expect(page.locator("#statement-table")).to_contain_text("Refunds")
+    expect(page.locator("#catalog")).to_contain_text("Last sync: 20")
     screenshot(page, "merchant.png")
 
     # The merchant ships it; the shopper's page shows the new status once the webhook arrives.
@@ -326,6 +328,24 @@ def test_the_operator_onboards_a_sandbox_shop(page: Any, served: Served) -> None
         )[0][0]
         == 6
     )
+    page.get_by_role("button", name="Sync Harbor Goods").click()
+    page.get_by_text("Harbor Goods synced").wait_for()
+
+    # A feed merchant (made over the API) gets its products through the page's feed form.
+    created = httpx.post(
+        f"{served.base_url}/merchants",
+        headers={"Authorization": f"Bearer {OPERATOR_KEY}"},
+        json={"name": "Paper & Ink", "platform": "feed", "currency": "USD"},
+    )
+    page.get_by_label("Merchant id (a feed merchant)").fill(created.json()["id"])
+    page.get_by_label("Feed (JSON array or NDJSON)").fill(
+        '{"id": "pen", "title": "Fineliner Pen", "variants": [{"id": "pen-03", '
+        '"title": "0.3 mm", "price": {"amount": 450, "currency": "USD"}}]}'
+    )
+    page.get_by_role("button", name="Upload feed").click()
+    page.get_by_text("Feed taken").wait_for()
+    assert '"created":1' in page.locator("#feed-result").inner_text()
+    assert page.locator("#revenue table").count() == 2
     screenshot(page, "operator.png")
 
 
