@@ -162,6 +162,7 @@ def test_a_purchase_through_the_chat_shows_each_protocol_step(page: Any, served:
     assert page.locator("#checkout-state [data-total=total]").count() == 1
     reply = pay(page, "4242 4242 4242 4242")
     assert "placed" in reply
+    assert page.locator("#checkout-state .session .status").first.inner_text() == "completed"
 
     inspected(page, "acp", "/checkout_sessions")
     inspected(page, "delegate_payment", "/agentic_commerce/delegate_payment")

@@ -68,7 +68,12 @@ function renderCheckout(part) {
 }
 
 function renderOrders(part) {
-  for (const order of part.orders) state.orders[order.order_id] = { ...(state.orders[order.order_id] || {}), ...order };
+  for (const order of part.orders) {
+    state.orders[order.order_id] = { ...(state.orders[order.order_id] || {}), ...order };
+    // The session that became this order is finished: say so where its totals are shown.
+    const shown = document.querySelector(`[data-session="${order.checkout_session_id}"] .status`);
+    if (shown) shown.textContent = "completed";
+  }
   drawOrders();
 }
 
