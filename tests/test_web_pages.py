@@ -331,6 +331,8 @@ def test_the_operator_onboards_a_sandbox_shop(page: Any, served: Served) -> None
     )
     page.get_by_role("button", name="Sync Harbor Goods").click()
     page.get_by_text("Harbor Goods synced").wait_for()
+    page.get_by_role("button", name="Payments onboarding link for Harbor Goods").click()
+    page.locator("#onboarding-link").wait_for()
 
     # A feed merchant (made over the API) gets its products through the page's feed form.
     created = httpx.post(

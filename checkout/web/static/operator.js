@@ -29,7 +29,8 @@ async function loadMerchants() {
     el("td", {}, m.last_synced_at || "never"),
     el("td", {},
       el("button", { type: "button", class: "secondary", onclick: () => sync(m) }, `Sync ${m.name}`), " ",
-      el("button", { type: "button", class: "secondary", onclick: () => issueKey(m) }, `New key for ${m.name}`)))));
+      el("button", { type: "button", class: "secondary", onclick: () => issueKey(m) }, `New key for ${m.name}`), " ",
+      el("button", { type: "button", class: "secondary", onclick: () => paymentsLink(m) }, `Payments onboarding link for ${m.name}`)))));
 }
 
 async function sync(merchant) {
@@ -46,6 +47,16 @@ async function issueKey(merchant) {
   try {
     const issued = await api("POST", `/merchants/${merchant.id}/api_key`, { key: op.key });
     result.replaceChildren(`${merchant.name}'s new key (shown once): `, el("code", { id: "issued-key" }, issued.api_key));
+  } catch (exc) { showError(result, exc); }
+}
+
+// The payment provider's hosted onboarding (Stripe Connect), for the merchant to open.
+async function paymentsLink(merchant) {
+  const result = document.getElementById("merchants-result");
+  try {
+    const link = await api("POST", `/merchants/${merchant.id}/payments/onboarding_link`, { key: op.key });
+    result.replaceChildren(`${merchant.name}: payments ${link.payments.status || "pending"}; onboarding link (single use, until ${link.expires_at}): `,
+      el("a", { href: link.url, id: "onboarding-link" }, link.url));
   } catch (exc) { showError(result, exc); }
 }
 
