@@ -182,6 +182,9 @@ def test_a_purchase_through_the_chat_shows_each_protocol_step(page: Any, served:
     assert "4242424242424242" not in delegate.inner_text()
     assert "••••4242" in delegate.inner_text()
     assert webhook.count() >= 1
+    seqs = page.eval_on_selector_all("#calls li", "items => items.map(i => i.dataset.seq)")
+    assert len(seqs) == len(set(seqs))  # each call once, in order
+    assert [int(seq) for seq in seqs] == sorted(int(seq) for seq in seqs)
     order_ids = [
         row[0]
         for row in served.rows("SELECT id FROM orders WHERE status IN ('confirmed','processing')")

@@ -180,16 +180,21 @@ function showCall(call) {
       section("Response headers", call.response_headers), section("Response body", call.response_body)));
 }
 
+// One poll at a time, and each call shown once, however the timer and a reply overlap.
 async function pollInspector() {
-  if (!state.id) return;
+  if (!state.id || state.polling) return;
+  state.polling = true;
   try {
     const found = await api("GET", `/assistant/conversations/${state.id}/inspector?after=${state.inspectedAfter}`, { key: state.token });
     const list = document.getElementById("calls");
     for (const call of found.calls) {
+      if (call.seq <= state.inspectedAfter) continue;
       list.append(showCall(call));
-      state.inspectedAfter = Math.max(state.inspectedAfter, call.seq);
+      state.inspectedAfter = call.seq;
     }
-  } catch { /* the next poll tries again */ }
+  } catch { /* the next poll tries again */ } finally {
+    state.polling = false;
+  }
 }
 
 // Order status follows the webhooks checkout sends the assistant.
