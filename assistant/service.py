@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -26,6 +27,7 @@ import httpx
 from assistant.acp import signatures
 from assistant.acp.client import CheckoutClient
 from assistant.acp.errors import CheckoutProblem
+from assistant.acp.inspector import Inspector, RecordingTransport, recording, webhook_exchange
 from assistant.catalog.embeddings import Encoder, load_encoder
 from assistant.catalog.index import ProductIndex
 from assistant.catalog.products import products_from_feed
@@ -90,6 +92,7 @@ class AssistantService:
         self._refresher: asyncio.Task[None] | None = None
         self._refresh_lock = asyncio.Lock()
         self._token_hashes: OrderedDict[str, str] = OrderedDict()
+        self.inspector = Inspector()
 
     # Lifecycle
 
@@ -100,7 +103,9 @@ class AssistantService:
         self.store = ConversationStore(self._database)
         self._http = httpx.AsyncClient(
             base_url=self.settings.checkout_base_url,
-            transport=self.checkout_transport,
+            transport=RecordingTransport(
+                self.checkout_transport or httpx.AsyncHTTPTransport(), self.inspector
+            ),
             timeout=self.settings.checkout_timeout_seconds,
         )
         self.checkout = CheckoutClient(self._http, self.settings.agent_api_key)
@@ -254,9 +259,10 @@ class AssistantService:
             history = [(row.role, row.text) for row in rows]
             await self._llm.respond(turn, u, history)
 
-        return await self.turns.take(
-            conversation_id, message, client_key=client_key, respond=respond, queue=queue
-        )
+        with recording(conversation_id):
+            return await self.turns.take(
+                conversation_id, message, client_key=client_key, respond=respond, queue=queue
+            )
 
     async def conversation(self, conversation_id: str) -> ConversationRow | None:
         self._require_started()
@@ -313,12 +319,27 @@ class AssistantService:
             tolerance=self.settings.webhook_tolerance_seconds,
         )
 
-    async def receive_order_event(self, body: bytes, request_id: str | None) -> bool:
+    async def receive_order_event(
+        self, body: bytes, request_id: str | None, headers: dict[str, str] | None = None
+    ) -> bool:
         self._require_started()
         now = self.clock()
-        return await anyio.to_thread.run_sync(
+        applied = await anyio.to_thread.run_sync(
             lambda: receive_order_event(self.store, body, request_id, now)
         )
+        await anyio.to_thread.run_sync(self._inspect_webhook, body, headers or {}, applied)
+        return applied
+
+    def _inspect_webhook(self, body: bytes, headers: dict[str, str], applied: bool) -> None:
+        """Show the signed event in its conversation's inspector (the body was just parsed)."""
+        order = json.loads(body).get("data") or {}
+        purchase = self.store.purchase_for_order(
+            str(order.get("id")), order.get("checkout_session_id")
+        )
+        if purchase is not None:
+            self.inspector.record(
+                purchase.conversation_id, webhook_exchange(headers, body, 200, not applied)
+            )
 
 
 def _iso(moment: datetime) -> str:

@@ -22,6 +22,7 @@ from checkout.api.catalog import router as catalog_router
 from checkout.api.commission import router as commission_router
 from checkout.api.ledger import router as ledger_router
 from checkout.api.limits import LimitedRequests, RequestLimits
+from checkout.api.merchant_orders import router as merchant_orders_router
 from checkout.api.merchants import router as merchants_router
 from checkout.api.orders import router as orders_router
 from checkout.api.platform_webhooks import router as platform_webhooks_router
@@ -45,6 +46,7 @@ from checkout.store.vault import CredentialVault
 from checkout.ucp.app import install_ucp
 from checkout.ucp.signing import SigningKey
 from checkout.ucp.webhooks import OrderEventSender
+from checkout.web import pages as web_pages
 from datastore.storable_text import RefuseUnstorableText
 
 log = logging.getLogger("checkout")
@@ -242,6 +244,9 @@ def create_app(
         lifespan=lifespan,
         description="An ACP 2026-04-17 checkout platform: sessions, delegated payment, "
         "orders and order webhooks.",
+        # Served offline by checkout.web instead (Swagger UI's files come from a package).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     app.state.sandboxes = sandboxes
@@ -258,6 +263,7 @@ def create_app(
         commission_router,
         ledger_router,
         stripe_webhooks_router,
+        merchant_orders_router,
     ):
         app.include_router(router)
     ucp_events = OrderEventSender(
@@ -269,6 +275,7 @@ def create_app(
         clock=clock,
     )
     install_ucp(app, services, ucp_events, ucp_key)
+    web_pages.install(app)
     if sandboxes is not None:
         # The emulators' levers, served for people and demos; their platform APIs stay in-process.
         app.mount("/sandbox", sandboxes.levers)

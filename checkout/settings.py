@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sys
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def default_seeds_dir() -> Path:
+    """The repository's seeds/ when run from a checkout; the copy installed with the package
+    (pyproject's data-files) otherwise."""
+    if REPO_SEEDS.is_dir():
+        return REPO_SEEDS
+    return Path(sys.prefix) / "share" / "agentic-checkout" / "seeds"
+
 
 # Defaults that make `serve` work with no configuration at all; start-up reports which were used.
 DEMO_AGENT_API_KEY = "agent_demo_key"
@@ -110,7 +120,7 @@ class Settings(BaseSettings):
         default="2026-09-30.preview",
         description="API version sent with Shared Payment Token calls (a preview feature).",
     )
-    seeds_dir: Path = Field(default=REPO_SEEDS)
+    seeds_dir: Path = Field(default_factory=default_seeds_dir)
     load_seeds: bool = True
     background_jobs: bool = Field(
         default=True, description="Run the webhook outbox and session expiry loops in-process."

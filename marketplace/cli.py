@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from assistant.demo import DemoResult
+    from checkout.settings import Settings
 
 # The Stripe demo keeps its merchants (and their connected accounts) between runs.
 STRIPE_DEMO_DATABASE = "sqlite:///./agentic_checkout_stripe_demo.db"
@@ -33,10 +34,37 @@ def _configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     logging.config.dictConfig(logging_config(level, json_lines))
 
 
+def _checked_settings(**values: Any) -> Settings:
+    """The settings, or one line per configuration mistake and exit status 2."""
+    from pydantic import ValidationError
+
+    from checkout.preflight import problems, validation_lines
+    from checkout.settings import Settings
+
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        found = validation_lines(exc)
+    else:
+        found = problems(settings)
+        if not found and settings.payment_provider == "stripe":
+            import asyncio
+
+            from checkout.preflight import stripe_key_refused
+
+            refused = asyncio.run(stripe_key_refused(settings))
+            found = [refused] if refused else []
+    for line in found:
+        typer.echo(f"configuration error: {line}", err=True)
+    if found:
+        raise typer.Exit(2)
+    return settings
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[
         int, typer.Option(help="Worker processes (PostgreSQL for more than one).")
     ] = 1,
@@ -46,9 +74,8 @@ def serve(
 
     from checkout.logs import logging_config
     from checkout.serving import READ_TIMEOUT_VARIABLE, server_options
-    from checkout.settings import Settings
 
-    settings = Settings()
+    settings = _checked_settings()
     json_lines = settings.log_format == "json"
     _configure_logging(settings.log_level, json_lines)
     log = logging.getLogger("checkout")
@@ -116,8 +143,8 @@ def _stripe_demo() -> None:
     from pydantic import ValidationError
 
     from checkout.settings import Settings
-    from checkout.stripe_demo import DemoStopped, run_stripe_demo
 
+    # The key is checked before the demo's imports (the whole app), so a missing one is said at once.
     try:
         settings = Settings(
             payment_provider="stripe",
@@ -125,11 +152,14 @@ def _stripe_demo() -> None:
             background_jobs=False,
         )
     except ValidationError as exc:
-        typer.echo(f"demo --stripe needs a Stripe test key: {exc.errors()[0]['msg']}", err=True)
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        typer.echo(f"demo --stripe needs a Stripe test key: {message}", err=True)
         raise typer.Exit(2) from exc
     if not (settings.stripe_secret_key or "").startswith("sk_test_"):
         typer.echo("demo --stripe runs in test mode only: use an sk_test_ key.", err=True)
         raise typer.Exit(2)
+    from checkout.stripe_demo import DemoStopped, run_stripe_demo
+
     try:
         asyncio.run(run_stripe_demo(settings, typer.echo))
     except DemoStopped as exc:
@@ -150,6 +180,7 @@ async def _run_demo(url: str | None) -> DemoResult:
 
     if url is not None:
         result = await run_demo(url)
+        result.commission = await _commission_over_http(url, result)
         return result
     with tempfile.TemporaryDirectory(prefix="agentic-checkout-demo-") as workdir:
         settings = Settings(database_url=f"sqlite:///{Path(workdir) / 'demo.db'}")
@@ -160,19 +191,60 @@ async def _run_demo(url: str | None) -> DemoResult:
         return result
 
 
+async def _commission_over_http(url: str, result: DemoResult) -> dict[str, object] | None:
+    """The same commission line for a stack served elsewhere, read from each merchant's order
+    list with the operator key (OPERATOR_API_KEY, the demo's by default)."""
+    import httpx
+
+    from checkout.domain.money import format_amount
+    from checkout.settings import DEMO_OPERATOR_API_KEY
+
+    key = os.environ.get("OPERATOR_API_KEY", DEMO_OPERATOR_API_KEY)
+    wanted = {order.order_id for order in result.orders}
+    commission = net = 0
+    currency = "usd"
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as http:
+        for merchant_id in sorted({order.merchant_id for order in result.orders}):
+            answer = await http.get(f"/merchants/{merchant_id}/orders", params={"limit": 200})
+            if answer.status_code != 200:
+                typer.echo(
+                    f"commission: not shown ({answer.status_code} from the order list; "
+                    "set OPERATOR_API_KEY to the stack's operator key)",
+                    err=True,
+                )
+                return None
+            for order in answer.json()["orders"]:
+                if order["id"] in wanted:
+                    money = order["money"]
+                    commission += money["commission"]
+                    net += money["commission"] - money["processor_fee"]
+                    currency = order["currency"]
+    return {
+        "amount": commission,
+        "net": net,
+        "currency": currency,
+        "display": format_amount(commission, currency),
+        "basis": "each order's commission under its merchant's terms, before tax, as the "
+        f"stack's ledger booked it; {format_amount(net, currency)} after the card processing "
+        "fees the platform pays",
+    }
+
+
 def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
     """The platform's commission on the demo's orders, and what it nets after the card
     processing fees it pays, as the ledger recorded them."""
     from checkout.domain.money import format_amount
     from checkout.store.ledger import Ledger
-    from checkout.store.rows import OrderRow
+    from checkout.store.orders import Orders
 
     services = app.state.services
     commission = net = 0
     currency = "usd"
     with services.database.read() as db:
         for placed in result.orders:
-            order = db.get(OrderRow, placed.order_id)
+            order = Orders(db).get(placed.order_id)
             if order is None:
                 continue
             for entry in Ledger(db).entries(order.merchant_id):
@@ -193,11 +265,10 @@ def _commission(app: FastAPI, result: DemoResult) -> dict[str, object]:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations to DATABASE_URL."""
-    from checkout.settings import Settings
     from checkout.store.db import upgrade_schema
 
     _configure_logging()
-    settings = Settings()
+    settings = _checked_settings()
     upgrade_schema(settings.database_url)
     typer.echo(f"database at head: {settings.database_url.split('@')[-1]}")
 

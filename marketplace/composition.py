@@ -10,10 +10,12 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from assistant.acp.inspector import platform_observer
 from assistant.app import create_assistant_app
 from assistant.service import AssistantService
 from assistant.settings import AssistantSettings
 from checkout.app import create_app
+from checkout.platform_calls import observe
 from checkout.settings import Settings
 
 INTERNAL_BASE_URL = "http://platform.internal"
@@ -52,6 +54,11 @@ def create_platform_app(
         companions=[assistant],
     )
     to_platform.app = app
+    # The inspector shows the platform calls a conversation's purchase makes, beside its ACP calls.
+    platforms = app.state.services.platforms
+    for client in (platforms.http, platforms.sandbox_http):
+        if client is not None:
+            observe(client, platform_observer(assistant.inspector))
     app.mount("/assistant", create_assistant_app(assistant))
     app.state.assistant = assistant
     return app

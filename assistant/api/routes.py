@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from assistant.acp.errors import CheckoutProblem
@@ -144,6 +144,17 @@ async def stream_message(
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
+@router.get("/conversations/{conversation_id}/inspector")
+async def inspect_conversation(
+    conversation_id: ConversationAccess,
+    request: Request,
+    after: Annotated[int, Query(ge=0, description="The last `seq` already shown.")] = 0,
+) -> dict[str, Any]:
+    """The ACP calls, delegated payments and order webhooks of this conversation, in order."""
+    calls = service_of(request).inspector.calls(conversation_id, after)
+    return {"conversation_id": conversation_id, "calls": calls}
+
+
 @router.post("/webhooks/order_events")
 async def order_events(
     request: Request,
@@ -155,7 +166,9 @@ async def order_events(
     if not service.verify_signature(signature, raw):
         return problem(401, "invalid_signature", "The Merchant-Signature header does not verify.")
     try:
-        applied = await service.receive_order_event(raw, request_id)
+        applied = await service.receive_order_event(
+            raw, request_id, {k.lower(): v for k, v in request.headers.items()}
+        )
     except MalformedEvent:
         return problem(400, "invalid_event", "The body is not an order event.")
     return JSONResponse({"received": True, "duplicate": not applied})

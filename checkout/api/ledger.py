@@ -33,7 +33,7 @@ def _merchant(database: Database, merchant_id: str) -> MerchantRow:
         return merchant_or_missing(db, merchant_id)
 
 
-def _period(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+def whole_days(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
     """Whole UTC days: `from` and `to` are both included."""
     if start and end and end < start:
         raise InvalidRequest("'to' is before 'from'.", param="$.to", code="invalid")
@@ -94,7 +94,7 @@ def get_statement(
     end: date | None = Query(default=None, alias="to", description="Last day (UTC), included."),
 ) -> Response:
     merchant = _merchant(database, merchant_id)
-    since, until = _period(start, end)
+    since, until = whole_days(start, end)
     with database.read() as db:
         rows = Ledger(db).entries(merchant_id, start=since, end=until)
     summary = statement(as_entries(rows))
@@ -125,7 +125,7 @@ def get_platform_revenue(
 ) -> Response:
     """The platform's gross commission, what it gave back, Stripe's fees it paid, refunds and
     disputes it bore, and the net: by currency, by merchant and by day."""
-    since, until = _period(start, end)
+    since, until = whole_days(start, end)
     with database.read() as db:
         rows = Ledger(db).platform_postings(start=since, end=until)
         names = Merchants(db).names()

@@ -86,8 +86,8 @@ class MerchantCreateRequest(Strict):
     commission: CommissionTermsBody | None = None
     currency: str | None = Field(
         default=None,
-        pattern=r"^[a-z]{3}$",
-        description="Required for feed merchants; platforms report their own.",
+        pattern=r"^[A-Za-z]{3}$",
+        description="Required for feed merchants (usd or USD); platforms report their own.",
     )
     country: str = Field(default="US", min_length=2, max_length=2)
     support_email: EmailStr | None = None
@@ -173,7 +173,7 @@ async def create_merchant(
             database,
             FeedMerchantApplication(
                 name=body.name,
-                currency=body.currency,
+                currency=body.currency.lower(),
                 country=body.country.upper(),
                 support_email=body.support_email,
                 links=body.links,
@@ -195,6 +195,13 @@ async def create_merchant(
                 "warnings": terms_warnings(settings, current_terms(merchant)),
             },
             201,
+        )
+    if "api_base_url" in body.credentials:
+        # Credentials are stored sealed and never read for routing: a URL there would be ignored.
+        raise InvalidRequest(
+            "api_base_url goes beside credentials, at the top level of the body, not inside them.",
+            param="$.credentials.api_base_url",
+            code="invalid",
         )
     shop_id = body.shop_domain if body.platform == "shopify" else body.shop_id
     if not shop_id:

@@ -29,7 +29,7 @@ class FeedShape(BaseModel):
 
 class FeedPrice(FeedShape):
     amount: int = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$")  # USD or usd, as merchants write it
 
 
 class FeedDescription(FeedShape):

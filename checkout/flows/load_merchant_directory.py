@@ -19,9 +19,9 @@ from checkout.flows.sync_catalog import catalog_id, product_rows
 from checkout.payments.provider import ConnectedAccounts
 from checkout.store.address_book import AddressBook
 from checkout.store.catalog import CatalogWriter
-from checkout.store.commission_terms import CommissionBook
 from checkout.store.db import Database
 from checkout.store.discounts import DiscountCodes
+from checkout.store.merchants import Merchants
 from checkout.store.rows import BuyerAddressRow, MerchantRow
 from merchant_adapters import PlatformProduct, PlatformVariant
 
@@ -196,7 +196,7 @@ async def load_merchant_directory(
     shipping |= {"collects_tax": collects_tax, "address_detail": "country"}
     addresses = _addresses(directory, merchant_id, now)
     with database.write() as db:
-        merchant = db.get(MerchantRow, merchant_id, with_for_update=True)
+        merchant = Merchants(db).get(merchant_id, for_update=True)
         if merchant is None:
             merchant = MerchantRow(
                 id=merchant_id,
@@ -212,9 +212,7 @@ async def load_merchant_directory(
                 payment_status_reason="the payment account is not open yet",
                 created_at=now,
             )
-            db.add(merchant)
-            db.flush()
-            CommissionBook(db).start(merchant, now)
+            Merchants(db).add(merchant, now)
         elif merchant.platform != "feed":
             raise InvalidRequest(
                 f"Merchant '{merchant_id}' sells on {merchant.platform}; its catalog comes from "

@@ -18,6 +18,7 @@ from checkout.flows.purchase.saga import Completion, Respond
 from checkout.flows.purchase.steps import HANDLER_ID, CompleteOutcome
 from checkout.flows.session_state import SessionState, load_session, require_open
 from checkout.payments.provider import PaymentProvider
+from checkout.protocol import ucp_requests as ucp
 from checkout.protocol.requests import (
     Capabilities,
     CheckoutSessionCompleteRequest,
@@ -37,7 +38,6 @@ from checkout.store.ids import new_id
 from checkout.store.payments import PaymentTokens
 from checkout.store.platform_items import PlatformItems
 from checkout.store.sessions import CheckoutSessions
-from checkout.ucp import requests as ucp
 
 FULFILLMENT_NEEDED = "Fulfillment address and option must be selected."
 # The tokenization handler's sandbox tokens, like Stripe's test tokens: each stands for a test

@@ -174,6 +174,32 @@ class Catalog:
         return [(product, variants[product.id]) for product in products]
 
 
+    def merchant_products(
+        self, merchant_id: str, *, limit: int, offset: int
+    ) -> tuple[int, list[tuple[ProductRow, list[VariantRow]]]]:
+        """One page of a merchant's products by title, active or not, each with all its
+        variants, and how many products it has in all."""
+        where = col(ProductRow.merchant_id) == merchant_id
+        count = self.db.exec(select(func.count()).select_from(ProductRow).where(where)).one()
+        products = self.db.exec(
+            select(ProductRow)
+            .where(where)
+            .order_by(col(ProductRow.title), col(ProductRow.id))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        variants: dict[str, list[VariantRow]] = {p.id: [] for p in products}
+        if products:
+            rows = self.db.exec(
+                select(VariantRow)
+                .where(col(VariantRow.product_id).in_(list(variants)))
+                .order_by(col(VariantRow.title), col(VariantRow.id))
+            ).all()
+            for variant in rows:
+                variants[variant.product_id].append(variant)
+        return int(count), [(product, variants[product.id]) for product in products]
+
+
 class CatalogWriter:
     """Bulk upserts from a platform sync: a page of products and variants in a few statements."""
 

@@ -88,6 +88,13 @@ class Ledger:
             select(LedgerEntryRow).where(col(LedgerEntryRow.movement_key) == movement_key)
         ).all()
 
+    def of_order(self, order_id: str) -> Sequence[LedgerEntryRow]:
+        return self.db.exec(
+            select(LedgerEntryRow)
+            .where(col(LedgerEntryRow.order_id) == order_id)
+            .order_by(col(LedgerEntryRow.id))
+        ).all()
+
     def disputes_of(self, order_id: str) -> Sequence[LedgerEntryRow]:
         """The buyer's side of an order's dispute movements, oldest first."""
         return self.db.exec(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from checkout.store.rows import OrderLineRow, OrderRow
+from checkout.store.rows import OrderLineRow, OrderProtocolStateRow, OrderRow
 
 
 class Orders:
@@ -36,6 +39,49 @@ class Orders:
         return self.db.exec(
             select(OrderRow).where(col(OrderRow.payment_id) == payment_id).with_for_update()
         ).first()
+
+    def of_merchant(
+        self,
+        merchant_id: str,
+        *,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, Sequence[OrderRow]]:
+        """One page of a merchant's orders, newest first, and how many match in all."""
+        where = [col(OrderRow.merchant_id) == merchant_id]
+        if status is not None:
+            where.append(col(OrderRow.status) == status)
+        if since is not None:
+            where.append(col(OrderRow.created_at) >= since)
+        if until is not None:
+            where.append(col(OrderRow.created_at) < until)
+        count = self.db.exec(select(func.count()).select_from(OrderRow).where(*where)).one()
+        rows = self.db.exec(
+            select(OrderRow)
+            .where(*where)
+            .order_by(col(OrderRow.created_at).desc(), col(OrderRow.id).desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return int(count), rows
+
+    def protocol_state(
+        self, order_id: str, *, for_update: bool = False
+    ) -> OrderProtocolStateRow | None:
+        """What a protocol keeps on an order that the core does not model (UCP's logs)."""
+        return self.db.get(OrderProtocolStateRow, order_id, with_for_update=for_update)
+
+    def keep_protocol_state(self, order_id: str, state: dict[str, Any], now: datetime) -> None:
+        row = self.protocol_state(order_id)
+        if row is None:
+            row = OrderProtocolStateRow(order_id=order_id, state=state, updated_at=now)
+        else:
+            row.state, row.updated_at = state, now
+        self.db.add(row)
+        self.db.flush()
 
     def lines(self, order_id: str) -> Sequence[OrderLineRow]:
         return self.db.exec(

@@ -23,14 +23,14 @@ from checkout.flows import ucp_sessions
 from checkout.flows.fulfill_order import ship_order
 from checkout.flows.purchase.steps import CompleteOutcome
 from checkout.flows.session_state import SessionState
+from checkout.protocol import ucp_requests as ucp
 from checkout.protocol.render import to_json
 from checkout.store.catalog import shipping_rules
 from checkout.store.orders import Orders
 from checkout.store.platform_items import PlatformItems
-from checkout.store.rows import OrderProtocolStateRow, OrderRow
+from checkout.store.rows import OrderRow
 from checkout.store.sessions import CheckoutSessions
 from checkout.ucp import discovery, render, render_2026_04_08
-from checkout.ucp import requests as ucp
 from checkout.ucp.idempotency import Keep, refusal, run_once
 from checkout.ucp.negotiation import VERSIONS, UcpAgent, negotiate, parse_ucp_agent
 from checkout.ucp.problems import Forbidden, error_body, status_for
@@ -91,7 +91,7 @@ def _order_body(db: Session, services: Services, order: OrderRow, version: str) 
     session = CheckoutSessions(db).get_any(order.checkout_session_id)
     assert session is not None
     state = sessions.get_session(db, session.id, agent_id=session.agent_id, now=services.clock())
-    extra = db.get(OrderProtocolStateRow, order.id)
+    extra = Orders(db).protocol_state(order.id)
     item_ids = PlatformItems(db).item_ids(lt.line.offer.variant_id for lt in state.quote.lines)
     body = render.order_document(
         state,
@@ -333,7 +333,7 @@ def update_order(
     carry); everything else about the order stays as sold."""
     with services.database.write() as db:
         order = _agents_order(db, order_id, agent)
-        row = db.get(OrderProtocolStateRow, order.id, with_for_update=True)
+        row = Orders(db).protocol_state(order.id, for_update=True)
         state = dict(row.state) if row else {}
         if body.fulfillment is not None and body.fulfillment.events is not None:
             state["events"] = [
@@ -343,13 +343,7 @@ def update_order(
             state["adjustments"] = [
                 a.model_dump(mode="json", exclude_none=True) for a in body.adjustments
             ]
-        now = services.clock()
-        if row is None:
-            row = OrderProtocolStateRow(order_id=order.id, state=state, updated_at=now)
-        else:
-            row.state, row.updated_at = state, now
-        db.add(row)
-        db.flush()
+        Orders(db).keep_protocol_state(order.id, state, services.clock())
         document = _order_body(db, services, order, agent.version)
     return json_document(document)
 

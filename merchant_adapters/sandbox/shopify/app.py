@@ -22,7 +22,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, FastAPI, Header, 
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from merchant_adapters.sandbox.levers import lever_guard
 from merchant_adapters.sandbox.shopify.sandbox import ShopifySandbox
@@ -43,6 +43,12 @@ class FulfillRequest(BaseModel):
     carrier: str
     tracking_number: str
     tracking_url: str | None = None
+
+
+class SyntheticShopRequest(BaseModel):
+    products: int = Field(default=12, ge=1, le=1000)
+    variants_per_product: int = Field(default=2, ge=1, le=6)
+    seed: int = 0
 
 
 class ProductUpdateRequest(BaseModel):
@@ -83,6 +89,24 @@ def create_shopify_sandbox_app(sandbox: ShopifySandbox, *, lever_key: str | None
     def fail(shop_domain: str, request: FailRequest) -> dict[str, Any]:
         sandbox.fail(request.mode, request.times, shop_domain=shop_domain)
         return {"shop": shop_domain, "mode": request.mode, "times": request.times}
+
+    @control.post("/{shop_domain}/synthetic")
+    def synthetic_shop(shop_domain: str, request: SyntheticShopRequest) -> Any:
+        """Open a shop here (or add to one) with generated products, ready to be onboarded."""
+        if not shop_domain.endswith(".myshopify.com"):
+            return _problem(400, "A Shopify shop domain ends in .myshopify.com.")
+        sandbox.generate_synthetic(
+            shop_domain, request.products, request.variants_per_product, request.seed
+        )
+        return {
+            "shop": shop_domain,
+            "products": request.products,
+            "credentials": {
+                "access_token": ShopifySandbox.DEMO_ACCESS_TOKEN,
+                "webhook_secret": ShopifySandbox.DEMO_WEBHOOK_SECRET,
+            },
+            "api_base_url": f"http://sandbox.internal/shopify/{shop_domain}",
+        }
 
     @control.post("/{shop_domain}/webhooks")
     def subscribe(shop_domain: str, request: WebhookSubscription) -> Any:
