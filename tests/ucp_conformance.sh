@@ -55,15 +55,37 @@ start_server() {  # $1: a name for this run's database and logs
   echo "the service did not start:" >&2; cat "$WORK/$1.server.log" >&2; exit 1
 }
 
+# protocol_test.py's test_discovery_urls fetches every spec and schema URL of the profile, which
+# the specification puts on https://ucp.dev. Without a route there (CI machines reach only package
+# registries) it cannot pass or fail on our account: it is left out, and the run says so, as the
+# PostgreSQL tests skip without a server.
+NEEDS_NETWORK="ProtocolTest.test_discovery_urls"
+online=1
+curl -s -m 5 -o /dev/null https://ucp.dev/ || online=0
+
 cp -r "$SUITE" "$WORK/suite"
 failed_total=0
+skipped=""
 printf '%-36s %7s %7s\n' file passed failed
 for path in "$WORK"/suite/*_test.py; do
   test=$(basename "$path")
+  only=()
+  if [ "$online" = 0 ]; then
+    for name in $NEEDS_NETWORK; do
+      class=${name%%.*}
+      if grep -q "^class $class(" "$path"; then
+        # absltest takes test names as arguments: every test of the class but this one.
+        mapfile -t only < <(grep -oE '^  def test_[A-Za-z0-9_]+' "$path" | sed "s/^  def /$class./" \
+          | grep -vx "$name")
+        skipped="$skipped $test::${name#*.}"
+      fi
+    done
+  fi
   start_server "${test%.py}"
   (cd "$WORK/suite" && "$UCP_VENV/bin/python" "$test" --server_url="http://127.0.0.1:$PORT/ucp" \
     --simulation_secret="$SECRET" \
-    --conformance_input=test_data/flower_shop/conformance_input.json) >"$WORK/$test.log" 2>&1
+    --conformance_input=test_data/flower_shop/conformance_input.json "${only[@]}") \
+    >"$WORK/$test.log" 2>&1
   stop_server
   ran=$(grep -oE '^Ran [0-9]+ test' "$WORK/$test.log" | grep -oE '[0-9]+' || echo 0)
   bad=$(grep -cE '^(FAIL|ERROR): ' "$WORK/$test.log")
@@ -73,6 +95,9 @@ for path in "$WORK"/suite/*_test.py; do
     if [ -n "${UCP_VERBOSE:-}" ]; then cat "$WORK/$test.log"; tail -40 "$WORK/${test%.py}.server.log"; fi
     grep -E '^(FAIL|ERROR): |^[A-Za-z]*Error: ' "$WORK/$test.log" | cut -c1-300 | sed 's/^/    /'
   fi
+done
+for t in $skipped; do
+  echo "SKIPPED $t: it fetches the profile's spec URLs on https://ucp.dev, unreachable from here"
 done
 if [ "$failed_total" -gt 0 ]; then
   echo "UCP conformance: $failed_total failing" >&2

@@ -426,7 +426,20 @@ well_known = APIRouter(tags=["ucp"])
     "/.well-known/ucp",
     operation_id="ucpBusinessProfile",
     responses={
-        200: {"description": "The business profile (discovery/profile_schema.json)."},
+        200: {
+            "description": "The business profile (discovery/profile_schema.json).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["ucp"],
+                        "properties": {"ucp": {"type": "object"}},
+                        "description": "UCP's business profile; its schema is the specification's "
+                        "discovery/profile_schema.json of the negotiated version.",
+                    }
+                }
+            },
+        },
         400: {"description": "A version this business does not speak (version_unsupported)."},
         404: {"description": "This platform serves no UCP business profile."},
     },
