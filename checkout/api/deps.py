@@ -83,7 +83,10 @@ def _stripe_inbox(request: Request) -> StripeInbox:
 
 
 def _idempotency(request: Request) -> Idempotency:
-    services = _services(request)
+    return idempotency_of(_services(request))
+
+
+def idempotency_of(services: Services) -> Idempotency:
     return Idempotency(
         records=services.idempotency,
         database=services.database,

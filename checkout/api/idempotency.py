@@ -14,7 +14,13 @@ import anyio
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from checkout.api.problems import error_body, error_response, json_response, status_for
+from checkout.api.problems import (
+    error_body,
+    error_response,
+    json_response,
+    refusal_headers,
+    status_for,
+)
 from checkout.domain.errors import CheckoutError, IdempotencyInFlight, InvalidRequest
 from checkout.protocol.render import to_json
 from checkout.store.db import Database
@@ -89,12 +95,16 @@ def _replay(claim: StoredResponse, headers: dict[str, str]) -> Response:
     return json_response(claim.status, claim.body, {**headers, "Idempotent-Replayed": "true"})
 
 
-def _kept_refusal(exc: CheckoutError, path: str) -> StoredResponse | None:
+# How a protocol words a refusal: its status and body for a domain error.
+Refusal = Callable[[CheckoutError], tuple[int, dict[str, Any]]]
+
+
+def _kept_refusal(exc: CheckoutError, refuse: Refusal) -> StoredResponse | None:
     """The answer a key keeps for a refusal; None for a 5xx, which is never kept."""
-    status = status_for(exc)
+    status, body = refuse(exc)
     if status >= 500:
         return None
-    return StoredResponse(status, to_json(error_body(exc, path)))
+    return StoredResponse(status, to_json(body))
 
 
 def run_idempotently(
@@ -116,7 +126,7 @@ def run_idempotently(
             IdempotencyRecords.finish(db, claim, stored)
     except CheckoutError as exc:
         # The work rolled back; its refusal is the answer this key keeps (unless it is a 5xx).
-        refusal = _kept_refusal(exc, path)
+        refusal = _kept_refusal(exc, lambda exc: (status_for(exc), error_body(exc, path)))
         if refusal is None:
             idempotency.records.abandon(claim)
             raise
@@ -134,22 +144,37 @@ AsyncWork = Callable[[Keep], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 async def run_idempotently_async(
-    idempotency: Idempotency, *, agent_id: str, path: str, key: str, raw: bytes, work: AsyncWork
+    idempotency: Idempotency,
+    *,
+    agent_id: str,
+    path: str,
+    key: str,
+    raw: bytes,
+    work: AsyncWork,
+    refuse: Refusal | None = None,
 ) -> Response:
     """The same rules for work spread over several transactions and awaited calls (a saga).
 
     The work calls `keep(db, status, body)` inside the transaction that decides its outcome, so
-    the answer is committed together with that change; a 5xx is never kept.
+    the answer is committed together with that change; a 5xx is never kept. `refuse` words
+    refusals in another protocol than ACP (UCP); a 5xx is raised for the app to answer.
     """
+    if refuse is None:
+        refuse = lambda exc: (status_for(exc), error_body(exc, path))  # noqa: E731
     headers = {"Idempotency-Key": key}
+
+    def refused(exc: CheckoutError) -> Response:
+        status, body = refuse(exc)
+        return json_response(status, to_json(body), refusal_headers(exc, headers))
+
     scope = KeyScope(identity=agent_id, path=path, key=key)
-    digest = fingerprint(raw, idempotency.fingerprint_key)
     try:
+        digest = fingerprint(raw, idempotency.fingerprint_key)
         claim = await anyio.to_thread.run_sync(
             lambda: idempotency.records.claim(scope, digest, idempotency.clock())
         )
     except CheckoutError as exc:
-        return error_response(exc, path, headers)
+        return refused(exc)
     if isinstance(claim, StoredResponse):
         return _replay(claim, headers)
     kept: StoredResponse | None = None
@@ -169,9 +194,9 @@ async def run_idempotently_async(
     except IdempotencyInFlight as exc:
         # Transient by nature: the retry this invites must be processed, not replayed.
         await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
-        return error_response(exc, path, headers)
+        return refused(exc)
     except CheckoutError as exc:
-        refusal = _kept_refusal(exc, path)
+        refusal = _kept_refusal(exc, refuse)
         if refusal is None:
             await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
             raise

@@ -79,12 +79,19 @@ def error_response(
     status: int | None = None,
 ) -> Response:
     """The flat ACP error; `status` only where the framework decided it (405, other 4xx)."""
+    return json_response(
+        status or status_for(exc), to_json(error_body(exc, path)), refusal_headers(exc, headers)
+    )
+
+
+def refusal_headers(exc: errors.CheckoutError, headers: dict[str, str] | None) -> dict[str, str]:
+    """The headers a refusal carries in every protocol: when to retry, how to authenticate."""
     extra = dict(headers or {})
     if isinstance(exc, errors.IdempotencyInFlight):
         extra["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.Unauthenticated):
         extra["WWW-Authenticate"] = "Bearer"
-    return json_response(status or status_for(exc), to_json(error_body(exc, path)), extra)
+    return extra
 
 
 def json_path(location: tuple[Any, ...]) -> str:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from checkout.api.idempotency import Keep
 from checkout.api.problems import json_document, json_response
 from checkout.api.services import Services
 from checkout.domain.errors import CheckoutError, InvalidRequest, NotFound
@@ -31,7 +32,7 @@ from checkout.store.platform_items import PlatformItems
 from checkout.store.rows import OrderRow
 from checkout.store.sessions import CheckoutSessions
 from checkout.ucp import discovery, render, render_2026_04_08
-from checkout.ucp.idempotency import Keep, refusal, run_once
+from checkout.ucp.idempotency import refusal, run_once
 from checkout.ucp.negotiation import VERSIONS, UcpAgent, negotiate, parse_ucp_agent
 from checkout.ucp.problems import Forbidden, error_body, status_for
 from checkout.ucp.signing import SigningKey
