@@ -25,6 +25,7 @@ from checkout.api.deps import (
     RawBodyDep,
     RefundingDep,
 )
+from checkout.api.documents import RefundView
 from checkout.api.idempotency import run_idempotently_async
 from checkout.api.ledger import whole_days
 from checkout.api.orders import ShipmentRequest
@@ -85,17 +86,7 @@ class MerchantOrderPage(BaseModel):
     next_offset: int | None
 
 
-class MerchantRefund(BaseModel):
-    id: str
-    order_id: str
-    amount: int
-    commission_refunded: int
-    currency: str
-    status: str
-    reason: str | None
-    source: str
-    provider_refund_id: str | None
-    created_at: str
+class MerchantRefund(RefundView):
     order: dict[str, Any]
 
 
