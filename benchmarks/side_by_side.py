@@ -110,7 +110,7 @@ class Server:
             self.process.kill()
 
 
-def start_server(app: str, env: dict[str, str], workers: int) -> Server:
+def start_server(app: str, env: dict[str, str], workers: int, source: Path = ROOT) -> Server:
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", app, "--factory", "--port", str(port),
@@ -118,7 +118,8 @@ def start_server(app: str, env: dict[str, str], workers: int) -> Server:
     ]  # fmt: skip
     if workers > 1:
         command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    # `python -m` puts the working directory first on the path: the code served is `source`'s.
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=source)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -363,20 +364,44 @@ def variants(url: str, merchant_id: str) -> list[str]:
                 return ids
 
 
+def shops(url: str) -> dict[str, list[str]]:
+    return {
+        "feed": feed_merchant(url),
+        "etsy": variants(url, "mch_clay_and_kiln"),
+        "shopify": variants(url, "mch_northwind_supply"),
+    }
+
+
 # --- the rounds ------------------------------------------------------------------------------
 
 
 @dataclass
 class Phase:
     name: str
-    server: str  # "bare", "checkout" or "peer"
+    server: str  # "bare", "checkout", "before" (--compare-with) or "peer"
     kind: str  # "wrk:<path>", "create", "bare", "purchase", "bare_purchase"
     shop: str  # which item list
     clients: int
     baseline: str | None  # the phase this one is divided by
 
 
-def plan(peer: bool) -> list[Phase]:
+def plan(peer: bool, before: bool) -> list[Phase]:
+    phases = _plan(peer)
+    if not before:
+        return phases
+    # The earlier code's figure right after this code's, against the same baseline.
+    compared: list[Phase] = []
+    for phase in phases:
+        compared.append(phase)
+        if phase.server == "checkout":
+            compared.append(
+                Phase(f"{phase.name} before", "before", phase.kind, phase.shop, phase.clients,
+                      phase.baseline)
+            )  # fmt: skip
+    return compared
+
+
+def _plan(peer: bool) -> list[Phase]:
     phases: list[Phase] = []
     for c in (8, 32):
         phases += [
@@ -414,13 +439,13 @@ def plan(peer: bool) -> list[Phase]:
 def measure(
     phase: Phase,
     urls: dict[str, str],
-    items: dict[str, list[str]],
+    items: dict[str, dict[str, list[str]]],
     seconds: float,
     use_wrk: bool,
     pool: ProcessPoolExecutor,
 ) -> Figure:
     url = urls[phase.server]
-    shop_items = items.get(phase.shop, [])
+    shop_items = items.get(phase.server, {}).get(phase.shop, [])
     if phase.kind == "single":
         path = "/bare" if phase.server == "bare" else "/checkout_sessions"
         if use_wrk:
@@ -434,7 +459,7 @@ def report(
     phases: list[Phase], figures: dict[str, list[Figure]], driver: str, args: argparse.Namespace
 ) -> str:
     lines = [
-        f"{'figure':<24} {'rate/s (median, all rounds)':<34} {'x bare':>7} "
+        f"{'figure':<30} {'rate/s (median, all rounds)':<34} {'x bare':>7} "
         f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>6}  load avg",
     ]
     medians = {name: statistics.median(f.rate for f in values) for name, values in figures.items()}
@@ -446,7 +471,7 @@ def report(
         p50 = statistics.median(f.p50_ms for f in values)
         p99 = max(f.p99_ms for f in values)
         lines.append(
-            f"{phase.name:<24} {medians[phase.name]:>7.1f} ({rates})"[:59].ljust(59)
+            f"{phase.name:<30} {medians[phase.name]:>7.1f} ({rates})"[:65].ljust(65)
             + f" {ratio:>7} {p50:>8.1f} {p99:>8.1f} {sum(f.errors for f in values):>6}  {loads}"
         )
     lines.append(
@@ -472,6 +497,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer", default=None, help="another ACP server's base URL")
     parser.add_argument("--peer-item", default=None, help="an item id the peer sells")
     parser.add_argument(
+        "--compare-with",
+        type=Path,
+        default=None,
+        help="another checkout of this repository (e.g. a worktree of an earlier commit): "
+        "its service is measured beside this one in the same rounds",
+    )
+    parser.add_argument(
         "--only", default=None, help="run only the figures whose name contains this text"
     )
     parser.add_argument(
@@ -494,7 +526,7 @@ def main(argv: list[str] | None = None) -> None:
         "SEEDS_DIR": str(seeds),
         "PUBLIC_BASE_URL": "http://bench.local",
     }
-    phases = plan(args.peer is not None)
+    phases = plan(args.peer is not None, args.compare_with is not None)
     if args.only:
         wanted = {p.name for p in phases if args.only in p.name}
         wanted |= {p.baseline for p in phases if p.name in wanted and p.baseline}
@@ -507,12 +539,17 @@ def main(argv: list[str] | None = None) -> None:
         checkout = start_server("checkout.app:create_app", env, args.workers)
         servers.append(checkout)
         urls = {"bare": bare.url, "checkout": checkout.url, "peer": args.peer or ""}
-        items = {
-            "feed": feed_merchant(checkout.url),
-            "etsy": variants(checkout.url, "mch_clay_and_kiln"),
-            "shopify": variants(checkout.url, "mch_northwind_supply"),
-            "peer": [args.peer_item] if args.peer_item else [],
-        }
+        items = {"checkout": shops(checkout.url), "peer": {"peer": [args.peer_item or ""]}}
+        if args.compare_with:
+            before_env = {**env, "DATABASE_URL": f"sqlite:///{workdir / 'before.db'}"}
+            if args.database_url:
+                before_env["DATABASE_URL"] = args.database_url
+            before = start_server(
+                "checkout.app:create_app", before_env, args.workers, args.compare_with.resolve()
+            )
+            servers.append(before)
+            urls["before"] = before.url
+            items["before"] = shops(before.url)
         with ProcessPoolExecutor(CLIENT_PROCESSES) as pool:
             for phase in phases:  # warm-up, not measured
                 measure(phase, urls, items, 1.0, use_wrk, pool)
@@ -521,7 +558,7 @@ def main(argv: list[str] | None = None) -> None:
                     figure = measure(phase, urls, items, args.seconds, use_wrk, pool)
                     figures[phase.name].append(figure)
                     print(
-                        f"round {round_number + 1} {phase.name:<24} {figure.rate:8.1f}/s "
+                        f"round {round_number + 1} {phase.name:<30} {figure.rate:8.1f}/s "
                         f"p99 {figure.p99_ms:7.1f} ms errors {figure.errors} "
                         f"load {figure.load:.2f}",
                         flush=True,
