@@ -525,6 +525,8 @@ def main(argv: list[str] | None = None) -> None:
         "OPERATOR_API_KEY": OPERATOR_KEY,
         "SEEDS_DIR": str(seeds),
         "PUBLIC_BASE_URL": "http://bench.local",
+        # The sandbox shops are on by default only on SQLite; the figures compare both databases.
+        "MERCHANT_SANDBOX": "true",
     }
     phases = plan(args.peer is not None, args.compare_with is not None)
     if args.only:
