@@ -110,33 +110,55 @@ def _kept_refusal(exc: CheckoutError, refuse: Refusal) -> StoredResponse | None:
 def run_idempotently(
     idempotency: Idempotency, *, agent_id: str, path: str, key: str, raw: bytes, work: Work
 ) -> Response:
+    """Work done in one transaction: the key is claimed, the work done and its answer kept there.
+
+    One commit per request instead of two (a claim, then the work): the writer is the
+    bottleneck on SQLite, so this is most of what a create or an update costs.
+    """
     headers = {"Idempotency-Key": key}
     scope = KeyScope(identity=agent_id, path=path, key=key)
+    records = idempotency.records
     try:
         digest = fingerprint(raw, idempotency.fingerprint_key)
-        claim = idempotency.records.claim(scope, digest, idempotency.clock())
     except CheckoutError as exc:
         return error_response(exc, path, headers)
-    if isinstance(claim, StoredResponse):
-        return _replay(claim, headers)
     try:
         with idempotency.database.write() as db:
+            try:
+                claim = records.claim_in(db, scope, digest, idempotency.clock())
+            except CheckoutError as exc:
+                raise _KeyRefused(exc) from exc
+            if isinstance(claim, StoredResponse):
+                return _replay(claim, headers)
             status, body = work(db)
             stored = StoredResponse(status, to_json(body))
             IdempotencyRecords.finish(db, claim, stored)
+    except _KeyRefused as refused:
+        return error_response(refused.error, path, headers)
     except CheckoutError as exc:
-        # The work rolled back; its refusal is the answer this key keeps (unless it is a 5xx).
+        # The work and its claim rolled back; its refusal is the answer this key keeps (unless
+        # it is a 5xx), claimed afresh: a duplicate may have answered in the meantime.
         refusal = _kept_refusal(exc, lambda exc: (status_for(exc), error_body(exc, path)))
         if refusal is None:
-            idempotency.records.abandon(claim)
             raise
+        try:
+            with idempotency.database.write() as db:
+                claim = records.claim_in(db, scope, digest, idempotency.clock())
+                if isinstance(claim, StoredResponse):
+                    return _replay(claim, headers)
+                IdempotencyRecords.finish(db, claim, refusal)
+        except CheckoutError as again:
+            return error_response(again, path, headers)
         stored = refusal
-        with idempotency.database.write() as db:
-            IdempotencyRecords.finish(db, claim, stored)
-    except BaseException:
-        idempotency.records.abandon(claim)  # 5xx responses are never cached
-        raise
     return json_response(stored.status, stored.body, headers)
+
+
+class _KeyRefused(Exception):
+    """The key itself was refused (reused with another body, or in flight): nothing is kept."""
+
+    def __init__(self, error: CheckoutError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 Keep = Callable[[Session, int, dict[str, Any]], None]

@@ -1,9 +1,11 @@
 """Idempotency records: claim a key before the work, keep the response with the work's commit.
 
-A record is claimed `in_flight` in its own short transaction, so a concurrent duplicate (in
-any worker sharing the database) sees it and gets 409. The response is written by `finish`
-inside the business transaction, so the key and the business change commit together or not
-at all. A process that dies mid-request leaves an `in_flight` record whose lease runs out, after
+Work done in one transaction claims the key in that transaction (`claim_in`): key, business
+change and response commit together or not at all, in one commit. Work spread over several
+transactions and awaited calls (a saga) claims the key `in_flight` in its own short transaction
+(`claim`), so a concurrent duplicate (in any worker sharing the database) sees it and gets 409;
+its response is written by `finish` inside the transaction that decides the outcome.
+A process that dies mid-request leaves an `in_flight` record whose lease runs out, after
 which a retry takes it over. 5xx responses are never kept: `abandon` deletes the claim.
 """
 
@@ -65,55 +67,70 @@ class IdempotencyRecords:
         return db.execute(statement).scalar_one_or_none()
 
     def claim(self, scope: KeyScope, fingerprint: str, now: datetime) -> Claimed | StoredResponse:
-        """Claim the key for new work, or return the response to replay; raise 409/422 otherwise."""
+        """Claim the key for new work, or return the response to replay; raise 409/422 otherwise.
+
+        The claim commits on its own, so work that awaits other services between transactions
+        (the purchase saga) shows a concurrent duplicate 409 while it runs.
+        """
         with self.database.write() as db:
-            record_id = self._insert(db, scope, fingerprint, now)
-            if record_id is not None:
-                return Claimed(record_id)
-            record = db.exec(
-                select(IdempotencyRecordRow).where(
-                    col(IdempotencyRecordRow.identity) == scope.identity,
-                    col(IdempotencyRecordRow.path) == scope.path,
-                    col(IdempotencyRecordRow.key) == scope.key,
-                )
-            ).one()
-            if record.created_at <= now - self.retention:
-                # Past retention the key is free again: reuse is a new request, not an error.
-                db.execute(
-                    delete(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == record.id)
-                )
-                record_id = self._insert(db, scope, fingerprint, now)
-                assert record_id is not None
-                return Claimed(record_id)
-            if record.fingerprint != fingerprint:
-                raise IdempotencyConflict(
-                    "This Idempotency-Key was already used with a different request body."
-                )
-            if record.state == "done":
-                assert record.response_status is not None and record.response_body is not None
-                return StoredResponse(record.response_status, record.response_body)
-            if record.locked_until > now:
-                wait = max(1, ceil((record.locked_until - now).total_seconds()))
-                raise IdempotencyInFlight(
-                    "A request with this Idempotency-Key is currently being processed.",
-                    retry_after=min(wait, 5),
-                )
-            taken = db.execute(
-                update(IdempotencyRecordRow)
-                .where(
-                    col(IdempotencyRecordRow.id) == record.id,
-                    col(IdempotencyRecordRow.state) == "in_flight",
-                    col(IdempotencyRecordRow.locked_until) == record.locked_until,
-                )
-                .values(locked_until=now + self.lease)
+            return self.claim_in(db, scope, fingerprint, now)
+
+    def claim_in(
+        self, db: Session, scope: KeyScope, fingerprint: str, now: datetime
+    ) -> Claimed | StoredResponse:
+        """The same claim inside the caller's transaction, for work done in that one transaction.
+
+        Nothing in flight is ever committed then: a concurrent duplicate waits for the writer
+        (SQLite's one writer, or PostgreSQL's lock on the uncommitted key) and then replays the
+        committed answer, or claims the key afresh if the first request rolled back.
+        """
+        record_id = self._insert(db, scope, fingerprint, now)
+        if record_id is not None:
+            return Claimed(record_id)
+        record = db.exec(
+            select(IdempotencyRecordRow).where(
+                col(IdempotencyRecordRow.identity) == scope.identity,
+                col(IdempotencyRecordRow.path) == scope.path,
+                col(IdempotencyRecordRow.key) == scope.key,
             )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                raise IdempotencyInFlight(
-                    "A request with this Idempotency-Key is currently being processed.",
-                    retry_after=1,
-                )
-            assert record.id is not None
-            return Claimed(record.id)
+        ).one()
+        if record.created_at <= now - self.retention:
+            # Past retention the key is free again: reuse is a new request, not an error.
+            db.execute(
+                delete(IdempotencyRecordRow).where(col(IdempotencyRecordRow.id) == record.id)
+            )
+            record_id = self._insert(db, scope, fingerprint, now)
+            assert record_id is not None
+            return Claimed(record_id)
+        if record.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "This Idempotency-Key was already used with a different request body."
+            )
+        if record.state == "done":
+            assert record.response_status is not None and record.response_body is not None
+            return StoredResponse(record.response_status, record.response_body)
+        if record.locked_until > now:
+            wait = max(1, ceil((record.locked_until - now).total_seconds()))
+            raise IdempotencyInFlight(
+                "A request with this Idempotency-Key is currently being processed.",
+                retry_after=min(wait, 5),
+            )
+        taken = db.execute(
+            update(IdempotencyRecordRow)
+            .where(
+                col(IdempotencyRecordRow.id) == record.id,
+                col(IdempotencyRecordRow.state) == "in_flight",
+                col(IdempotencyRecordRow.locked_until) == record.locked_until,
+            )
+            .values(locked_until=now + self.lease)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise IdempotencyInFlight(
+                "A request with this Idempotency-Key is currently being processed.",
+                retry_after=1,
+            )
+        assert record.id is not None
+        return Claimed(record.id)
 
     @staticmethod
     def finish(db: Session, claimed: Claimed, response: StoredResponse) -> None:

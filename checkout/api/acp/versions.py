@@ -17,7 +17,7 @@ from checkout.store.sessions import CheckoutSessions
 Respond = Callable[[Session, Any], None]
 
 
-def versioned_idempotency_key(
+async def versioned_idempotency_key(
     version: ApiVersionDep, key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
 ) -> str:
     """Required on every POST in 2026-04-17; optional in 2026-01-30, where a POST without one runs
@@ -27,7 +27,7 @@ def versioned_idempotency_key(
     return idempotency_key(key)
 
 
-def browser_headers(request: Request) -> dict[str, str]:
+async def browser_headers(request: Request) -> dict[str, str]:
     """The request headers a 2026-01-30 3-D Secure channel describes, when risk_signals do not."""
     found = {
         name: request.headers[name]
