@@ -15,6 +15,8 @@ Figures (concurrency c):
                                               from a feed merchant (checkout alone), and from
                                               the Etsy-style and Shopify-style sandbox shops
   create p99 at c=64, with the error count
+  UCP create/s and UCP purchases/s at c=8    the same checkout core through the UCP binding:
+                                              create -> update -> tokenize -> complete
 
 Usage: ./dev bench [--quick] [--rounds 3] [--seconds 8] [--workers 1] [--database-url URL]
                    [--peer URL --peer-item ID] [--driver auto|wrk|python]
@@ -34,6 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,12 +70,9 @@ end
 function request()
   counter = counter + 1
   local body = %(body)s
-  local headers = {
-    ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer %(key)s",
-    ["API-Version"] = "2026-04-17",
-    ["Idempotency-Key"] = "%(nonce)s-" .. tid .. "-" .. counter,
-  }
+  local headers = {%(headers)s}
+  headers["Content-Type"] = "application/json"
+  headers["Idempotency-Key"] = "%(nonce)s-" .. tid .. "-" .. counter
   return wrk.format("POST", "%(path)s", headers, body)
 end
 function done(summary, latency, requests)
@@ -132,6 +132,105 @@ def start_server(app: str, env: dict[str, str], workers: int, source: Path = ROO
     raise RuntimeError(f"{app} did not start")
 
 
+# --- what each protocol sends ----------------------------------------------------------------
+
+ITEM_MARK = "ITEM"
+UCP_MERCHANT = "bench_flowers"
+CARD = {
+    "type": "card",
+    "card_number_type": "fpan",
+    "number": "4242424242424242",
+    "display_card_funding_type": "credit",
+    "metadata": {},
+}
+UCP_SHIPPING = "std-ship"
+
+
+@dataclass(frozen=True)
+class Create:
+    """How a checkout is opened: the path, the agent's headers (no key) and the body for an item."""
+
+    path: str
+    headers: dict[str, str]
+    body: Callable[[str], dict[str, Any]]
+
+
+def ucp_create_body(item: str) -> dict[str, Any]:
+    return {
+        "currency": "USD",
+        "line_items": [{"item": {"id": item}, "quantity": 1}],
+        "buyer": {"email": "ada@example.com", "first_name": "Ada"},
+    }
+
+
+def ucp_agent(profile: str) -> dict[str, str]:
+    """The UCP-Agent header of an agent whose profile asks for no order events (see bare_app)."""
+    return {"UCP-Agent": f'profile="{profile}"'}
+
+
+BARE_CREATE = Create("/bare", {}, create_body)
+ACP_CREATE = Create("/checkout_sessions", HEADERS, create_body)
+
+
+def ucp_create(bare_url: str) -> Create:
+    return Create("/ucp/checkout-sessions", ucp_agent(f"{bare_url}/agent-profile"), ucp_create_body)
+
+
+UCP_DESTINATION = {
+    "fulfillment": {
+        "methods": [
+            {
+                "type": "shipping",
+                "destinations": [
+                    {
+                        "id": "home",
+                        "street_address": "1 Chat Road",
+                        "address_locality": "San Francisco",
+                        "address_region": "CA",
+                        "postal_code": "94131",
+                        "address_country": "US",
+                    }
+                ],
+                "selected_destination_id": "home",
+                "groups": [{"selected_option_id": UCP_SHIPPING}],
+            }
+        ]
+    }
+}
+
+
+def ucp_merchant_directory(directory: Path) -> Path:
+    """A UCP data folder (the conformance suite's format) of twenty bouquets with deep stock."""
+    directory.mkdir(parents=True, exist_ok=True)
+    products = ["id,title,price,image_url"] + [
+        f"bench_bouquet_{n},Bench bouquet {n},{2000 + n},https://example.com/b{n}.jpg"
+        for n in range(20)
+    ]
+    inventory = ["product_id,quantity"] + [f"bench_bouquet_{n},10000000" for n in range(20)]
+    shipping = [
+        "id,country_code,service_level,price,title",
+        f"{UCP_SHIPPING},default,standard,500,Standard Shipping",
+    ]
+    for name, rows in (
+        ("products.csv", products),
+        ("inventory.csv", inventory),
+        ("shipping_rates.csv", shipping),
+    ):
+        (directory / name).write_text("\n".join(rows) + "\n")
+    return directory
+
+
+def load_ucp_merchant(env: dict[str, str], directory: Path, source: Path) -> list[str]:
+    """Load the UCP merchant the way an operator does, with `agentic-checkout ucp load-merchant`."""
+    subprocess.run(
+        [sys.executable, "-c", "from marketplace.cli import main; main()", "ucp", "load-merchant",
+         str(ucp_merchant_directory(directory)), "--merchant-id", UCP_MERCHANT,
+         "--name", "Bench Flowers"],
+        env={**os.environ, **env}, cwd=source, check=True, capture_output=True,
+    )  # fmt: skip
+    return [f"bench_bouquet_{n}" for n in range(20)]
+
+
 # --- single requests -------------------------------------------------------------------------
 
 
@@ -139,20 +238,22 @@ def lua_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def wrk_figure(url: str, path: str, items: list[str], clients: int, seconds: float) -> Figure:
-    """POST path at a fixed concurrency with wrk; the body names items in turn, keys are unique."""
+def wrk_figure(url: str, create: Create, items: list[str], clients: int, seconds: float) -> Figure:
+    """POST a create at a fixed concurrency with wrk; bodies name items in turn, keys are unique."""
+    template = json.dumps(create.body(ITEM_MARK))
+    before, after = template.split(f'"{ITEM_MARK}"')
     if items:
-        template = json.dumps(create_body("ITEM"))
-        before, after = template.split('"ITEM"')
         body = f"{lua_string(before)} .. '\"' .. items[(counter % #items) + 1] .. '\"' .. {lua_string(after)}"
     else:
-        body = lua_string(json.dumps(create_body("var_x")))
+        body = lua_string(json.dumps(create.body("var_x")))
     script = WRK_SCRIPT % {
         "items": ", ".join(lua_string(item) for item in items),
         "body": body,
-        "key": KEY,
+        "headers": ", ".join(
+            f"[{lua_string(k)}] = {lua_string(v)}" for k, v in create.headers.items()
+        ),
         "nonce": uuid.uuid4().hex[:12],
-        "path": path,
+        "path": create.path,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -186,27 +287,26 @@ class Tally:
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def key_headers() -> dict[str, str]:
-    return {**HEADERS, "Idempotency-Key": uuid.uuid4().hex}
-
-
 async def expect(
-    tally: Tally, client: httpx.AsyncClient, path: str, body: Any, status: int
+    tally: Tally,
+    client: httpx.AsyncClient,
+    path: str,
+    body: Any,
+    status: int,
+    headers: dict[str, str] = HEADERS,
+    method: str = "POST",
 ) -> httpx.Response | None:
-    response = await client.post(path, json=body, headers=key_headers())
+    response = await client.request(
+        method, path, json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}
+    )
     if response.status_code != status:
         tally.errors[f"{path.split('/')[-1]}:{response.status_code}"] += 1
         return None
     return response
 
 
-async def purchase(tally: Tally, client: httpx.AsyncClient, item: str, bare: bool) -> bool:
-    """One whole purchase; on the bare server, four bare POSTs in the same order."""
-    if bare:
-        for _ in range(4):
-            if await expect(tally, client, "/bare", create_body(item), 201) is None:
-                return False
-        return True
+async def acp_purchase(tally: Tally, client: httpx.AsyncClient, item: str) -> bool:
+    """create -> update -> delegate_payment -> complete, as an ACP agent buys."""
     created = await expect(tally, client, "/checkout_sessions", create_body(item), 201)
     if created is None:
         return False
@@ -226,18 +326,11 @@ async def purchase(tally: Tally, client: httpx.AsyncClient, item: str, bare: boo
         "merchant_id": handler["config"]["merchant_id"],
         "expires_at": "2099-01-01T00:00:00Z",
     }
-    card = {
-        "type": "card",
-        "card_number_type": "fpan",
-        "number": "4242424242424242",
-        "display_card_funding_type": "credit",
-        "metadata": {},
-    }
     delegated = await expect(
         tally,
         client,
         "/agentic_commerce/delegate_payment",
-        {"payment_method": card, "allowance": allowance, "risk_signals": [], "metadata": {}},
+        {"payment_method": CARD, "allowance": allowance, "risk_signals": [], "metadata": {}},
         201,
     )
     if delegated is None:
@@ -252,10 +345,78 @@ async def purchase(tally: Tally, client: httpx.AsyncClient, item: str, bare: boo
     )
 
 
+async def ucp_purchase(tally: Tally, client: httpx.AsyncClient, item: str, profile: str) -> bool:
+    """create -> update (where to ship, how) -> tokenize the card -> complete, as a UCP agent buys:
+    the same four dependent requests as an ACP purchase."""
+    agent = ucp_agent(profile)
+    path = "/ucp/checkout-sessions"
+    created = await expect(tally, client, path, ucp_create_body(item), 201, agent)
+    if created is None:
+        return False
+    checkout_id = created.json()["id"]
+    updated = await expect(
+        tally, client, f"{path}/{checkout_id}", UCP_DESTINATION, 200, agent, method="PUT"
+    )
+    if updated is None:
+        return False
+    card = {key: CARD[key] for key in ("type", "card_number_type", "number")}
+    tokenized = await expect(
+        tally,
+        client,
+        "/ucp/tokenize",
+        {"credential": card, "binding": {"checkout_id": checkout_id}},
+        200,
+        agent,
+    )
+    if tokenized is None:
+        return False
+    instrument = {
+        "id": "instr_1",
+        "handler_id": "mock_payment_handler",
+        "type": "card",
+        "brand": "Visa",
+        "last_digits": "4242",
+        "credential": {"type": "token", "token": tokenized.json()["token"]},
+    }
+    completed = await expect(
+        tally,
+        client,
+        f"{path}/{checkout_id}/complete",
+        {"payment_data": instrument, "risk_signals": {}},
+        200,
+        agent,
+    )
+    return completed is not None
+
+
+async def bare_purchase(tally: Tally, client: httpx.AsyncClient, item: str) -> bool:
+    """The baseline of a purchase: four bare POSTs, one after another."""
+    for _ in range(4):
+        if await expect(tally, client, "/bare", create_body(item), 201, {}) is None:
+            return False
+    return True
+
+
 def drive_process(
-    url: str, kind: str, items: list[str], clients: int, seconds: float, offset: int
+    url: str,
+    kind: str,
+    items: list[str],
+    clients: int,
+    seconds: float,
+    offset: int,
+    create: Create = ACP_CREATE,
+    profile: str = "",
 ) -> Tally:
-    """One client process: `clients` concurrent loops of `kind` ("create", "bare" or a purchase)."""
+    """One client process: `clients` concurrent loops of `kind` ("create" or a purchase)."""
+
+    async def once(client: httpx.AsyncClient, tally: Tally, item: str) -> object:
+        if kind == "create":
+            return await expect(tally, client, create.path, create.body(item), 201, create.headers)
+        if kind == "bare_purchase":
+            return await bare_purchase(tally, client, item)
+        if kind == "ucp_purchase":
+            return await ucp_purchase(tally, client, item, profile)
+        return await acp_purchase(tally, client, item)
 
     async def run() -> Tally:
         tally = Tally()
@@ -268,16 +429,7 @@ def drive_process(
                 while time.perf_counter() < deadline:
                     item = items[next(counter) % len(items)] if items else "var_x"
                     started = time.perf_counter()
-                    ok: object
-                    if kind == "create":
-                        ok = await expect(
-                            tally, client, "/checkout_sessions", create_body(item), 201
-                        )
-                    elif kind == "bare":
-                        ok = await expect(tally, client, "/bare", create_body(item), 201)
-                    else:
-                        ok = await purchase(tally, client, item, bare=kind == "bare_purchase")
-                    if ok:
+                    if await once(client, tally, item):
                         tally.done += 1
                         tally.latencies.append(time.perf_counter() - started)
 
@@ -288,7 +440,14 @@ def drive_process(
 
 
 def processes_figure(
-    pool: ProcessPoolExecutor, url: str, kind: str, items: list[str], clients: int, seconds: float
+    pool: ProcessPoolExecutor,
+    url: str,
+    kind: str,
+    items: list[str],
+    clients: int,
+    seconds: float,
+    create: Create = ACP_CREATE,
+    profile: str = "",
 ) -> Figure:
     shares = [
         clients // CLIENT_PROCESSES + (i < clients % CLIENT_PROCESSES)
@@ -296,7 +455,7 @@ def processes_figure(
     ]
     started = time.perf_counter()
     futures = [
-        pool.submit(drive_process, url, kind, items, share, seconds, i * 7919)
+        pool.submit(drive_process, url, kind, items, share, seconds, i * 7919, create, profile)
         for i, share in enumerate(shares)
         if share
     ]
@@ -379,7 +538,7 @@ def shops(url: str) -> dict[str, list[str]]:
 class Phase:
     name: str
     server: str  # "bare", "checkout", "before" (--compare-with) or "peer"
-    kind: str  # "wrk:<path>", "create", "bare", "purchase", "bare_purchase"
+    kind: str  # "single", "ucp_single", "purchase", "bare_purchase", "ucp_purchase"
     shop: str  # which item list
     clients: int
     baseline: str | None  # the phase this one is divided by
@@ -393,7 +552,7 @@ def plan(peer: bool, before: bool) -> list[Phase]:
     compared: list[Phase] = []
     for phase in phases:
         compared.append(phase)
-        if phase.server == "checkout":
+        if phase.server == "checkout" and not phase.kind.startswith("ucp"):
             compared.append(
                 Phase(f"{phase.name} before", "before", phase.kind, phase.shop, phase.clients,
                       phase.baseline)
@@ -407,6 +566,7 @@ def _plan(peer: bool) -> list[Phase]:
         phases += [
             Phase(f"bare POST c={c}", "bare", "single", "", c, None),
             Phase(f"create c={c}", "checkout", "single", "feed", c, f"bare POST c={c}"),
+            Phase(f"UCP create c={c}", "checkout", "ucp_single", "ucp", c, f"bare POST c={c}"),
         ]
         if peer:
             phases.append(
@@ -425,6 +585,11 @@ def _plan(peer: bool) -> list[Phase]:
                     f"bare purchase c={c}",
                 )
             )
+        phases.append(
+            Phase(
+                f"purchase UCP c={c}", "checkout", "ucp_purchase", "ucp", c, f"bare purchase c={c}"
+            )
+        )
         if peer:
             phases.append(
                 Phase(f"peer purchase c={c}", "peer", "purchase", "peer", c, f"bare purchase c={c}")
@@ -446,13 +611,19 @@ def measure(
 ) -> Figure:
     url = urls[phase.server]
     shop_items = items.get(phase.server, {}).get(phase.shop, [])
-    if phase.kind == "single":
-        path = "/bare" if phase.server == "bare" else "/checkout_sessions"
+    profile = f"{urls['bare']}/agent-profile"
+    if phase.kind in ("single", "ucp_single"):
+        create = ACP_CREATE
+        if phase.server == "bare":
+            create = BARE_CREATE
+        elif phase.kind == "ucp_single":
+            create = ucp_create(urls["bare"])
         if use_wrk:
-            return wrk_figure(url, path, shop_items, phase.clients, seconds)
-        kind = "bare" if phase.server == "bare" else "create"
-        return processes_figure(pool, url, kind, shop_items, phase.clients, seconds)
-    return processes_figure(pool, url, phase.kind, shop_items, phase.clients, seconds)
+            return wrk_figure(url, create, shop_items, phase.clients, seconds)
+        return processes_figure(pool, url, "create", shop_items, phase.clients, seconds, create)
+    return processes_figure(
+        pool, url, phase.kind, shop_items, phase.clients, seconds, profile=profile
+    )
 
 
 def report(
@@ -527,6 +698,7 @@ def main(argv: list[str] | None = None) -> None:
         "PUBLIC_BASE_URL": "http://bench.local",
         # The sandbox shops are on by default only on SQLite; the figures compare both databases.
         "MERCHANT_SANDBOX": "true",
+        "UCP_MERCHANT_ID": UCP_MERCHANT,
     }
     phases = plan(args.peer is not None, args.compare_with is not None)
     if args.only:
@@ -538,12 +710,17 @@ def main(argv: list[str] | None = None) -> None:
     try:
         bare = start_server("benchmarks.bare_app:create_app", {}, args.workers)
         servers.append(bare)
+        ucp_items = load_ucp_merchant(env, workdir / "ucp-merchant", ROOT)
         checkout = start_server("checkout.app:create_app", env, args.workers)
         servers.append(checkout)
         urls = {"bare": bare.url, "checkout": checkout.url, "peer": args.peer or ""}
-        items = {"checkout": shops(checkout.url), "peer": {"peer": [args.peer_item or ""]}}
+        items = {
+            "checkout": {**shops(checkout.url), "ucp": ucp_items},
+            "peer": {"peer": [args.peer_item or ""]},
+        }
         if args.compare_with:
             before_env = {**env, "DATABASE_URL": f"sqlite:///{workdir / 'before.db'}"}
+            before_env.pop("UCP_MERCHANT_ID")
             if args.database_url:
                 before_env["DATABASE_URL"] = args.database_url
             before = start_server(
