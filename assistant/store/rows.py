@@ -14,6 +14,8 @@ from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from datastore import empty_dict, empty_list
+
 assistant_registry = registry()
 
 
@@ -49,7 +51,7 @@ class MessageRow(AssistantTable, table=True):
     role: str = Field(max_length=16)
     text: str
     parts: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
+        default_factory=empty_list, sa_column=Column(JSON, nullable=False)
     )
     turn_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = utc_column()
@@ -87,7 +89,9 @@ class StateRow(AssistantTable, table=True):
     )
     version: int
     turn_id: str | None = Field(default=None, max_length=64)
-    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
     created_at: datetime = utc_column()
 
 

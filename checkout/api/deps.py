@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Header, Request
 
 from checkout.api.idempotency import Idempotency
@@ -119,10 +120,13 @@ def _bearer(authorization: str | None) -> str:
     return secret.strip()
 
 
-def authenticated_agent(
+async def authenticated_agent(
     agent_keys: AgentKeysDep, authorization: Annotated[str | None, Header()] = None
 ) -> str:
-    agent_id = agent_keys.agent_for(_bearer(authorization))
+    secret = _bearer(authorization)
+    found, agent_id = agent_keys.known(secret)
+    if not found:
+        agent_id = await anyio.to_thread.run_sync(agent_keys.agent_for, secret)
     if agent_id is None:
         raise Unauthenticated("The API key is not valid.")
     return agent_id

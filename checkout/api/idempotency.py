@@ -8,9 +8,9 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-import anyio
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -107,7 +107,7 @@ def _kept_refusal(exc: CheckoutError, refuse: Refusal) -> StoredResponse | None:
     return StoredResponse(status, to_json(body))
 
 
-def run_idempotently(
+async def run_idempotently(
     idempotency: Idempotency, *, agent_id: str, path: str, key: str, raw: bytes, work: Work
 ) -> Response:
     """Work done in one transaction: the key is claimed, the work done and its answer kept there.
@@ -115,6 +115,14 @@ def run_idempotently(
     One commit per request instead of two (a claim, then the work): the writer is the
     bottleneck on SQLite, so this is most of what a create or an update costs.
     """
+    return await idempotency.database.run(
+        partial(_in_one_transaction, idempotency, agent_id, path, key, raw, work)
+    )
+
+
+def _in_one_transaction(
+    idempotency: Idempotency, agent_id: str, path: str, key: str, raw: bytes, work: Work
+) -> Response:
     headers = {"Idempotency-Key": key}
     scope = KeyScope(identity=agent_id, path=path, key=key)
     records = idempotency.records
@@ -192,7 +200,7 @@ async def run_idempotently_async(
     scope = KeyScope(identity=agent_id, path=path, key=key)
     try:
         digest = fingerprint(raw, idempotency.fingerprint_key)
-        claim = await anyio.to_thread.run_sync(
+        claim = await idempotency.database.run(
             lambda: idempotency.records.claim(scope, digest, idempotency.clock())
         )
     except CheckoutError as exc:
@@ -215,23 +223,23 @@ async def run_idempotently_async(
         status, body = await work(keep)
     except IdempotencyInFlight as exc:
         # Transient by nature: the retry this invites must be processed, not replayed.
-        await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
+        await idempotency.database.run(idempotency.records.abandon, claim)
         return refused(exc)
     except CheckoutError as exc:
         refusal = _kept_refusal(exc, refuse)
         if refusal is None:
-            await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
+            await idempotency.database.run(idempotency.records.abandon, claim)
             raise
-        await anyio.to_thread.run_sync(keep_alone, refusal)
+        await idempotency.database.run(keep_alone, refusal)
         return json_response(refusal.status, refusal.body, headers)
     except BaseException:
-        await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
+        await idempotency.database.run(idempotency.records.abandon, claim)
         raise
     if kept is None:
         response = StoredResponse(status, to_json(body))
         if status >= 500:
-            await anyio.to_thread.run_sync(idempotency.records.abandon, claim)
+            await idempotency.database.run(idempotency.records.abandon, claim)
         else:
-            await anyio.to_thread.run_sync(keep_alone, response)
+            await idempotency.database.run(keep_alone, response)
         return json_response(response.status, response.body, headers)
     return json_response(kept.status, kept.body, headers)

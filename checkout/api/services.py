@@ -48,11 +48,19 @@ class AgentKeys:
         with self._lock:
             self._cache.clear()
 
-    def agent_for(self, secret: str) -> str | None:
-        digest = key_hash(secret)
-        cached = self._cache.get(digest)
+    def known(self, secret: str) -> tuple[bool, str | None]:
+        """(True, the agent or None) when the key's answer is cached; (False, None) when the
+        database must be asked: the common case costs no query and no thread."""
+        cached = self._cache.get(key_hash(secret))
         if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+            return True, cached[0]
+        return False, None
+
+    def agent_for(self, secret: str) -> str | None:
+        found, agent = self.known(secret)
+        if found:
+            return agent
+        digest = key_hash(secret)
         with self.database.read() as db:
             agent_id = AgentKeyRecords(db, is_sqlite=self.database.is_sqlite).agent_with(digest)
         with self._lock:

@@ -10,6 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from datastore import empty_dict, empty_list
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in and out, on SQLite (which stores naive text) as on PostgreSQL."""
@@ -43,11 +45,15 @@ class MerchantRow(SQLModel, table=True):
     currency: str = Field(max_length=3)
     country: str = Field(max_length=2)
     support_email: str | None = None
-    links: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    shipping: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    links: dict[str, str] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
+    shipping: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
     commission_bps: int
     commission_category_bps: dict[str, int] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False, server_default="{}")
     )
     commission_minimum: int | None = None
     commission_fixed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -82,13 +88,13 @@ class ProductRow(SQLModel, table=True):
     title: str
     description: str
     category: str | None = None
-    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     material: str | None = None
     rating: float | None = None
     review_count: int = 0
     digital: bool = False
     url: str | None = None
-    images: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    images: list[str] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     platform_product_id: str | None = Field(default=None, max_length=255)
     active: bool = True  # False once the platform no longer sells it
     updated_at: datetime = utc_column()
@@ -102,7 +108,9 @@ class VariantRow(SQLModel, table=True):
     merchant_id: str = Field(foreign_key="merchants.id", index=True, max_length=64)
     sku: str | None = None
     title: str
-    options: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    options: dict[str, str] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
     price: int
     list_price: int | None = None
     currency: str = Field(max_length=3)
@@ -135,11 +143,13 @@ class CheckoutSessionRow(SQLModel, table=True):
         default=None, sa_column=Column(JSON, nullable=True)
     )
     selections: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
+        default_factory=empty_list, sa_column=Column(JSON, nullable=False)
     )
-    interventions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    interventions: list[str] = Field(
+        default_factory=empty_list, sa_column=Column(JSON, nullable=False)
+    )
     notices: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
+        default_factory=empty_list, sa_column=Column(JSON, nullable=False)
     )
     authentication_metadata: dict[str, Any] | None = Field(
         default=None, sa_column=Column(JSON, nullable=True)
@@ -159,7 +169,7 @@ class CheckoutSessionRow(SQLModel, table=True):
     # acp | ucp: a session is seen only through the protocol that created it.
     protocol: str = Field(default="acp", max_length=8, sa_column_kwargs={"server_default": "acp"})
     discount_codes: list[str] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+        default_factory=empty_list, sa_column=Column(JSON, nullable=False, server_default="[]")
     )
     # What a protocol shows that the core does not model (UCP's destination ids, consent).
     protocol_state: dict[str, Any] | None = Field(
@@ -194,7 +204,7 @@ class PaymentTokenRow(SQLModel, table=True):
     merchant_id: str = Field(max_length=256)
     expires_at: datetime = utc_column()
     metadata_: dict[str, str] = Field(
-        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+        default_factory=empty_dict, sa_column=Column("metadata", JSON, nullable=False)
     )
     created_at: datetime = utc_column()
     used_at: datetime | None = utc_column(nullable=True)
@@ -248,7 +258,7 @@ class OrderRow(SQLModel, table=True):
     estimated_earliest: datetime | None = utc_column(nullable=True)
     estimated_latest: datetime | None = utc_column(nullable=True)
     fulfillments: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
+        default_factory=empty_list, sa_column=Column(JSON, nullable=False)
     )
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
@@ -330,7 +340,7 @@ class PurchaseRow(SQLModel, table=True):
     # completed | unwound
     state: str = Field(max_length=16, index=True)
     # The sale as charged; read it as checkout.flows.purchase.sale.Sale.of(row).
-    sale: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sale: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     platform_order_id: str | None = Field(default=None, max_length=255)
     platform_order_name: str | None = None
     recorded: str | None = Field(default=None, max_length=32)
@@ -351,7 +361,9 @@ class PlatformEventRow(SQLModel, table=True):
     merchant_id: str = Field(foreign_key="merchants.id", max_length=64)
     event_id: str = Field(max_length=255)
     kind: str = Field(max_length=32)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
     received_at: datetime = utc_column()
     processed_at: datetime | None = utc_column(nullable=True)
 
@@ -368,7 +380,7 @@ class CommissionTermsRow(SQLModel, table=True):
     version: int
     rate_bps: int
     category_bps: dict[str, int] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
     )
     minimum: int | None = None
     fixed: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -418,7 +430,9 @@ class StripeEventRow(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=64)
     account: str | None = Field(default=None, max_length=255)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
     created: datetime = utc_column()
     received_at: datetime = utc_column()
     processed_at: datetime | None = utc_column(nullable=True)

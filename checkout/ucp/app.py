@@ -7,7 +7,6 @@ import hmac
 from datetime import timedelta
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
@@ -149,7 +148,7 @@ def _sync(services: Services, op: Any) -> Any:
                 keep(db, status, body)
                 return status, body
 
-        return await anyio.to_thread.run_sync(transaction)
+        return await services.database.run(transaction)
 
     return work
 
@@ -266,7 +265,7 @@ async def complete_checkout(
                     now=services.clock(),
                 )
 
-        token = await anyio.to_thread.run_sync(vault)
+        token = await services.database.run(vault)
         outcome = await ucp_sessions.complete_with_token(
             services.completion,
             checkout_id,
@@ -280,7 +279,7 @@ async def complete_checkout(
                 return answer(db, outcome)
 
         # The order_placed event left with the order, through the outbox.
-        return await anyio.to_thread.run_sync(final)
+        return await services.database.run(final)
 
     return await run_once(
         services,
@@ -362,7 +361,7 @@ async def simulate_shipping(
     expected = services.settings.simulation_secret or ""
     if not secret or not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         raise Forbidden("The Simulation-Secret header is missing or wrong.")
-    document = await anyio.to_thread.run_sync(_ship, services, order_id)
+    document = await services.database.run(_ship, services, order_id)
     return json_document(document)
 
 

@@ -37,7 +37,7 @@ PATH = "/agentic_commerce/delegate_payment"
         **ERRORS,
     },
 )
-def delegate_payment_token(
+async def delegate_payment_token(
     body: DelegatePaymentRequest,
     agent: AgentDep,
     _version: ApiVersionDep,
@@ -62,4 +62,4 @@ def delegate_payment_token(
             "metadata": token.metadata,
         }
 
-    return run_idempotently(idempotency, agent_id=agent, path=PATH, key=key, raw=raw, work=work)
+    return await run_idempotently(idempotency, agent_id=agent, path=PATH, key=key, raw=raw, work=work)

@@ -45,7 +45,7 @@ router = APIRouter(tags=["checkout"])
     responses=session_responses(201),
     operation_id="createCheckoutSession",
 )
-def create_checkout_session(
+async def create_checkout_session(
     body: CheckoutSessionCreateRequest,
     agent: AgentDep,
     version: ApiVersionDep,
@@ -69,7 +69,7 @@ def create_checkout_session(
         )
         return 201, dialects.session(version, state, presentation)
 
-    return run_idempotently(
+    return await run_idempotently(
         idempotency, agent_id=agent, path="/checkout_sessions", key=key, raw=raw, work=work
     )
 
@@ -79,7 +79,7 @@ def create_checkout_session(
     responses=session_responses(200),
     operation_id="updateCheckoutSession",
 )
-def update_checkout_session(
+async def update_checkout_session(
     checkout_session_id: str,
     body: CheckoutSessionUpdateRequest,
     agent: AgentDep,
@@ -96,7 +96,7 @@ def update_checkout_session(
         state = sessions.update_session(db, checkout_session_id, body, agent_id=agent, now=clock())
         return 200, dialects.session(version, state, presentation)
 
-    return run_idempotently(
+    return await run_idempotently(
         idempotency,
         agent_id=agent,
         path=f"/checkout_sessions/{checkout_session_id}",
@@ -111,7 +111,7 @@ def update_checkout_session(
     responses=GET_ERRORS | session_responses(200),
     operation_id="getCheckoutSession",
 )
-def get_checkout_session(
+async def get_checkout_session(
     checkout_session_id: str,
     agent: AgentDep,
     version: ApiVersionDep,
@@ -119,10 +119,12 @@ def get_checkout_session(
     clock: ClockDep,
     presentation: PresentationDep,
 ) -> Response:
-    with database.read() as db:
-        state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=clock())
-        body = dialects.session(version, state, presentation)
-    return json_response(200, to_json(body))
+    def read() -> dict[str, Any]:
+        with database.read() as db:
+            state = sessions.get_session(db, checkout_session_id, agent_id=agent, now=clock())
+            return dialects.session(version, state, presentation)
+
+    return json_response(200, to_json(await database.run(read)))
 
 
 @router.post(
@@ -172,7 +174,7 @@ async def complete_checkout_session(
     responses=session_responses(200) | {405: ERRORS[400]},
     operation_id="cancelCheckoutSession",
 )
-def cancel_checkout_session(
+async def cancel_checkout_session(
     checkout_session_id: str,
     agent: AgentDep,
     version: ApiVersionDep,
@@ -187,7 +189,7 @@ def cancel_checkout_session(
         state = sessions.cancel_session(db, checkout_session_id, body, agent_id=agent, now=clock())
         return 200, dialects.session(version, state, presentation)
 
-    return run_idempotently(
+    return await run_idempotently(
         idempotency,
         agent_id=agent,
         path=f"/checkout_sessions/{checkout_session_id}/cancel",

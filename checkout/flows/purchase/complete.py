@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import anyio
-
 from checkout.domain.allowance import TOKEN_PARAM
 from checkout.domain.checkout import OPEN_STATUSES, Status
 from checkout.domain.errors import (
@@ -74,7 +72,7 @@ async def complete_checkout(
         assert merchant is not None
         return session, merchant
 
-    session, merchant = await anyio.to_thread.run_sync(load)
+    session, merchant = await ctx.database.run(load)
     if merchant.status == "revoked" and Status(session.status) in OPEN_STATUSES:
         raise InvalidRequest(
             f"{merchant.name} cannot take orders right now; nothing was charged.",
@@ -94,7 +92,7 @@ async def complete_checkout(
                 respond(db, begun)
             return begun
 
-    begun = await anyio.to_thread.run_sync(begin)
+    begun = await ctx.database.run(begin)
     if isinstance(begun, CompleteOutcome):
         await _release_session_holds(ctx, session_id)  # a 3-D Secure attempt that failed
         return begun
@@ -121,7 +119,7 @@ async def _release_session_holds(ctx: Completion, session_id: str) -> None:
         with ctx.database.read() as db:
             return Payments(db).to_release(session_id)
 
-    for payment_id in await anyio.to_thread.run_sync(holds):
+    for payment_id in await ctx.database.run(holds):
         await release_hold(ctx, payment_id)
 
 
@@ -142,7 +140,7 @@ async def _hold_shared_token(
         with ctx.database.read() as db:
             return PaymentTokens(db).get(token_id) is not None
 
-    if await anyio.to_thread.run_sync(known):
+    if await ctx.database.run(known):
         return
     try:
         shared = await ctx.provider.shared_token(token_id)
@@ -187,4 +185,4 @@ async def _hold_shared_token(
             if PaymentTokens(db).get(token_id) is None:
                 PaymentTokens(db).add(row)
 
-    await anyio.to_thread.run_sync(keep)
+    await ctx.database.run(keep)

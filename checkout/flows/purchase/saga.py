@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import anyio
 from sqlmodel import Session
 
 from checkout.domain.checkout import Problem
@@ -142,7 +141,7 @@ async def _authorize(
         with ctx.database.read() as db:
             return authorize_request(db, purchase)
 
-    request = await anyio.to_thread.run_sync(read)
+    request = await ctx.database.run(read)
     try:
         authorization = await ctx.provider.authorize(request)
     except PaymentUnavailable as exc:
@@ -182,7 +181,7 @@ async def _authorize(
                 respond(db, result)
             return result
 
-    result = await anyio.to_thread.run_sync(record)
+    result = await ctx.database.run(record)
     if isinstance(result, CompleteOutcome):
         await release_hold(ctx, purchase.payment_id)
     return result
@@ -243,7 +242,7 @@ async def _place(
             note_placed(db, current, placed, ctx.clock())
             return current
 
-    return await anyio.to_thread.run_sync(note)
+    return await ctx.database.run(note)
 
 
 async def _capture(
@@ -259,7 +258,7 @@ async def _capture(
         assert payment is not None and payment.provider_payment_id is not None
         return payment
 
-    payment = await anyio.to_thread.run_sync(read)
+    payment = await ctx.database.run(read)
     try:
         return await ctx.provider.capture(
             cast(str, payment.provider_payment_id),
@@ -334,7 +333,7 @@ async def release_hold(ctx: Completion, payment_id: str) -> bool:
         with ctx.database.read() as db:
             return Payments(db).get(payment_id)
 
-    payment = await anyio.to_thread.run_sync(read)
+    payment = await ctx.database.run(read)
     if payment is None or payment.status != PaymentStatus.VOID_PENDING:
         return True
     if payment.provider_payment_id:
@@ -353,7 +352,7 @@ async def release_hold(ctx: Completion, payment_id: str) -> bool:
         with ctx.database.write() as db:
             hold_released(db, payment_id, ctx.clock())
 
-    await anyio.to_thread.run_sync(done)
+    await ctx.database.run(done)
     return True
 
 
@@ -366,7 +365,7 @@ async def _note_failure(ctx: Completion, purchase: PurchaseRow, error: str) -> N
             current.updated_at = ctx.clock()
             db.add(current)
 
-    await anyio.to_thread.run_sync(note)
+    await ctx.database.run(note)
 
 
 async def _resolve_unknown(
@@ -448,7 +447,7 @@ async def _settle(
             respond(db, outcome)
             return outcome
 
-    return await anyio.to_thread.run_sync(run)
+    return await ctx.database.run(run)
 
 
 def _settled(db: Session, purchase: PurchaseRow, ctx: Completion) -> CompleteOutcome:
