@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from checkout.api.problems import (
     error_body,
-    error_response,
     json_response,
     refusal_headers,
     status_for,
@@ -108,28 +107,49 @@ def _kept_refusal(exc: CheckoutError, refuse: Refusal) -> StoredResponse | None:
 
 
 async def run_idempotently(
-    idempotency: Idempotency, *, agent_id: str, path: str, key: str, raw: bytes, work: Work
+    idempotency: Idempotency,
+    *,
+    agent_id: str,
+    path: str,
+    key: str,
+    raw: bytes,
+    work: Work,
+    refuse: Refusal | None = None,
 ) -> Response:
     """Work done in one transaction: the key is claimed, the work done and its answer kept there.
 
     One commit per request instead of two (a claim, then the work): the writer is the
-    bottleneck on SQLite, so this is most of what a create or an update costs.
+    bottleneck on SQLite, so this is most of what a create or an update costs. `refuse` words
+    refusals in another protocol than ACP (UCP).
     """
+    if refuse is None:
+        refuse = lambda exc: (status_for(exc), error_body(exc, path))  # noqa: E731
     return await idempotency.database.run(
-        partial(_in_one_transaction, idempotency, agent_id, path, key, raw, work)
+        partial(_in_one_transaction, idempotency, agent_id, path, key, raw, work, refuse)
     )
 
 
 def _in_one_transaction(
-    idempotency: Idempotency, agent_id: str, path: str, key: str, raw: bytes, work: Work
+    idempotency: Idempotency,
+    agent_id: str,
+    path: str,
+    key: str,
+    raw: bytes,
+    work: Work,
+    refuse: Refusal,
 ) -> Response:
     headers = {"Idempotency-Key": key}
+
+    def refused(exc: CheckoutError) -> Response:
+        status, body = refuse(exc)
+        return json_response(status, to_json(body), refusal_headers(exc, headers))
+
     scope = KeyScope(identity=agent_id, path=path, key=key)
     records = idempotency.records
     try:
         digest = fingerprint(raw, idempotency.fingerprint_key)
     except CheckoutError as exc:
-        return error_response(exc, path, headers)
+        return refused(exc)
     try:
         with idempotency.database.write() as db:
             try:
@@ -141,12 +161,12 @@ def _in_one_transaction(
             status, body = work(db)
             stored = StoredResponse(status, to_json(body))
             IdempotencyRecords.finish(db, claim, stored)
-    except _KeyRefused as refused:
-        return error_response(refused.error, path, headers)
+    except _KeyRefused as key_refused:
+        return refused(key_refused.error)
     except CheckoutError as exc:
         # The work and its claim rolled back; its refusal is the answer this key keeps (unless
         # it is a 5xx), claimed afresh: a duplicate may have answered in the meantime.
-        refusal = _kept_refusal(exc, lambda exc: (status_for(exc), error_body(exc, path)))
+        refusal = _kept_refusal(exc, refuse)
         if refusal is None:
             raise
         try:
@@ -156,7 +176,7 @@ def _in_one_transaction(
                     return _replay(claim, headers)
                 IdempotencyRecords.finish(db, claim, refusal)
         except CheckoutError as again:
-            return error_response(again, path, headers)
+            return refused(again)
         stored = refusal
     return json_response(stored.status, stored.body, headers)
 

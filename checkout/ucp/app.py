@@ -31,19 +31,19 @@ from checkout.store.platform_items import PlatformItems
 from checkout.store.rows import OrderRow
 from checkout.store.sessions import CheckoutSessions
 from checkout.ucp import discovery, render, render_2026_04_08
-from checkout.ucp.idempotency import refusal, run_once
+from checkout.ucp.idempotency import refusal, run_once, run_write_once
 from checkout.ucp.negotiation import VERSIONS, UcpAgent, negotiate, parse_ucp_agent
 from checkout.ucp.problems import Forbidden, error_body, status_for
 from checkout.ucp.signing import SigningKey
 from checkout.ucp.webhooks import OrderEventSender
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _agent(ucp_agent: Annotated[str | None, Header(alias="UCP-Agent")] = None) -> UcpAgent:
+async def _agent(ucp_agent: Annotated[str | None, Header(alias="UCP-Agent")] = None) -> UcpAgent:
     if not ucp_agent:
         raise InvalidRequest(
             'Send the UCP-Agent header with your profile: profile="https://...".',
@@ -138,21 +138,6 @@ def _event_for(services: Services, order_id: str) -> tuple[str | None, dict[str,
 router = APIRouter(tags=["ucp"])
 
 
-def _sync(services: Services, op: Any) -> Any:
-    """Run `op(db, keep)` in one write transaction off the event loop."""
-
-    async def work(keep: Keep) -> tuple[int, dict[str, Any]]:
-        def transaction() -> tuple[int, dict[str, Any]]:
-            with services.database.write() as db:
-                status, body = op(db)
-                keep(db, status, body)
-                return status, body
-
-        return await services.database.run(transaction)
-
-    return work
-
-
 @router.post("/checkout-sessions", status_code=201, operation_id="ucpCreateCheckout")
 async def create_checkout(
     agent: AgentDep, raw: RawDep, services: ServicesDep, key: KeyDep = None
@@ -174,14 +159,14 @@ async def create_checkout(
         )
         return 201, _checkout_body(db, services, state, agent.version)
 
-    return await run_once(
+    return await run_write_once(
         services,
         agent_id=agent.agent_id,
         version=agent.version,
         path="/checkout-sessions",
         key=key,
         raw=raw,
-        work=_sync(services, op),
+        op=op,
     )
 
 
@@ -205,14 +190,14 @@ async def update_checkout(
         )
         return 200, _checkout_body(db, services, state, agent.version)
 
-    return await run_once(
+    return await run_write_once(
         services,
         agent_id=agent.agent_id,
         version=agent.version,
         path=f"/checkout-sessions/{checkout_id}",
         key=key,
         raw=raw,
-        work=_sync(services, op),
+        op=op,
     )
 
 
@@ -226,14 +211,14 @@ async def cancel_checkout(
         )
         return 200, _checkout_body(db, services, state, agent.version)
 
-    return await run_once(
+    return await run_write_once(
         services,
         agent_id=agent.agent_id,
         version=agent.version,
         path=f"/checkout-sessions/{checkout_id}/cancel",
         key=key,
         raw=raw,
-        work=_sync(services, op),
+        op=op,
     )
 
 
@@ -306,14 +291,14 @@ async def tokenize(
         )
         return 200, {"token": token}
 
-    return await run_once(
+    return await run_write_once(
         services,
         agent_id=agent.agent_id,
         version=agent.version,
         path="/tokenize",
         key=key,
         raw=raw,
-        work=_sync(services, op),
+        op=op,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from checkout.api.deps import idempotency_of
-from checkout.api.idempotency import AsyncWork, run_idempotently_async
+from checkout.api.idempotency import AsyncWork, Work, run_idempotently, run_idempotently_async
 from checkout.api.problems import json_response
 from checkout.api.services import Services
 from checkout.domain.errors import CheckoutError
@@ -46,3 +46,37 @@ async def run_once(
         work=work,
         refuse=lambda exc: refusal(exc, version),
     )
+
+
+async def run_write_once(
+    services: Services,
+    *,
+    agent_id: str,
+    version: str,
+    path: str,
+    key: str | None,
+    raw: bytes,
+    op: Work,
+) -> Response:
+    """A write done in one transaction, `op(db)`: with a key, the key's claim, the write and its
+    answer are one commit, as ACP's creates and updates are."""
+    if key:
+        return await run_idempotently(
+            idempotency_of(services),
+            agent_id=agent_id,
+            path=f"ucp:{path}",
+            key=key,
+            raw=raw,
+            work=op,
+            refuse=lambda exc: refusal(exc, version),
+        )
+
+    def transaction() -> tuple[int, dict[str, Any]]:
+        try:
+            with services.database.write() as db:
+                return op(db)
+        except CheckoutError as exc:
+            return refusal(exc, version)
+
+    status, body = await services.database.run(transaction)
+    return json_response(status, to_json(body))
