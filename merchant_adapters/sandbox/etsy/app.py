@@ -22,6 +22,7 @@ from merchant_adapters.sandbox.etsy.schemas import (
     WebhookSubscription,
 )
 from merchant_adapters.sandbox.levers import lever_guard
+from merchant_adapters.sandbox.transactions import run_blocking
 
 
 def _names(values: Sequence[str]) -> list[str]:
@@ -38,7 +39,8 @@ def _delivered(delivery: WebhookDelivery | None) -> Json:
 def create_etsy_sandbox_app(sandbox: EtsySandbox, *, lever_key: str | None = None) -> FastAPI:
     """The emulator as an ASGI app serving /v3/application/...; mount it at /sandbox/etsy.
 
-    Endpoints that touch the database are plain `def` (FastAPI runs them in its thread pool).
+    Endpoints that touch the database run it through `run_blocking` (inline on SQLite, on a
+    worker thread on PostgreSQL).
     The /x-sandbox/_control/ levers need `lever_key` as a bearer key when one is given.
     """
     app = FastAPI(title="Etsy sandbox", openapi_url=None, docs_url=None, redoc_url=None)
@@ -52,7 +54,7 @@ def create_etsy_sandbox_app(sandbox: EtsySandbox, *, lever_key: str | None = Non
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return JSONResponse({"error": f"Invalid input: {problems}"}, status_code=400)
 
-    def admitted(request: Request, response: Response) -> None:
+    async def admitted(request: Request, response: Response) -> None:
         path, root = request.url.path, request.scope.get("root_path", "")
         path = path[len(root) :] if root and path.startswith(root) else path
         response.headers.update(sandbox.admit(path, request.headers))
@@ -64,11 +66,11 @@ def create_etsy_sandbox_app(sandbox: EtsySandbox, *, lever_key: str | None = Non
         return {"application_id": 1}
 
     @api.get("/shops/{shop_id}")
-    def get_shop(shop_id: int) -> Json:
-        return sandbox.shop_json(shop_id)
+    async def get_shop(shop_id: int) -> Json:
+        return await run_blocking(sandbox.engine, sandbox.shop_json, shop_id)
 
     @api.get("/shops/{shop_id}/listings")
-    def get_listings_by_shop(
+    async def get_listings_by_shop(
         shop_id: int,
         state: str = "active",
         limit: int = Query(25, ge=1, le=100),
@@ -76,41 +78,49 @@ def create_etsy_sandbox_app(sandbox: EtsySandbox, *, lever_key: str | None = Non
         includes: list[str] = Query(default=[]),
     ) -> Json:
         wanted = {name.lower() for name in _names(includes)}
-        return sandbox.listings_page(
-            shop_id, state=state, limit=limit, offset=offset, includes=wanted
+        return await run_blocking(
+            sandbox.engine,
+            lambda: sandbox.listings_page(
+                shop_id, state=state, limit=limit, offset=offset, includes=wanted
+            ),
         )
 
     @api.get("/listings/batch/inventory")  # before /listings/{listing_id}, which would match it
-    def get_listings_inventory_by_listing_ids(listing_ids: list[str] = Query(...)) -> Json:
+    async def get_listings_inventory_by_listing_ids(listing_ids: list[str] = Query(...)) -> Json:
         ids = _names(listing_ids)
         if not (0 < len(ids) <= 100 and all(i.isdigit() for i in ids)):
             raise EtsyApiError(400, "listing_ids must be 1 to 100 listing ids")
-        return sandbox.inventories_json([int(i) for i in ids])
+        return await run_blocking(sandbox.engine, sandbox.inventories_json, [int(i) for i in ids])
 
     @api.get("/listings/{listing_id}")
-    def get_listing(listing_id: int, includes: list[str] = Query(default=[])) -> Json:
-        return sandbox.listing_json(listing_id, {name.lower() for name in _names(includes)})
+    async def get_listing(listing_id: int, includes: list[str] = Query(default=[])) -> Json:
+        wanted = {name.lower() for name in _names(includes)}
+        return await run_blocking(sandbox.engine, sandbox.listing_json, listing_id, wanted)
 
     @api.get("/listings/{listing_id}/inventory")
-    def get_listing_inventory(listing_id: int) -> Json:
-        return sandbox.inventory_json(listing_id)
+    async def get_listing_inventory(listing_id: int) -> Json:
+        return await run_blocking(sandbox.engine, sandbox.inventory_json, listing_id)
 
     @api.put("/listings/{listing_id}/inventory")
-    def update_listing_inventory(listing_id: int, body: PutInventory) -> Json:
-        return sandbox.replace_inventory(listing_id, body)
+    async def update_listing_inventory(listing_id: int, body: PutInventory) -> Json:
+        return await run_blocking(sandbox.engine, sandbox.replace_inventory, listing_id, body)
 
     @api.post("/x-sandbox/shops/{shop_id}/orders")
-    def create_order(shop_id: int, body: OrderRequest, response: Response) -> Json:
-        response.status_code, order = sandbox.create_order(shop_id, body)
+    async def create_order(shop_id: int, body: OrderRequest, response: Response) -> Json:
+        status, order = await run_blocking(sandbox.engine, sandbox.create_order, shop_id, body)
+        response.status_code = status
         return order
 
     @api.get("/x-sandbox/shops/{shop_id}/orders")
-    def find_orders(shop_id: int, reference: str) -> Json:
-        return sandbox.find_orders(shop_id, reference)
+    async def find_orders(shop_id: int, reference: str) -> Json:
+        return await run_blocking(sandbox.engine, sandbox.find_orders, shop_id, reference)
 
     @api.post("/x-sandbox/shops/{shop_id}/orders/{order_id}/cancel")
-    def cancel_order(shop_id: int, order_id: int, body: CancelRequest | None = None) -> Json:
-        return sandbox.cancel_order(shop_id, order_id, restock=body is None or body.restock)
+    async def cancel_order(shop_id: int, order_id: int, body: CancelRequest | None = None) -> Json:
+        restock = body is None or body.restock
+        return await run_blocking(
+            sandbox.engine, lambda: sandbox.cancel_order(shop_id, order_id, restock=restock)
+        )
 
     control = APIRouter(
         prefix="/v3/application/x-sandbox/_control",

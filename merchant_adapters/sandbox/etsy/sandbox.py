@@ -74,6 +74,10 @@ class EtsySandbox:
         self._second = self._this_second = self._today = 0
         create_tables(engine)
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     # -- controls ---------------------------------------------------------------------------------
 
     def load_seed(self, document: Mapping[str, Any]) -> int:

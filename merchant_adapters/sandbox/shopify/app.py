@@ -28,6 +28,7 @@ from merchant_adapters.sandbox.levers import lever_guard
 from merchant_adapters.sandbox.shopify.sandbox import ShopifySandbox
 from merchant_adapters.sandbox.shopify.schemas import FailureMode, SandboxNotFound
 from merchant_adapters.sandbox.shopify.tables import numeric_id
+from merchant_adapters.sandbox.transactions import run_blocking
 
 
 class FailRequest(BaseModel):
@@ -71,14 +72,16 @@ def create_shopify_sandbox_app(sandbox: ShopifySandbox, *, lever_key: str | None
         return await request_validation_exception_handler(request, exc)
 
     @app.post("/{shop_domain}/admin/api/{version}/graphql.json")
-    def graphql(
+    async def graphql(
         shop_domain: str,
         version: str,
         background: BackgroundTasks,
         payload: Annotated[Any, Body()] = None,
         access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
     ) -> Response:
-        answer = sandbox.handle_graphql(shop_domain, access_token, payload)
+        answer = await run_blocking(
+            sandbox.engine, sandbox.handle_graphql, shop_domain, access_token, payload
+        )
         if answer.webhooks_queued:
             background.add_task(sandbox.deliver_pending)
         return JSONResponse(answer.body, status_code=answer.status, headers=dict(answer.headers))

@@ -80,6 +80,10 @@ class ShopifySandbox:
 
     # -- loading ---------------------------------------------------------------------------------
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def load_seed(self, document: Mapping[str, Any]) -> str:
         """Load a seeds/*.json document of a Shopify merchant; returns its shop domain. Idempotent."""
         return load_seed(self._engine, self._clock, document)
