@@ -11,8 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import anyio
-
 from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.flows.fulfill_order import cancel_order, ship_order
 from checkout.flows.refund_order import Refunding, refund_order
@@ -52,13 +50,13 @@ async def handle_platform_event(
     clock: Callable[[], datetime],
 ) -> str:
     """Apply a verified event once; returns what was done, for the log and the response."""
-    fresh = await anyio.to_thread.run_sync(_receive, database, merchant.id, event, clock())
+    fresh = await database.run(_receive, database, merchant.id, event, clock())
     if not fresh:
         return "duplicate"
     outcome: str | Canceled = await _apply(database, platforms, merchant, event, clock)
     if isinstance(outcome, Canceled):
         outcome = await _refund_canceled(refunding, outcome.order_id)
-    await anyio.to_thread.run_sync(_done, database, merchant.id, event.event_id, clock())
+    await database.run(_done, database, merchant.id, event.event_id, clock())
     log.info(
         "platform.event merchant=%s kind=%s id=%s outcome=%s",
         merchant.id,
@@ -120,7 +118,7 @@ async def _apply(
             with database.read() as db:
                 return order_for_platform(db, merchant.id, event.platform_order_id, event.reference)
 
-        order = await anyio.to_thread.run_sync(find)
+        order = await database.run(find)
         if order is None:
             return "no such order"
         state = await _platform_order_state(platforms, merchant, order)
@@ -161,7 +159,7 @@ async def _apply(
             )
             return "order shipped"
 
-    return await anyio.to_thread.run_sync(in_transaction)
+    return await database.run(in_transaction)
 
 
 async def _platform_refuses_us(platforms: MerchantPlatforms, merchant: MerchantRow) -> bool:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import anyio
-
 from checkout.domain.errors import InvalidRequest, ServiceUnavailable
 from checkout.store.catalog import Catalog, CatalogWriter
 from checkout.store.rows import MerchantRow
@@ -43,7 +41,7 @@ async def refresh_stock(
             if product and variant
         }
 
-    wanted = await anyio.to_thread.run_sync(refs)
+    wanted = await ctx.database.run(refs)
     if not wanted:
         return
     try:
@@ -74,4 +72,4 @@ async def refresh_stock(
             # Variants the platform no longer knows are no longer sold.
             writer.retire_variants(missing, ctx.clock())
 
-    await anyio.to_thread.run_sync(write)
+    await ctx.database.run(write)
