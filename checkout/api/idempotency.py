@@ -98,6 +98,10 @@ def _replay(claim: StoredResponse, headers: dict[str, str]) -> Response:
 Refusal = Callable[[CheckoutError], tuple[int, dict[str, Any]]]
 
 
+def _in_acp_words(path: str) -> Refusal:
+    return lambda exc: (status_for(exc), error_body(exc, path))
+
+
 def _kept_refusal(exc: CheckoutError, refuse: Refusal) -> StoredResponse | None:
     """The answer a key keeps for a refusal; None for a 5xx, which is never kept."""
     status, body = refuse(exc)
@@ -122,10 +126,17 @@ async def run_idempotently(
     bottleneck on SQLite, so this is most of what a create or an update costs. `refuse` words
     refusals in another protocol than ACP (UCP).
     """
-    if refuse is None:
-        refuse = lambda exc: (status_for(exc), error_body(exc, path))  # noqa: E731
     return await idempotency.database.run(
-        partial(_in_one_transaction, idempotency, agent_id, path, key, raw, work, refuse)
+        partial(
+            _in_one_transaction,
+            idempotency,
+            agent_id,
+            path,
+            key,
+            raw,
+            work,
+            refuse or _in_acp_words(path),
+        )
     )
 
 
@@ -209,8 +220,7 @@ async def run_idempotently_async(
     the answer is committed together with that change; a 5xx is never kept. `refuse` words
     refusals in another protocol than ACP (UCP); a 5xx is raised for the app to answer.
     """
-    if refuse is None:
-        refuse = lambda exc: (status_for(exc), error_body(exc, path))  # noqa: E731
+    refuse = refuse or _in_acp_words(path)
     headers = {"Idempotency-Key": key}
 
     def refused(exc: CheckoutError) -> Response:

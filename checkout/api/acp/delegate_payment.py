@@ -62,4 +62,6 @@ async def delegate_payment_token(
             "metadata": token.metadata,
         }
 
-    return await run_idempotently(idempotency, agent_id=agent, path=PATH, key=key, raw=raw, work=work)
+    return await run_idempotently(
+        idempotency, agent_id=agent, path=PATH, key=key, raw=raw, work=work
+    )
