@@ -93,7 +93,14 @@ def quote_session(
         )
         for line in line_rows
     ]
-    quote = build_quote(
+    return lines, quote_lines(db, row, lines, merchant, now)
+
+
+def quote_lines(
+    db: Session, row: CheckoutSessionRow, lines: list[Line], merchant: MerchantRow, now: datetime
+) -> Quote:
+    """Price lines already read, against the session row as it stands in this transaction."""
+    return build_quote(
         QuoteInput(
             lines=lines,
             shipping=shipping_rules(merchant),
@@ -110,7 +117,6 @@ def quote_session(
             default_selections=row.protocol != "ucp",
         )
     )
-    return lines, quote
 
 
 def payability_problems(merchant: MerchantRow) -> tuple[Problem, ...]:
