@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 T = TypeVar("T")
 
-__all__ = ["Database", "empty_dict", "empty_list", "open_engine"]
+__all__ = ["Database", "empty_dict", "empty_list", "open_engine", "run_blocking"]
 
 
 # Default factories for JSON columns of SQLModel rows. Pydantic asks a default factory for its
@@ -69,6 +69,22 @@ def open_engine(url: str, *, pool_size: int, max_overflow: int) -> Engine:
     return create_engine(url, poolclass=NullPool)
 
 
+async def run_blocking(engine: Engine, work: Callable[..., T], *args: Any) -> T:
+    """Blocking database work called from the event loop: inline on SQLite, on a worker thread
+    on PostgreSQL.
+
+    SQLite's work is a local file's, a fraction of a millisecond, and a process writes one
+    transaction at a time anyway; handing each piece to a thread and back cost more than the
+    work itself (a create went from 136 to 215 per second inline, in `./dev bench`). The price:
+    while another process holds SQLite's write lock (a second worker, the CLI), the event loop
+    waits with it, up to the busy timeout. PostgreSQL's work is a network round trip, which must
+    not hold up the other requests on the loop.
+    """
+    if engine.dialect.name == "sqlite":
+        return work(*args)
+    return await anyio.to_thread.run_sync(work, *args)
+
+
 class Database:
     """Hands out transactions; a unit of work commits once at the end or rolls back entirely."""
 
@@ -100,19 +116,8 @@ class Database:
             yield session
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
-        """Blocking database work called from the event loop: inline on SQLite, on a worker
-        thread on PostgreSQL.
-
-        SQLite's work is a local file's, a fraction of a millisecond, and this process writes
-        one transaction at a time anyway; handing each piece to a thread and back cost more than
-        the work itself (a create went from 136 to 215 per second inline, in `./dev bench`). The
-        price: while another process holds SQLite's write lock (a second worker, the CLI), the
-        event loop waits with it, up to the busy timeout. PostgreSQL's work is a network round
-        trip, which must not hold up the other requests on the loop.
-        """
-        if self._write_lock is not None:
-            return work(*args)
-        return await anyio.to_thread.run_sync(work, *args)
+        """Blocking database work called from the event loop (see `run_blocking`)."""
+        return await run_blocking(self.engine, work, *args)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

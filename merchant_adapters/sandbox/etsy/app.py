@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from datastore import run_blocking
 from merchant_adapters.sandbox.etsy.sandbox import EtsySandbox
 from merchant_adapters.sandbox.etsy.schemas import (
     CancelRequest,
@@ -22,7 +23,6 @@ from merchant_adapters.sandbox.etsy.schemas import (
     WebhookSubscription,
 )
 from merchant_adapters.sandbox.levers import lever_guard
-from merchant_adapters.sandbox.transactions import run_blocking
 
 
 def _names(values: Sequence[str]) -> list[str]:

@@ -24,11 +24,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from datastore import run_blocking
 from merchant_adapters.sandbox.levers import lever_guard
 from merchant_adapters.sandbox.shopify.sandbox import ShopifySandbox
 from merchant_adapters.sandbox.shopify.schemas import FailureMode, SandboxNotFound
 from merchant_adapters.sandbox.shopify.tables import numeric_id
-from merchant_adapters.sandbox.transactions import run_blocking
 
 
 class FailRequest(BaseModel):
