@@ -51,16 +51,19 @@ class AgentKeys:
     def known(self, secret: str) -> tuple[bool, str | None]:
         """(True, the agent or None) when the key's answer is cached; (False, None) when the
         database must be asked: the common case costs no query and no thread."""
-        cached = self._cache.get(key_hash(secret))
+        return self._cached(key_hash(secret))
+
+    def _cached(self, digest: str) -> tuple[bool, str | None]:
+        cached = self._cache.get(digest)
         if cached is not None and cached[1] > time.monotonic():
             return True, cached[0]
         return False, None
 
     def agent_for(self, secret: str) -> str | None:
-        found, agent = self.known(secret)
+        digest = key_hash(secret)
+        found, agent = self._cached(digest)
         if found:
             return agent
-        digest = key_hash(secret)
         with self.database.read() as db:
             agent_id = AgentKeyRecords(db, is_sqlite=self.database.is_sqlite).agent_with(digest)
         with self._lock:
