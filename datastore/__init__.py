@@ -7,18 +7,31 @@ transaction handed out is common. Knows nothing of commerce.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, inspect
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session
+from sqlalchemy.sql.expression import Executable
+from sqlmodel import Session, SQLModel, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 T = TypeVar("T")
+R = TypeVar("R", bound=SQLModel)
 
-__all__ = ["Database", "empty_dict", "empty_list", "open_engine", "run_blocking"]
+__all__ = [
+    "Database",
+    "empty_dict",
+    "empty_list",
+    "get_row",
+    "insert_rows",
+    "open_engine",
+    "run_blocking",
+]
 
 
 # Default factories for JSON columns of SQLModel rows. Pydantic asks a default factory for its
@@ -47,7 +60,9 @@ def _sqlite_begin(connection: Any) -> None:
     # Writers take the lock up front: a deferred transaction that upgrades to a writer can fail
     # with SQLITE_BUSY without waiting, which under concurrency means spurious errors.
     mode = "BEGIN IMMEDIATE" if connection.get_execution_options().get("writer") else "BEGIN"
-    connection.exec_driver_sql(mode)
+    # Straight to the driver: every unit of work begins here, and SQLAlchemy's statement path
+    # (events, result set-up) cost more than the BEGIN itself.
+    connection.connection.driver_connection.execute(mode)
 
 
 def open_engine(url: str, *, pool_size: int, max_overflow: int) -> Engine:
@@ -126,3 +141,56 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Reading a row by its key and writing new rows are most of what a request does. Session.get
+# builds its SELECT and that statement's cache key on every call, and adding rows goes through
+# the unit of work's flush; each cost several times what SQLite takes to run the statement
+# (180-350 against 25-140 microseconds a statement, measured on SQLite). These build the
+# statement once per table and run it with parameters.
+
+
+def get_row(db: Session, entity: type[R], key: Any, *, for_update: bool = False) -> R | None:
+    """The row with this primary key, as Session.get finds it; `for_update` locks it until the
+    transaction ends and reads it afresh."""
+    return db.exec(_row_by_key(entity, for_update), params={"key": key}).first()
+
+
+@cache
+def _row_by_key(entity: type[R], for_update: bool) -> SelectOfScalar[R]:
+    (key_column,) = inspect(entity).primary_key
+    statement = select(entity).where(key_column == bindparam("key"))
+    if for_update:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return statement
+
+
+def insert_rows(db: Session, rows: Sequence[SQLModel]) -> None:
+    """New rows of one table in one statement, outside the unit of work, then attached to the
+    session as stored rows: later changes to them are flushed as UPDATEs, as for rows read.
+
+    Only for rows whose every column value is set in Python (keys included): nothing the
+    database generates is read back.
+    """
+    if not rows:
+        return
+    statement, attributes = _row_insert(type(rows[0]))
+    db.execute(
+        statement,
+        [{column: getattr(row, name) for name, column in attributes} for row in rows],
+    )
+    for row in rows:
+        make_transient_to_detached(row)
+        db.add(row)
+
+
+@cache
+def _row_insert(entity: type[SQLModel]) -> tuple[Executable, tuple[tuple[str, str], ...]]:
+    mapper = inspect(entity)
+    table: Table = mapper.local_table  # type: ignore[assignment]
+    attributes = tuple(
+        (prop.key, prop.columns[0].key)
+        for prop in mapper.column_attrs
+        if prop.columns[0].table is table
+    )
+    return table.insert(), attributes

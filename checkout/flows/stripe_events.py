@@ -318,9 +318,7 @@ async def _dispute(inbox: StripeInbox, dispute: DisputeChanged) -> str:
         found = await anyio.to_thread.run_sync(book, None, "")
         if found is None:
             return DEFERRED
-        return f"dispute {status}" + (
-            ": an inquiry moves no money" if dispute.inquiry else ""
-        )
+        return f"dispute {status}" + (": an inquiry moves no money" if dispute.inquiry else "")
 
     if dispute.stage is DisputeStage.FUNDS_WITHDRAWN:
         amount, fee = dispute.withdrawn

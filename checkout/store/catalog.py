@@ -15,6 +15,7 @@ from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
 from checkout.domain.errors import NotFound
 from checkout.domain.purchase import HOLDING_STOCK
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
+from datastore import get_row
 
 
 def shipping_rules(merchant: MerchantRow) -> ShippingRules:
@@ -64,7 +65,7 @@ def offer_of(variant: VariantRow, product: ProductRow) -> Offer:
 
 def merchant_or_missing(db: Session, merchant_id: str, *, for_update: bool = False) -> MerchantRow:
     """The merchant, or the 404 every caller answers when there is none."""
-    merchant = db.get(MerchantRow, merchant_id, with_for_update=for_update)
+    merchant = get_row(db, MerchantRow, merchant_id, for_update=for_update)
     if merchant is None:
         raise NotFound(f"Merchant '{merchant_id}' does not exist.", code="merchant_not_found")
     return merchant
@@ -75,7 +76,7 @@ class Catalog:
         self.db = db
 
     def merchant(self, merchant_id: str) -> MerchantRow | None:
-        return self.db.get(MerchantRow, merchant_id)
+        return get_row(self.db, MerchantRow, merchant_id)
 
     def merchants(self, ids: Iterable[str]) -> dict[str, MerchantRow]:
         wanted = set(ids)

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from checkout.store.commission_terms import CommissionBook
 from checkout.store.rows import MerchantRow, ProductRow
+from datastore import get_row
 
 
 class Merchants:
@@ -17,7 +18,7 @@ class Merchants:
         self.db = db
 
     def get(self, merchant_id: str, *, for_update: bool = False) -> MerchantRow | None:
-        return self.db.get(MerchantRow, merchant_id, with_for_update=for_update)
+        return get_row(self.db, MerchantRow, merchant_id, for_update=for_update)
 
     def add(self, merchant: MerchantRow, now: datetime) -> None:
         """A new merchant, with its first commission terms in force from `now`."""

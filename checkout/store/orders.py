@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from checkout.store.rows import OrderLineRow, OrderProtocolStateRow, OrderRow
+from datastore import get_row
 
 
 class Orders:
@@ -72,7 +73,7 @@ class Orders:
         self, order_id: str, *, for_update: bool = False
     ) -> OrderProtocolStateRow | None:
         """What a protocol keeps on an order that the core does not model (UCP's logs)."""
-        return self.db.get(OrderProtocolStateRow, order_id, with_for_update=for_update)
+        return get_row(self.db, OrderProtocolStateRow, order_id, for_update=for_update)
 
     def keep_protocol_state(self, order_id: str, state: dict[str, Any], now: datetime) -> None:
         row = self.protocol_state(order_id)

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from checkout.domain.allowance import Allowance, TokenState
 from checkout.domain.purchase import PaymentStatus
 from checkout.store.rows import PaymentRow, PaymentTokenRow
+from datastore import get_row
 
 
 def token_state(row: PaymentTokenRow) -> TokenState:
@@ -34,7 +35,7 @@ class PaymentTokens:
         self.db.flush()
 
     def get(self, token_id: str) -> PaymentTokenRow | None:
-        return self.db.get(PaymentTokenRow, token_id)
+        return get_row(self.db, PaymentTokenRow, token_id)
 
     def consume(self, token_id: str, now: datetime) -> bool:
         """Mark a token used exactly once; False when another request spent it first."""
@@ -61,7 +62,7 @@ class Payments:
         self.db.flush()
 
     def get(self, payment_id: str) -> PaymentRow | None:
-        return self.db.get(PaymentRow, payment_id)
+        return get_row(self.db, PaymentRow, payment_id)
 
     def awaiting_authentication(self, session_id: str) -> PaymentRow | None:
         """The session's payment left waiting for the buyer's 3-D Secure, if any."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, select
 
 from checkout.store.rows import RefundRow
+from datastore import get_row
 
 
 class Refunds:
@@ -18,7 +19,7 @@ class Refunds:
         self.db.flush()
 
     def get(self, refund_id: str) -> RefundRow | None:
-        return self.db.get(RefundRow, refund_id)
+        return get_row(self.db, RefundRow, refund_id)
 
     def by_provider_id(self, provider_refund_id: str) -> RefundRow | None:
         return self.db.exec(

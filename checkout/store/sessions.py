@@ -12,6 +12,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from checkout.domain.checkout import OPEN_STATUSES
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
+from datastore import insert_rows
 
 # UCP agents are known by their profile, not by an API key: their ids carry this prefix.
 UCP_AGENT_PREFIX = "ucp:"
@@ -50,10 +51,8 @@ class CheckoutSessions:
         return self.db.exec(_session_lines(), params={"session_id": session_id}).all()
 
     def add(self, session: CheckoutSessionRow, lines: Sequence[CheckoutLineRow]) -> None:
-        self.db.add(session)
-        self.db.flush()
-        self.db.add_all(lines)
-        self.db.flush()
+        insert_rows(self.db, [session])
+        insert_rows(self.db, lines)
 
     def replace_lines(self, session_id: str, lines: Sequence[CheckoutLineRow]) -> None:
         self.db.execute(
