@@ -187,7 +187,7 @@ def insert_rows(db: Session, rows: Sequence[SQLModel]) -> None:
 @cache
 def _row_insert(entity: type[SQLModel]) -> tuple[Executable, tuple[tuple[str, str], ...]]:
     mapper = inspect(entity)
-    table: Table = mapper.local_table  # type: ignore[assignment]
+    table: Table = mapper.local_table
     attributes = tuple(
         (prop.key, prop.columns[0].key)
         for prop in mapper.column_attrs
