@@ -33,7 +33,7 @@ from checkout.protocol.requests import (
 )
 from checkout.store.catalog import Catalog
 from checkout.store.ids import new_id
-from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
+from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow, MerchantRow
 from checkout.store.sessions import CheckoutSessions, protocol_of
 
 SELLER_INTERVENTIONS = ("3ds",)
@@ -55,9 +55,10 @@ INTENT_REASON_CODES = frozenset(
 
 def _line_rows(
     db: Session, session_id: str, items: list[Item], *, merchant_id: str | None, currency: str
-) -> tuple[str, list[CheckoutLineRow], dict[str, Offer]]:
-    """Lines for the requested items, one per distinct item (repeated ids add up their quantities)."""
-    offers = Catalog(db).offers(item.id for item in items)
+) -> tuple[MerchantRow, list[CheckoutLineRow], dict[str, Offer]]:
+    """Lines for the requested items, one per distinct item (repeated ids add up their quantities),
+    and the merchant selling them."""
+    offers, merchants = Catalog(db).offers_and_merchants(item.id for item in items)
     quantities: dict[str, int] = {}
     for index, item in enumerate(items):
         offer = offers.get(item.id)
@@ -89,6 +90,7 @@ def _line_rows(
                 code="invalid",
             )
     assert merchant_id is not None
+    merchant = merchants[merchant_id]
     rows = [
         CheckoutLineRow(
             id=new_id("li"),
@@ -100,7 +102,7 @@ def _line_rows(
         )
         for position, (variant_id, quantity) in enumerate(quantities.items())
     ]
-    return merchant_id, rows, offers
+    return merchant, rows, offers
 
 
 def _dump(model: Any) -> dict[str, Any] | None:
@@ -118,7 +120,7 @@ def create_session(
 ) -> SessionState:
     session_id = new_id("cs")
     currency = request.currency.lower()
-    merchant_id, line_rows, offers = _line_rows(
+    merchant, line_rows, offers = _line_rows(
         db, session_id, request.line_items, merchant_id=None, currency=currency
     )
     interventions = request.capabilities.interventions
@@ -127,7 +129,7 @@ def create_session(
         id=session_id,
         agent_id=agent_id,
         protocol=protocol_of(agent_id),
-        merchant_id=merchant_id,
+        merchant_id=merchant.id,
         status=Status.NOT_READY_FOR_PAYMENT.value,
         currency=currency,
         locale=request.locale,
@@ -136,6 +138,10 @@ def create_session(
         fulfillment_details=_dump(request.fulfillment_details),
         selections=[],
         interventions=[name for name in SELLER_INTERVENTIONS if name in supported],
+        # Given rather than defaulted: SQLModel asks a default factory for its signature on
+        # every row it builds.
+        notices=[],
+        discount_codes=[],
         order_notes=request.order_notes,
         metadata_=request.metadata,
         api_version=api_version,
@@ -144,8 +150,6 @@ def create_session(
         expires_at=now + ttl,
     )
     CheckoutSessions(db).add(row, line_rows)
-    merchant = Catalog(db).merchant(merchant_id)
-    assert merchant is not None
     lines, quote = quote_session(db, row, line_rows, merchant, now, offers)
     return SessionState(row, merchant, lines, quote, status_of(Status(row.status), quote))
 

@@ -22,7 +22,7 @@ from checkout.domain.checkout import (
     status_of,
 )
 from checkout.domain.errors import NotFound, SessionNotOpen
-from checkout.store.catalog import Catalog, shipping_rules
+from checkout.store.catalog import Catalog, offer_of, shipping_rules
 from checkout.store.discounts import DiscountCodes
 from checkout.store.orders import Orders
 from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, MerchantRow, OrderRow
@@ -151,13 +151,12 @@ def load_session(
     db: Session, session_id: str, *, agent_id: str, now: datetime, for_update: bool = False
 ) -> SessionState:
     sessions = CheckoutSessions(db)
-    row = sessions.get(session_id, agent_id=agent_id, for_update=for_update)
-    if row is None:
+    found = sessions.get_with_merchant(session_id, agent_id=agent_id, for_update=for_update)
+    if found is None:
         raise NotFound(
             f"Checkout session '{session_id}' does not exist.", code="checkout_session_not_found"
         )
-    merchant = Catalog(db).merchant(row.merchant_id)
-    assert merchant is not None, "sessions reference merchants by foreign key"
+    row, merchant = found
     stored = Status(row.status)
     if stored not in FINAL_STATUSES and row.expires_at <= now:
         stored = Status.EXPIRED
@@ -165,7 +164,16 @@ def load_session(
             row.status = stored.value
             row.updated_at = now
             sessions.save(row)
-    lines, quote = quote_session(db, row, list(sessions.lines(row.id)), merchant, now)
+    lines = [
+        Line(
+            id=line.id,
+            offer=offer_of(variant, product),
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+        )
+        for line, variant, product in sessions.lines_with_items(row.id)
+    ]
+    quote = quote_lines(db, row, lines, merchant, now)
     order = Orders(db).for_session(row.id) if stored is Status.COMPLETED else None
     return SessionState(row, merchant, lines, quote, status_of(stored, quote), order)
 

@@ -86,11 +86,18 @@ class Catalog:
         return {row.id: row for row in rows}
 
     def offers(self, variant_ids: Iterable[str]) -> dict[str, Offer]:
+        return self.offers_and_merchants(variant_ids)[0]
+
+    def offers_and_merchants(
+        self, variant_ids: Iterable[str]
+    ) -> tuple[dict[str, Offer], dict[str, MerchantRow]]:
+        """The offers, and the merchants selling them, in one read."""
         ids = set(variant_ids)
         if not ids:
-            return {}
+            return {}, {}
         rows = self.db.exec(_offers(), params={"ids": sorted(ids)}).all()
-        return {variant.id: offer_of(variant, product) for variant, product in rows}
+        offers = {variant.id: offer_of(variant, product) for variant, product, _ in rows}
+        return offers, {merchant.id: merchant for _, _, merchant in rows}
 
     def reserve(self, quantities: dict[str, int]) -> list[str]:
         """Take stock for every variant or none; returns the variant ids that fell short.
@@ -333,11 +340,12 @@ class CatalogWriter:
 
 
 @cache
-def _offers() -> Select[VariantRow, ProductRow]:
+def _offers() -> Select[VariantRow, ProductRow, MerchantRow]:
     """Built once and run with parameters: every request of a purchase prices its lines, and
     building this join and its cache key per call cost more than running it."""
     return (
-        select(VariantRow, ProductRow)
+        select(VariantRow, ProductRow, MerchantRow)
         .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
+        .join(MerchantRow, col(MerchantRow.id) == col(VariantRow.merchant_id))
         .where(col(VariantRow.id).in_(bindparam("ids", expanding=True)))
     )

@@ -8,10 +8,17 @@ from functools import cache
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, delete, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from checkout.domain.checkout import OPEN_STATUSES
-from checkout.store.rows import CheckoutLineRow, CheckoutSessionRow, IntentTraceRow
+from checkout.store.rows import (
+    CheckoutLineRow,
+    CheckoutSessionRow,
+    IntentTraceRow,
+    MerchantRow,
+    ProductRow,
+    VariantRow,
+)
 from datastore import insert_rows
 
 # UCP agents are known by their profile, not by an API key: their ids carry this prefix.
@@ -40,6 +47,21 @@ class CheckoutSessions:
             },
         ).first()
 
+    def get_with_merchant(
+        self, session_id: str, *, agent_id: str, for_update: bool = False
+    ) -> tuple[CheckoutSessionRow, MerchantRow] | None:
+        """`get`, with the session's merchant read in the same statement (only the session's row
+        is locked)."""
+        found = self.db.exec(
+            _visible_session_and_merchant(for_update),
+            params={
+                "session_id": session_id,
+                "agent_id": agent_id,
+                "protocol": protocol_of(agent_id),
+            },
+        ).first()
+        return None if found is None else (found[0], found[1])
+
     def get_any(self, session_id: str, *, for_update: bool = False) -> CheckoutSessionRow | None:
         """A session whoever owns it: for background work that acts on the platform's behalf."""
         statement = select(CheckoutSessionRow).where(col(CheckoutSessionRow.id) == session_id)
@@ -49,6 +71,13 @@ class CheckoutSessions:
 
     def lines(self, session_id: str) -> Sequence[CheckoutLineRow]:
         return self.db.exec(_session_lines(), params={"session_id": session_id}).all()
+
+    def lines_with_items(
+        self, session_id: str
+    ) -> Sequence[tuple[CheckoutLineRow, VariantRow, ProductRow]]:
+        """The lines in order, each with the variant and product it sells, in one read."""
+        rows = self.db.exec(_session_lines_with_items(), params={"session_id": session_id})
+        return [(line, variant, product) for line, variant, product in rows]
 
     def add(self, session: CheckoutSessionRow, lines: Sequence[CheckoutLineRow]) -> None:
         insert_rows(self.db, [session])
@@ -108,6 +137,38 @@ def _visible_session(for_update: bool) -> SelectOfScalar[CheckoutSessionRow]:
     if for_update:
         statement = statement.with_for_update().execution_options(populate_existing=True)
     return statement
+
+
+@cache
+def _visible_session_and_merchant(
+    for_update: bool,
+) -> Select[CheckoutSessionRow, MerchantRow]:
+    statement = (
+        select(CheckoutSessionRow, MerchantRow)
+        .join(MerchantRow, col(MerchantRow.id) == col(CheckoutSessionRow.merchant_id))
+        .where(
+            col(CheckoutSessionRow.id) == bindparam("session_id"),
+            col(CheckoutSessionRow.agent_id) == bindparam("agent_id"),
+            col(CheckoutSessionRow.protocol) == bindparam("protocol"),
+        )
+    )
+    if for_update:
+        # Only the session's row: locking its merchant would queue every session of the shop.
+        statement = statement.with_for_update(of=CheckoutSessionRow).execution_options(
+            populate_existing=True
+        )
+    return statement
+
+
+@cache
+def _session_lines_with_items() -> Select[CheckoutLineRow, VariantRow, ProductRow]:
+    return (
+        select(CheckoutLineRow, VariantRow, ProductRow)
+        .join(VariantRow, col(VariantRow.id) == col(CheckoutLineRow.variant_id))
+        .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
+        .where(col(CheckoutLineRow.session_id) == bindparam("session_id"))
+        .order_by(col(CheckoutLineRow.position))
+    )
 
 
 @cache

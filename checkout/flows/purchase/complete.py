@@ -33,7 +33,6 @@ from checkout.flows.purchase.saga import (
 from checkout.flows.purchase.steps import CompleteOutcome, Resumed, begin_purchase
 from checkout.payments.provider import PaymentRefused, PaymentUnavailable, TokenUnknown
 from checkout.protocol.requests import CheckoutSessionCompleteRequest
-from checkout.store.merchants import Merchants
 from checkout.store.payments import Payments, PaymentTokens
 from checkout.store.rows import (
     CheckoutSessionRow,
@@ -62,15 +61,13 @@ async def complete_checkout(
 ) -> CompleteOutcome:
     def load() -> tuple[CheckoutSessionRow, MerchantRow]:
         with ctx.database.read() as db:
-            session = CheckoutSessions(db).get(session_id, agent_id=agent_id)
-            if session is None:
-                raise NotFound(
-                    f"Checkout session '{session_id}' does not exist.",
-                    code="checkout_session_not_found",
-                )
-            merchant = Merchants(db).get(session.merchant_id)
-        assert merchant is not None
-        return session, merchant
+            found = CheckoutSessions(db).get_with_merchant(session_id, agent_id=agent_id)
+        if found is None:
+            raise NotFound(
+                f"Checkout session '{session_id}' does not exist.",
+                code="checkout_session_not_found",
+            )
+        return found
 
     session, merchant = await ctx.database.run(load)
     if merchant.status == "revoked" and Status(session.status) in OPEN_STATUSES:
