@@ -109,7 +109,7 @@ async def carry_on(
     """
     adapter = adapter or merchant_adapter(ctx, merchant)
     if purchase.state == PurchaseState.AUTHORIZING:
-        authorized = await _authorize(ctx, purchase, respond)
+        authorized = await _authorize(ctx, purchase, respond, placed_here=adapter is None)
         if isinstance(authorized, CompleteOutcome):
             return authorized
         purchase = authorized
@@ -135,8 +135,11 @@ async def carry_on(
 
 
 async def _authorize(
-    ctx: Completion, purchase: PurchaseRow, respond: Respond
+    ctx: Completion, purchase: PurchaseRow, respond: Respond, *, placed_here: bool
 ) -> PurchaseRow | CompleteOutcome:
+    """Authorise the payment and record the answer. `placed_here`: the merchant is on no
+    platform, so its order is ours alone and the purchase moves on to placed in the same
+    transaction (there is nothing to call in between that could fail)."""
     def read() -> Any:
         with ctx.database.read() as db:
             return authorize_request(db, purchase)
@@ -179,6 +182,8 @@ async def _authorize(
             )
             if isinstance(result, CompleteOutcome):
                 respond(db, result)
+            elif placed_here and result.state == PurchaseState.AUTHORIZED:
+                note_placed(db, result, None, ctx.clock())
             return result
 
     result = await ctx.database.run(record)
