@@ -140,6 +140,7 @@ async def _authorize(
     """Authorise the payment and record the answer. `placed_here`: the merchant is on no
     platform, so its order is ours alone and the purchase moves on to placed in the same
     transaction (there is nothing to call in between that could fail)."""
+
     def read() -> Any:
         with ctx.database.read() as db:
             return authorize_request(db, purchase)
