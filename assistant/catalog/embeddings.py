@@ -48,4 +48,7 @@ def load_encoder() -> Encoder | None:
     # turning downloads off keeps loading local (its own lookup misses the tokenizers folder).
     packaged = Path(wordllama.__file__).resolve().parent
     model = wordllama.WordLlama.load(cache_dir=packaged, disable_download=True)
+    # The packaged weights are float16 and WordLlama widens them to float32 (32 MB); kept as
+    # float16 they are widened exactly when a text is pooled in float32, so vectors are equal.
+    model.embedding = model.embedding.astype(np.float16)
     return WordLlamaEncoder(model)
