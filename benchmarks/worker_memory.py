@@ -217,44 +217,54 @@ def served_feed(base_url: str) -> list[dict[str, Any]]:
                 return products
 
 
-def ranker_throughput(index: ProductIndex, texts: list[str], seconds: float = 5.0) -> float:
+def ranker_throughput(index: ProductIndex, texts: list[str], seconds: float) -> float:
     """Searches per second, one thread, cycling through the queries for about `seconds`."""
     for text in texts[:5]:  # warm-up (caches, the encoder's first call)
         index.search(to_search_query(understand(text)))
     done, began = 0, time.perf_counter()
     while time.perf_counter() - began < seconds:
-        for text in texts:
-            index.search(to_search_query(understand(text)))
-        done += len(texts)
+        index.search(to_search_query(understand(texts[done % len(texts)])))
+        done += 1
     return round(done / (time.perf_counter() - began), 1)
 
 
-async def chat_throughput(base_url: str, texts: list[str], clients: int) -> float:
-    """Chat turns per second through the served API, `clients` conversations at once."""
-    async with httpx.AsyncClient(base_url=f"{base_url}/assistant", timeout=120) as http:
+async def chat_throughput(base_url: str, texts: list[str], clients: int, seconds: float) -> float:
+    """Chat turns per second through the served API, `clients` conversations at once, each
+    sending the queries in turn for about `seconds`."""
+    async with httpx.AsyncClient(base_url=f"{base_url}/assistant", timeout=600) as http:
+        done = 0
 
-        async def shopper(part: list[str]) -> None:
+        async def shopper(first: int, until: float) -> None:
+            nonlocal done
             opened = (await http.post("/conversations")).json()
             auth = {"Authorization": f"Bearer {opened['token']}"}
-            for text in part:
+            position = first
+            while time.perf_counter() < until:
                 answer = await http.post(
-                    f"/conversations/{opened['id']}/messages", json={"text": text}, headers=auth
+                    f"/conversations/{opened['id']}/messages",
+                    json={"text": texts[position % len(texts)]},
+                    headers=auth,
                 )
                 answer.raise_for_status()
+                done += 1
+                position += clients
 
-        await shopper(texts[:2])  # warm-up
-        began = time.perf_counter()
-        await asyncio.gather(*(shopper(texts[i::clients]) for i in range(clients)))
-        return round(len(texts) / (time.perf_counter() - began), 1)
+        await shopper(0, time.perf_counter())  # warm-up: one turn
+        done, began = 0, time.perf_counter()
+        await asyncio.gather(*(shopper(i, began + seconds) for i in range(clients)))
+        return round(done / (time.perf_counter() - began), 1)
 
 
-def search_speed(feed: list[dict[str, Any]], base_url: str, clients: int) -> dict[str, Any]:
+def search_speed(
+    feed: list[dict[str, Any]], base_url: str, clients: int, seconds: float
+) -> dict[str, Any]:
     texts = [judged.query for judged in load_queries(SHOPPER_QUERIES)]
     index = ProductIndex(products_from_feed(feed), encoder=load_encoder())
+    del feed[:]  # only the index is needed from here on
     return {
         "queries": len(texts),
-        "ranker_searches_per_second": ranker_throughput(index, texts),
-        "chat_turns_per_second": asyncio.run(chat_throughput(base_url, texts, clients)),
+        "ranker_searches_per_second": ranker_throughput(index, texts, seconds),
+        "chat_turns_per_second": asyncio.run(chat_throughput(base_url, texts, clients, seconds)),
         "clients": clients,
     }
 
@@ -268,6 +278,7 @@ def main() -> None:
         help="an already prepared large catalog (default: write one)",
     )
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=20.0, help="per throughput measurement")
     parser.add_argument("--skip-search", action="store_true", help="memory only")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per chat request otherwise
@@ -284,10 +295,13 @@ def main() -> None:
         for name, url in (("seeded", f"sqlite:///{folder / 'seeded.db'}"), ("large", large_url)):
             with served(url, folder) as worker:
                 report[name] = measure_worker(worker)
+                print_memory(name, report[name])
                 if not args.skip_search:
                     feed = seeded_feed() if name == "seeded" else served_feed(worker.base_url)
-                    report[name]["search"] = search_speed(feed, worker.base_url, args.clients)
-            print_catalog(name, report[name])
+                    report[name]["search"] = search_speed(
+                        feed, worker.base_url, args.clients, args.seconds
+                    )
+                    print_search(report[name]["search"])
     seeded, large = report["seeded"]["after_start_mib"], report["large"]["after_start_mib"]
     report["large_to_seeded_rss"] = round(large["VmRSS"] / seeded["VmRSS"], 2)
     print(f"VmRSS with the large catalog / with the seeded one: {report['large_to_seeded_rss']}x")
@@ -296,20 +310,23 @@ def main() -> None:
     print(f"Wrote {RESULTS.relative_to(ROOT)}")
 
 
-def print_catalog(name: str, row: dict[str, Any]) -> None:
+def print_memory(name: str, row: dict[str, Any]) -> None:
     start, refresh = row["after_start_mib"], row["after_refresh_mib"]
     print(
         f"{name:<7} {row['products_indexed']:>7,} products indexed: VmRSS {start['VmRSS']:.0f} MiB "
         f"(VmHWM {start['VmHWM']:.0f}); after a refresh ({row['refresh_seconds']} s) "
-        f"VmRSS {refresh['VmRSS']:.0f} MiB (VmHWM {refresh['VmHWM']:.0f})"
+        f"VmRSS {refresh['VmRSS']:.0f} MiB (VmHWM {refresh['VmHWM']:.0f})",
+        flush=True,
     )
-    if "search" in row:
-        s = row["search"]
-        print(
-            f"        ranker {s['ranker_searches_per_second']} searches/s (one thread, "
-            f"{s['queries']} shopper queries); chat API {s['chat_turns_per_second']} turns/s "
-            f"({s['clients']} clients)"
-        )
+
+
+def print_search(s: dict[str, Any]) -> None:
+    print(
+        f"        ranker {s['ranker_searches_per_second']} searches/s (one thread, "
+        f"{s['queries']} shopper queries); chat API {s['chat_turns_per_second']} turns/s "
+        f"({s['clients']} clients)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
