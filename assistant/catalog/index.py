@@ -66,6 +66,8 @@ MEANING_POOL = 10
 # Products unpacked (with their filter facts) kept at hand: a search examines a few dozen, and
 # the same popular ones come back query after query. The whole seeded catalog fits.
 UNPACKED_KEPT = 4096
+# Rows of float16 vectors widened at once when every product is compared (1 MB of float32).
+WIDENED_ROWS = 1024
 # Attribute masks kept (one bool per product each): colours, sizes and materials asked for.
 MASKS_KEPT = 64
 
@@ -196,11 +198,7 @@ class ProductIndex:
             return self._by_meaning(query, text, limit)
         top = float(relevance.max(initial=0.0)) or 1.0
         normalised = relevance / top
-        dense = self._dense(text) if has_text else None
         normalised = normalised + self._kind_bonus(text, relevance)
-        prior = normalised + self._quality + np.where(self._in_stock, 0.0, -OUT_OF_STOCK_PENALTY)
-        if dense is not None:
-            prior = prior + DENSE_WEIGHT * dense
         mask = relevance > 0 if has_text else np.ones(len(self.products), dtype=bool)
         if query.max_price is not None:
             mask &= self._min_price <= query.max_price
@@ -217,7 +215,13 @@ class ProductIndex:
                 mask &= self._attribute_mask(kind, value)
         exclusion = Exclusion(query.exclude)
         candidates = np.flatnonzero(mask)
-        order = candidates[np.argsort(-prior[candidates], kind="stable")]
+        # Only the candidates' prior and similarity are ever read: compute no more.
+        dense = self._dense(text, candidates) if has_text else None
+        in_stock = np.where(self._in_stock[candidates], 0.0, -OUT_OF_STOCK_PENALTY)
+        prior = normalised[candidates] + self._quality[candidates] + in_stock
+        if dense is not None:
+            prior = prior + DENSE_WEIGHT * dense[candidates]
+        order = candidates[np.argsort(-prior, kind="stable")]
         wanted = query.offset + limit
         pool = max(50, 3 * wanted)
         chosen: list[tuple[int, Variant]] = []
@@ -335,12 +339,27 @@ class ProductIndex:
             bonus[self._kinds[token]] = TYPE_BONUS
         return np.where(relevance > 0, bonus, np.float32(0.0))
 
-    def _dense(self, text: str) -> np.ndarray | None:
+    def _dense(self, text: str, rows: np.ndarray | None = None) -> np.ndarray | None:
+        """Cosine similarity of the text to each product in `rows` (ascending; default all),
+        zero elsewhere. The float16 vectors are widened to float32 a block's rows at a time."""
         if self.encoder is None or self._vectors is None:
             return None
         vector = self.encoder.encode([text])[0]
-        # Block by block in float32, so the float16 matrix is never widened whole.
-        return np.concatenate([block.astype(np.float32) @ vector for block in self._vectors])
+        similarity = np.zeros(len(self.products), dtype=np.float32)
+        start = 0
+        for block in self._vectors:
+            end = start + len(block)
+            if rows is None:
+                for at in range(0, len(block), WIDENED_ROWS):
+                    part = block[at : at + WIDENED_ROWS].astype(np.float32)
+                    similarity[start + at : start + at + len(part)] = part @ vector
+            else:
+                first, last = np.searchsorted(rows, (start, end))
+                if last > first:
+                    inside = rows[first:last]
+                    similarity[inside] = block[inside - start].astype(np.float32) @ vector
+            start = end
+        return similarity
 
     def plain_bm25(self, text: str, limit: int = 10) -> list[str]:
         """Baseline ranking: BM25 over the unweighted text with the raw query's tokens."""
