@@ -65,11 +65,11 @@ MEANING_FLOOR = 0.25
 MEANING_POOL = 10
 # Products unpacked (with their filter facts) kept at hand: a search examines a few dozen, and
 # the same popular ones come back query after query. The whole seeded catalog fits.
-UNPACKED_KEPT = 4096
+UNPACKED_KEPT = 1024
 # Rows of float16 vectors widened at once when every product is compared (1 MB of float32).
 WIDENED_ROWS = 1024
 # Attribute masks kept (one bool per product each): colours, sizes and materials asked for.
-MASKS_KEPT = 64
+MASKS_KEPT = 16
 
 
 @dataclass(frozen=True, slots=True)
