@@ -122,10 +122,11 @@ def seeded_feed() -> list[dict[str, Any]]:
                     return products
 
 
-def synthetic_feed(count: int, rng: random.Random) -> list[dict[str, Any]]:
+def synthetic_feed(count: int, rng: random.Random, *, first: int = 0) -> list[dict[str, Any]]:
+    """`count` synthetic products numbered from `first` (so a large catalog can be made in parts)."""
     feed = []
     categories = list(KINDS)
-    for number in range(count):
+    for number in range(first, first + count):
         category = rng.choice(categories)
         kind = rng.choice(KINDS[category])
         material = rng.choice(MATERIALS)

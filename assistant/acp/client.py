@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,17 +75,20 @@ class CheckoutClient:
 
     async def catalog(self) -> list[dict[str, Any]]:
         """Every product of the platform catalog, following the feed's cursor to the end."""
-        products: list[dict[str, Any]] = []
+        return [product async for page in self.catalog_pages() for product in page]
+
+    async def catalog_pages(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The platform catalog a page at a time, so a large one is never held whole."""
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"limit": PAGE_LIMIT}
             if cursor:
                 params["cursor"] = cursor
             page = await self._call("GET", "/catalog/products", params=params)
-            products.extend(page.get("products") or [])
+            yield list(page.get("products") or [])
             cursor = page.get("next_cursor")
             if not cursor:
-                return products
+                return
 
     async def create_session(
         self,

@@ -48,4 +48,12 @@ def load_encoder() -> Encoder | None:
     # turning downloads off keeps loading local (its own lookup misses the tokenizers folder).
     packaged = Path(wordllama.__file__).resolve().parent
     model = wordllama.WordLlama.load(cache_dir=packaged, disable_download=True)
+    # The packaged weights are float16 and WordLlama widens them to float32 (32 MB); kept as
+    # float16 they are widened exactly when a text is pooled in float32, so vectors are equal.
+    model.embedding = model.embedding.astype(np.float16)
+    # The tokenizer has no pre-tokenizer, so its BPE cache is keyed by whole texts: product
+    # texts never repeat, and its 10,000 entries would only hold on to 60-120 MB of them.
+    resize_cache = getattr(getattr(model.tokenizer, "model", None), "_resize_cache", None)
+    if resize_cache is not None:
+        resize_cache(0)
     return WordLlamaEncoder(model)

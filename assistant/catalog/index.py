@@ -1,21 +1,23 @@
-"""The product index: BM25 (bm25s) over the catalog's text, structured filters, quality-aware ranking.
+"""The product index: BM25 over the catalog's text, structured filters, quality-aware ranking.
 
     score = relevance (BM25, normalised to the best match) + quality (rating, availability)
             [+ dense similarity when embeddings are on]
 
 Commission terms and instant-checkout status are not inputs: `Product` does not carry them.
 `plain_bm25()` is the baseline the benchmark compares with: the same tokens, no field weights,
-no synonyms, no filters, no quality.
+no synonyms, no filters, no quality. The index is built by `assistant.catalog.indexing` into
+compact columns; products are unpacked only for the candidates a search examines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-import bm25s
 import numpy as np
 
+from assistant.catalog.bm25 import Bm25, Bm25Builder
 from assistant.catalog.embeddings import Encoder
 from assistant.catalog.exclusions import Exclusion
 from assistant.catalog.filters import (
@@ -26,25 +28,48 @@ from assistant.catalog.filters import (
     material_words,
     size_matches,
 )
-from assistant.catalog.ordering import RATING_PRIOR_REVIEWS, ordered
+from assistant.catalog.indexing import (
+    CatalogColumns,
+    CatalogIndexer,
+    Shop,
+    dense_text,
+    plain_text,
+    rating_term,
+    weighted_document,
+)
+from assistant.catalog.ordering import ordered
+from assistant.catalog.packed import PackedProducts
 from assistant.catalog.products import Product, Variant
 from assistant.catalog.query import SearchQuery
 from assistant.catalog.reasons import reasons_for
-from assistant.catalog.spelling import Speller
 from assistant.catalog.text import expand, tokens, words
 
-# Field weights: a title word counts three times a description word.
-TITLE, CATEGORY, TAGS, OPTIONS, DESCRIPTION = 3, 2, 2, 1, 1
+__all__ = [
+    "Match",
+    "ProductIndex",
+    "Shop",
+    "dense_text",
+    "plain_text",
+    "rating_term",
+    "weighted_document",
+]
+
 SYNONYM_WEIGHT = 0.4
 DENSE_WEIGHT = 0.3
 OUT_OF_STOCK_PENALTY = 0.35
 IN_STOCK_BONUS = 0.05
-RATING_WEIGHT = 0.2
 CHEAP_WEIGHT = 0.15
 COVERAGE_FLOOR = 0.4
 TYPE_BONUS = 0.3
 MEANING_FLOOR = 0.25
 MEANING_POOL = 10
+# Products unpacked (with their filter facts) kept at hand: a search examines a few dozen, and
+# the same popular ones come back query after query. The whole seeded catalog fits.
+UNPACKED_KEPT = 1024
+# Rows of float16 vectors widened at once when every product is compared (1 MB of float32).
+WIDENED_ROWS = 1024
+# Attribute masks kept (one bool per product each): colours, sizes and materials asked for.
+MASKS_KEPT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,121 +81,76 @@ class Match:
     reasons: tuple[str, ...]
 
 
-def weighted_document(product: Product) -> list[str]:
-    options = " ".join(value for v in product.variants for _, value in v.options)
-    category = product.category.replace(">", " ")
-    return (
-        tokens(product.title) * TITLE
-        + tokens(category) * CATEGORY
-        + tokens(" ".join(product.tags) + " " + (product.material or "")) * TAGS
-        + tokens(options) * OPTIONS
-        + tokens(product.description) * DESCRIPTION
-        + tokens(product.merchant_name)
-    )
-
-
-def plain_text(product: Product) -> str:
-    """Everything a product says about itself, unweighted: the baseline's document and the
-    spelling vocabulary."""
-    options = " ".join(value for v in product.variants for _, value in v.options)
-    return " ".join(
-        (
-            product.title,
-            product.category,
-            " ".join(product.tags),
-            product.material or "",
-            options,
-            product.description,
-            product.merchant_name,
-        )
-    )
-
-
 def plain_document(product: Product) -> list[str]:
     return tokens(plain_text(product))
 
 
-def rating_term(product: Product) -> float:
-    """A rating's pull on the rank, shrunk towards neutral when it rests on few reviews."""
-    if product.rating is None:
-        return 0.0
-    reviews = product.review_count or 0
-    confidence = reviews / (reviews + RATING_PRIOR_REVIEWS)
-    return (product.rating - 4.5) * RATING_WEIGHT * confidence
-
-
-class _Bm25:
-    def __init__(self, documents: list[list[str]]) -> None:
-        self.size = len(documents)
-        self.vocabulary: dict[str, int] = {}
-        self.model = bm25s.BM25()
-        if documents:  # bm25s cannot index an empty corpus
-            self.model.index([doc or [""] for doc in documents], show_progress=False)
-            self.vocabulary = self.model.vocab_dict
-
-    def has(self, token: str) -> bool:
-        return token in self.vocabulary
-
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        known = [t for t in query_tokens if t in self.vocabulary and t]
-        if not known:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.model.get_scores(known), dtype=np.float32)
+def _unpacked(products: PackedProducts, position: int) -> tuple[Product, ProductFacts]:
+    product = products[position]
+    return product, facts_of(product)
 
 
 class ProductIndex:
-    """Built once per catalog snapshot (a refresh builds a new one and swaps it in)."""
+    """Built once per catalog snapshot (a refresh builds a new one and swaps it in).
 
-    def __init__(self, products: Sequence[Product], *, encoder: Encoder | None = None) -> None:
-        self.products = list(products)
-        self._by_id = {p.id: i for i, p in enumerate(self.products)}
-        self._variants = {v.id: (p, v) for p in self.products for v in p.variants}
-        self._bm25 = _Bm25([weighted_document(p) for p in self.products])
-        self._plain: _Bm25 | None = None
-        self._quality = np.array([rating_term(p) for p in self.products], dtype=np.float32)
-        self._in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
-        # What kind of thing each product is: the last level of its category ("Mugs").
-        kinds: dict[str, list[int]] = {}
-        for i, product in enumerate(self.products):
-            for token in set(tokens(product.category.split(">")[-1])):
-                kinds.setdefault(token, []).append(i)
-        self._kinds = {token: np.array(rows, dtype=np.int64) for token, rows in kinds.items()}
-        self._facts: list[ProductFacts] = [facts_of(p) for p in self.products]
-        colours: dict[str, list[int]] = {}
-        sizes: dict[str, list[int]] = {}
-        for i, facts in enumerate(self._facts):
-            for variant in facts.variants:
-                for word in variant.colour or ():
-                    colours.setdefault(word, []).append(i)
-                if variant.size:
-                    sizes.setdefault(variant.size, []).append(i)
-        self._colours = {w: np.array(rows, dtype=np.int64) for w, rows in colours.items()}
-        self._sizes = {v: np.array(rows, dtype=np.int64) for v, rows in sizes.items()}
-        self._uncoloured = np.array(
-            [all(v.colour is None for v in f.variants) for f in self._facts], dtype=bool
-        )
-        self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._min_price = np.array([p.min_price for p in self.products], dtype=np.int64)
-        self._max_price = np.array(
-            [max(v.price for v in p.variants) for p in self.products], dtype=np.int64
-        )
-        self.speller = Speller(plain_text(p) for p in self.products)
+    `ProductIndex(products)` builds from products at hand; a refresh streams pages into a
+    `CatalogIndexer` and passes its `columns`.
+    """
+
+    def __init__(
+        self,
+        products: Iterable[Product] = (),
+        *,
+        encoder: Encoder | None = None,
+        columns: CatalogColumns | None = None,
+    ) -> None:
+        if columns is None:
+            indexer = CatalogIndexer(encoder)
+            indexer.add(products)
+            columns = indexer.finish()
         self.encoder = encoder
-        self._vectors = (
-            encoder.encode([dense_text(p) for p in self.products])
-            if encoder and self.products
-            else None
-        )
+        self.products: Sequence[Product] = columns.products
+        self.variant_count = columns.variant_count
+        self.speller = columns.speller
+        self.shops = columns.shops
+        self._bm25 = columns.bm25
+        self._plain: Bm25 | None = None
+        self._quality = columns.quality
+        self._in_stock = columns.in_stock
+        self._min_price = columns.min_price
+        self._max_price = columns.max_price
+        # What kind of thing each product is: the last level of its category ("Mugs").
+        self._kinds = columns.kinds
+        self._colours = columns.colours
+        self._sizes = columns.sizes
+        self._uncoloured = columns.uncoloured
+        self._vectors = columns.vectors if encoder is not None else None
+        self._lookup = columns.lookup
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        # Bound to the packed products, not to self, so a replaced index is freed at once.
+        self._unpack: Callable[[int], tuple[Product, ProductFacts]] = functools.lru_cache(
+            maxsize=UNPACKED_KEPT
+        )(functools.partial(_unpacked, columns.products))
 
     def __len__(self) -> int:
         return len(self.products)
 
     def product(self, product_id: str) -> Product | None:
-        index = self._by_id.get(product_id)
-        return None if index is None else self.products[index]
+        found = None
+        for row in self._lookup.product_rows(product_id):
+            product = self._unpack(row)[0]
+            if product.id == product_id:
+                found = product
+        return found
 
     def variant(self, variant_id: str) -> tuple[Product, Variant] | None:
-        return self._variants.get(variant_id)
+        found = None
+        for row in self._lookup.variant_rows(variant_id):
+            product = self._unpack(row)[0]
+            for variant in product.variants:
+                if variant.id == variant_id:
+                    found = (product, variant)
+        return found
 
     def knows(self, word: str) -> bool:
         """Whether a query word occurs anywhere in the catalog (directly, through a synonym, or
@@ -218,11 +198,7 @@ class ProductIndex:
             return self._by_meaning(query, text, limit)
         top = float(relevance.max(initial=0.0)) or 1.0
         normalised = relevance / top
-        dense = self._dense(text) if has_text else None
         normalised = normalised + self._kind_bonus(text, relevance)
-        prior = normalised + self._quality + np.where(self._in_stock, 0.0, -OUT_OF_STOCK_PENALTY)
-        if dense is not None:
-            prior = prior + DENSE_WEIGHT * dense
         mask = relevance > 0 if has_text else np.ones(len(self.products), dtype=bool)
         if query.max_price is not None:
             mask &= self._min_price <= query.max_price
@@ -238,20 +214,28 @@ class ProductIndex:
             if value:
                 mask &= self._attribute_mask(kind, value)
         exclusion = Exclusion(query.exclude)
-        if exclusion:
-            mask &= ~self._excluded(exclusion)
         candidates = np.flatnonzero(mask)
-        order = candidates[np.argsort(-prior[candidates], kind="stable")]
+        # Only the candidates' prior and similarity are ever read: compute no more.
+        dense = self._dense(text, candidates) if has_text else None
+        in_stock = np.where(self._in_stock[candidates], 0.0, -OUT_OF_STOCK_PENALTY)
+        prior = normalised[candidates] + self._quality[candidates] + in_stock
+        if dense is not None:
+            prior = prior + DENSE_WEIGHT * dense[candidates]
+        order = candidates[np.argsort(-prior, kind="stable")]
         wanted = query.offset + limit
         pool = max(50, 3 * wanted)
         chosen: list[tuple[int, Variant]] = []
         for position in order:
-            product = self.products[position]
+            product, facts = self._unpack(int(position))
             if exclusion:
+                # Checked only for the products examined, in rank order: leaving an excluded
+                # product out here gives the same order as leaving it out before sorting.
+                if exclusion.product_out(product):
+                    continue
                 allowed = exclusion.allowed_variants(product)
-                variant = choose_variant(replace(product, variants=allowed), query)
+                variant = choose_variant(replace(product, variants=tuple(allowed)), query)
             else:
-                variant = choose_variant(product, query, self._facts[position])
+                variant = choose_variant(product, query, facts)
             if variant is not None:
                 chosen.append((int(position), variant))
                 if len(chosen) >= pool:
@@ -267,9 +251,6 @@ class ProductIndex:
             scored = [replace(m, reasons=(note, *m.reasons)) for m in scored]
         return scored[query.offset : wanted]
 
-    def _excluded(self, exclusion: Exclusion) -> np.ndarray:
-        return np.array([exclusion.product_out(p) for p in self.products], dtype=bool)
-
     def _by_meaning(self, query: SearchQuery, text: str, limit: int) -> list[Match]:
         """No catalog word in the query ("my desk looks boring"): the dense neighbours of its
         meaning, when embeddings are on; nothing otherwise (nothing is invented)."""
@@ -279,16 +260,13 @@ class ProductIndex:
         near = np.flatnonzero(dense >= MEANING_FLOOR)
         if not len(near):
             return []
-        mask = np.zeros(len(self.products), dtype=bool)
-        mask[near] = True
-        ids = {self.products[i].id for i in near[np.argsort(-dense[near])][:MEANING_POOL]}
+        # The closest few, visited in catalog order (product ids are unique in a catalog).
+        closest = np.sort(near[np.argsort(-dense[near])][:MEANING_POOL])
         wanted = query.offset + limit
         scored = []
-        for position in near:
-            product = self.products[position]
-            if product.id not in ids:
-                continue
-            variant = choose_variant(product, query, self._facts[position])
+        for position in closest:
+            product, facts = self._unpack(int(position))
+            variant = choose_variant(product, query, facts)
             if variant is None:
                 continue
             score = float(dense[position]) + float(self._quality[position])
@@ -310,7 +288,7 @@ class ProductIndex:
         query: SearchQuery,
         price_rank: dict[int, float],
     ) -> Match:
-        product = self.products[index]
+        product = self._unpack(index)[0]
         relevance = float(normalised[index])
         score = relevance + float(self._quality[index])
         score += IN_STOCK_BONUS if variant.in_stock else -OUT_OF_STOCK_PENALTY
@@ -336,12 +314,14 @@ class ProductIndex:
                 in_option = np.ones(len(self.products), dtype=bool)
                 for word in phrase.split():
                     has_word = np.zeros(len(self.products), dtype=bool)
-                    has_word[self._colours.get(word, np.array([], dtype=np.int64))] = True
+                    has_word[self._colours.get(word, np.array([], dtype=np.int32))] = True
                     in_option &= has_word
                 mask |= in_option | (self._uncoloured & self._mentions(phrase))
         else:
             for phrase in material_words(value):
                 mask |= self._mentions(phrase)
+        if len(self._masks) >= MASKS_KEPT:
+            del self._masks[next(iter(self._masks))]  # the oldest
         self._masks[key] = mask
         return mask
 
@@ -359,21 +339,35 @@ class ProductIndex:
             bonus[self._kinds[token]] = TYPE_BONUS
         return np.where(relevance > 0, bonus, np.float32(0.0))
 
-    def _dense(self, text: str) -> np.ndarray | None:
+    def _dense(self, text: str, rows: np.ndarray | None = None) -> np.ndarray | None:
+        """Cosine similarity of the text to each product in `rows` (ascending; default all),
+        zero elsewhere. The float16 vectors are widened to float32 a block's rows at a time."""
         if self.encoder is None or self._vectors is None:
             return None
         vector = self.encoder.encode([text])[0]
-        similarity: np.ndarray = self._vectors @ vector
+        similarity = np.zeros(len(self.products), dtype=np.float32)
+        start = 0
+        for block in self._vectors:
+            end = start + len(block)
+            if rows is None:
+                for at in range(0, len(block), WIDENED_ROWS):
+                    part = block[at : at + WIDENED_ROWS].astype(np.float32)
+                    similarity[start + at : start + at + len(part)] = part @ vector
+            else:
+                first, last = np.searchsorted(rows, (start, end))
+                if last > first:
+                    inside = rows[first:last]
+                    similarity[inside] = block[inside - start].astype(np.float32) @ vector
+            start = end
         return similarity
 
     def plain_bm25(self, text: str, limit: int = 10) -> list[str]:
         """Baseline ranking: BM25 over the unweighted text with the raw query's tokens."""
         if self._plain is None:
-            self._plain = _Bm25([plain_document(p) for p in self.products])
+            plain = Bm25Builder()
+            for product in self.products:
+                plain.add(plain_document(product))
+            self._plain = plain.build()
         scores = self._plain.scores(tokens(text))
         order = np.argsort(-scores, kind="stable")[:limit]
         return [self.products[i].id for i in order if scores[i] > 0]
-
-
-def dense_text(product: Product) -> str:
-    return f"{product.title}. {product.category}. {' '.join(product.tags)}. {product.description}"

@@ -15,11 +15,26 @@ from assistant.catalog.text import STOPWORDS, words
 MIN_LENGTH = 4
 
 
+def speller_words(text: str) -> list[str]:
+    """The words of a catalog text the speller may correct towards."""
+    return [w for w in words(text) if len(w) >= 3 and not w.isdigit()]
+
+
 class Speller:
     def __init__(self, texts: Iterable[str]) -> None:
         counts: Counter[str] = Counter()
         for text in texts:
-            counts.update(w for w in words(text) if len(w) >= 3 and not w.isdigit())
+            counts.update(speller_words(text))
+        self._adopt(counts)
+
+    @classmethod
+    def from_counts(cls, counts: Counter[str]) -> Speller:
+        """From word counts gathered as the catalog streamed in (in catalog order)."""
+        speller = cls(())
+        speller._adopt(counts)
+        return speller
+
+    def _adopt(self, counts: Counter[str]) -> None:
         self.known = set(counts)
         # Most frequent first, so a tie between two candidates goes to the commoner word.
         self._vocabulary = [w for w, _ in counts.most_common()]

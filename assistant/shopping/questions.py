@@ -23,11 +23,11 @@ def _shops(turn: Turn, index: ProductIndex) -> dict[str, dict[str, str]]:
         item.merchant_id for item in turn.state.shown
     ]
     shops: dict[str, dict[str, str]] = {}
-    for product in index.products:
-        if merchant_ids and product.merchant_id not in merchant_ids:
+    for shop in index.shops:
+        if merchant_ids and shop.merchant_id not in merchant_ids:
             continue
-        if product.merchant_name not in shops:
-            shops[product.merchant_name] = dict(product.policies)
+        if shop.name not in shops:
+            shops[shop.name] = dict(shop.policies)
     return shops
 
 
