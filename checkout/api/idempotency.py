@@ -102,6 +102,12 @@ def _in_acp_words(path: str) -> Refusal:
     return lambda exc: (status_for(exc), error_body(exc, path))
 
 
+def _refused(refuse: Refusal, exc: CheckoutError, headers: dict[str, str]) -> Response:
+    """A refusal answered now (and not kept), in the protocol's words."""
+    status, body = refuse(exc)
+    return json_response(status, to_json(body), refusal_headers(exc, headers))
+
+
 def _kept_refusal(exc: CheckoutError, refuse: Refusal) -> StoredResponse | None:
     """The answer a key keeps for a refusal; None for a 5xx, which is never kept."""
     status, body = refuse(exc)
@@ -151,16 +157,12 @@ def _in_one_transaction(
 ) -> Response:
     headers = {"Idempotency-Key": key}
 
-    def refused(exc: CheckoutError) -> Response:
-        status, body = refuse(exc)
-        return json_response(status, to_json(body), refusal_headers(exc, headers))
-
     scope = KeyScope(identity=agent_id, path=path, key=key)
     records = idempotency.records
     try:
         digest = fingerprint(raw, idempotency.fingerprint_key)
     except CheckoutError as exc:
-        return refused(exc)
+        return _refused(refuse, exc, headers)
     try:
         with idempotency.database.write() as db:
             try:
@@ -173,7 +175,7 @@ def _in_one_transaction(
             stored = StoredResponse(status, to_json(body))
             IdempotencyRecords.finish(db, claim, stored)
     except _KeyRefused as key_refused:
-        return refused(key_refused.error)
+        return _refused(refuse, key_refused.error, headers)
     except CheckoutError as exc:
         # The work and its claim rolled back; its refusal is the answer this key keeps (unless
         # it is a 5xx), claimed afresh: a duplicate may have answered in the meantime.
@@ -187,7 +189,7 @@ def _in_one_transaction(
                     return _replay(claim, headers)
                 IdempotencyRecords.finish(db, claim, refusal)
         except CheckoutError as again:
-            return refused(again)
+            return _refused(refuse, again, headers)
         stored = refusal
     return json_response(stored.status, stored.body, headers)
 
@@ -223,10 +225,6 @@ async def run_idempotently_async(
     refuse = refuse or _in_acp_words(path)
     headers = {"Idempotency-Key": key}
 
-    def refused(exc: CheckoutError) -> Response:
-        status, body = refuse(exc)
-        return json_response(status, to_json(body), refusal_headers(exc, headers))
-
     scope = KeyScope(identity=agent_id, path=path, key=key)
     try:
         digest = fingerprint(raw, idempotency.fingerprint_key)
@@ -234,7 +232,7 @@ async def run_idempotently_async(
             lambda: idempotency.records.claim(scope, digest, idempotency.clock())
         )
     except CheckoutError as exc:
-        return refused(exc)
+        return _refused(refuse, exc, headers)
     if isinstance(claim, StoredResponse):
         return _replay(claim, headers)
     kept: StoredResponse | None = None
@@ -254,7 +252,7 @@ async def run_idempotently_async(
     except IdempotencyInFlight as exc:
         # Transient by nature: the retry this invites must be processed, not replayed.
         await idempotency.database.run(idempotency.records.abandon, claim)
-        return refused(exc)
+        return _refused(refuse, exc, headers)
     except CheckoutError as exc:
         refusal = _kept_refusal(exc, refuse)
         if refusal is None:
