@@ -66,8 +66,6 @@ MEANING_POOL = 10
 # Products unpacked (with their filter facts) kept at hand: a search examines a few dozen, and
 # the same popular ones come back query after query. The whole seeded catalog fits.
 UNPACKED_KEPT = 1024
-# Rows of float16 vectors widened at once when every product is compared (1 MB of float32).
-WIDENED_ROWS = 1024
 # Attribute masks kept (one bool per product each): colours, sizes and materials asked for.
 MASKS_KEPT = 16
 
@@ -341,25 +339,10 @@ class ProductIndex:
 
     def _dense(self, text: str, rows: np.ndarray | None = None) -> np.ndarray | None:
         """Cosine similarity of the text to each product in `rows` (ascending; default all),
-        zero elsewhere. The float16 vectors are widened to float32 a block's rows at a time."""
+        zero elsewhere."""
         if self.encoder is None or self._vectors is None:
             return None
-        vector = self.encoder.encode([text])[0]
-        similarity = np.zeros(len(self.products), dtype=np.float32)
-        start = 0
-        for block in self._vectors:
-            end = start + len(block)
-            if rows is None:
-                for at in range(0, len(block), WIDENED_ROWS):
-                    part = block[at : at + WIDENED_ROWS].astype(np.float32)
-                    similarity[start + at : start + at + len(part)] = part @ vector
-            else:
-                first, last = np.searchsorted(rows, (start, end))
-                if last > first:
-                    inside = rows[first:last]
-                    similarity[inside] = block[inside - start].astype(np.float32) @ vector
-            start = end
-        return similarity
+        return self._vectors.similarity(self.encoder.encode([text])[0], len(self.products), rows)
 
     def plain_bm25(self, text: str, limit: int = 10) -> list[str]:
         """Baseline ranking: BM25 over the unweighted text with the raw query's tokens."""

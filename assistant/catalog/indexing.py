@@ -1,7 +1,7 @@
 """Building the product index a page at a time into compact columns (`CatalogColumns`).
 
 Only what ranking reads for every product stays as arrays: BM25, prices, stock, quality, the
-attribute posting lists, float16 embeddings. The products themselves are packed
+attribute posting lists, int8 embeddings (`assistant.catalog.vectors`). The products themselves are packed
 (`assistant.catalog.packed`) and unpacked only for the candidates a search examines. Nothing
 per product is kept as a Python object, so 100,000 products cost tens of MB, not a GB.
 """
@@ -23,14 +23,11 @@ from assistant.catalog.packed import PackedProducts, ProductPacker
 from assistant.catalog.products import Product
 from assistant.catalog.spelling import Speller, speller_words
 from assistant.catalog.text import tokens
+from assistant.catalog.vectors import ProductVectors, VectorBuilder
 
 # Field weights: a title word counts three times a description word.
 TITLE, CATEGORY, TAGS, OPTIONS, DESCRIPTION = 3, 2, 2, 1, 1
 RATING_WEIGHT = 0.2
-# Embeddings are kept as float16 in blocks of this many rows; a search converts one block at a
-# time to float32 (8 MB), never the whole matrix.
-VECTOR_BLOCK = 8192
-
 
 def weighted_document(product: Product) -> list[str]:
     options = " ".join(value for v in product.variants for _, value in v.options)
@@ -97,7 +94,7 @@ class CatalogColumns:
     colours: dict[str, np.ndarray]  # colour option word -> product rows
     sizes: dict[str, np.ndarray]  # size option value -> product rows
     uncoloured: np.ndarray  # bool: no variant has a colour option
-    vectors: tuple[np.ndarray, ...] | None  # float16 unit vectors, VECTOR_BLOCK rows per block
+    vectors: ProductVectors | None  # embeddings, when an encoder was given
     speller: Speller
     lookup: CatalogLookup
     shops: tuple[Shop, ...]
@@ -158,8 +155,7 @@ class CatalogIndexer:
         self._variant_hashes = array("q")
         self._variant_owners = array("i")
         self._shops: dict[tuple[str, str], Shop] = {}
-        self._blocks: list[np.ndarray] = []
-        self._filled = 0  # rows used in the last block
+        self._vectors = VectorBuilder()
 
     def add(self, products: Iterable[Product]) -> None:
         page = list(products)
@@ -167,7 +163,7 @@ class CatalogIndexer:
         for product in page:
             self._add_one(product)
         if self.encoder is not None and page:
-            self._add_vectors(self.encoder.encode([dense_text(p) for p in page]))
+            self._vectors.add(self.encoder.encode([dense_text(p) for p in page]))
 
     def _add_one(self, product: Product) -> None:
         row = self._count
@@ -198,26 +194,10 @@ class CatalogIndexer:
             Shop(product.merchant_id, product.merchant_name, product.policies),
         )
 
-    def _add_vectors(self, vectors: np.ndarray) -> None:
-        done = 0
-        while done < len(vectors):
-            if not self._blocks or self._filled == VECTOR_BLOCK:
-                self._blocks.append(np.empty((VECTOR_BLOCK, vectors.shape[1]), dtype=np.float16))
-                self._filled = 0
-            take = min(VECTOR_BLOCK - self._filled, len(vectors) - done)
-            self._blocks[-1][self._filled : self._filled + take] = vectors[done : done + take]
-            self._filled += take
-            done += take
-
     def finish(self) -> CatalogColumns:
         def rows(postings: dict[str, array[int]]) -> dict[str, np.ndarray]:
             return {key: np.frombuffer(found, dtype=np.int32) for key, found in postings.items()}
 
-        vectors: tuple[np.ndarray, ...] | None = None
-        if self.encoder is not None and self._count:
-            # The last block trimmed to its rows (a copy, so the spare rows are freed).
-            self._blocks[-1] = self._blocks[-1][: self._filled].copy()
-            vectors = tuple(self._blocks)
         return CatalogColumns(
             products=self._packer.finish(),
             variant_count=self._variant_count,
@@ -230,7 +210,7 @@ class CatalogIndexer:
             colours=rows(self._colours),
             sizes=rows(self._sizes),
             uncoloured=np.frombuffer(self._uncoloured, dtype=np.int8).astype(bool),
-            vectors=vectors,
+            vectors=self._vectors.finish() if self.encoder is not None else None,
             speller=Speller.from_counts(self._words),
             lookup=CatalogLookup(self._product_hashes, self._variant_hashes, self._variant_owners),
             shops=tuple(self._shops.values()),

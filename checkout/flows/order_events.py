@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
 from checkout.store.outbox import UCP_EVENT_PREFIX, Outbox
 from checkout.store.refunds import Refunds
-from checkout.store.rows import OrderRow
+from checkout.store.rows import CheckoutSessionRow, MerchantRow, OrderLineRow, OrderRow
 from checkout.store.sessions import CheckoutSessions
 
 
@@ -55,6 +56,37 @@ def queue_order_event(db: Session, event_type: str, order: OrderRow, now: dateti
     """Snapshot the full Order into the outbox, in the transaction that changed it (no deltas),
     in the shape of the protocol and version the session's agent speaks."""
     session = CheckoutSessions(db).get_any(order.checkout_session_id)
+    _queue(db, event_type, order, session, lambda: order_document(db, order), now)
+
+
+def queue_order_created(
+    db: Session,
+    order: OrderRow,
+    lines: Sequence[OrderLineRow],
+    session: CheckoutSessionRow,
+    merchant: MerchantRow,
+    now: datetime,
+) -> None:
+    """`order_create` for an order written in this transaction. Its session, merchant and lines
+    are in hand and a new order has no refunds or disputes yet, so nothing is read back."""
+    _queue(
+        db,
+        "order_create",
+        order,
+        session,
+        lambda: render.order(order, lines, merchant),
+        now,
+    )
+
+
+def _queue(
+    db: Session,
+    event_type: str,
+    order: OrderRow,
+    session: CheckoutSessionRow | None,
+    document: Callable[[], dict[str, Any]],
+    now: datetime,
+) -> None:
     if session is not None and session.protocol == "ucp":
         # A UCP agent hears in UCP's events, rendered and sent by checkout.ucp.webhooks.
         name = {"order_create": "order_placed"}.get(event_type) or (
@@ -63,5 +95,5 @@ def queue_order_event(db: Session, event_type: str, order: OrderRow, now: dateti
         Outbox(db).enqueue(f"{UCP_EVENT_PREFIX}{name}", order.id, "{}", now)
         return
     version = session.api_version if session is not None else CURRENT_VERSION
-    payload = dialects.order_event(version, event_type, order_document(db, order))
+    payload = dialects.order_event(version, event_type, document())
     Outbox(db).enqueue(event_type, order.id, json.dumps(payload, separators=(",", ":")), now)

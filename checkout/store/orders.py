@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from checkout.store.rows import OrderLineRow, OrderProtocolStateRow, OrderRow
-from datastore import get_row
+from datastore import get_row, insert_rows
 
 
 class Orders:
@@ -18,10 +18,8 @@ class Orders:
         self.db = db
 
     def add(self, order: OrderRow, lines: Sequence[OrderLineRow]) -> None:
-        self.db.add(order)
-        self.db.flush()
-        self.db.add_all(lines)
-        self.db.flush()
+        insert_rows(self.db, [order])
+        insert_rows(self.db, lines)
 
     def get(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
         """With `for_update`, the row is locked and read afresh even if this session holds it."""

@@ -20,6 +20,7 @@ from assistant.catalog.indexing import CatalogIndexer
 from assistant.catalog.packed import ProductPacker
 from assistant.catalog.products import Product, Variant, products_from_feed
 from assistant.catalog.query import SearchQuery
+from assistant.catalog.vectors import BLOCK_ROWS, VectorBuilder
 from checkout.store.rows import VariantRow
 from tests.assistant.shopper import Platform
 from tests.assistant.test_recommendation import QUERIES, SHOPPER_QUERIES
@@ -55,6 +56,27 @@ def make_product(**changes: Any) -> Product:
     }
     values.update(changes)
     return Product(**values)
+
+
+def test_stored_embeddings_give_each_products_cosine_within_a_quarter_percent() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(BLOCK_ROWS + 300, 256)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[5] = 0.0  # a product with no text to embed
+    builder = VectorBuilder()
+    for start in range(0, len(vectors), 1000):  # page by page, across a block's end
+        builder.add(vectors[start : start + 1000])
+    stored = builder.finish()
+    assert stored is not None
+    query = vectors[7]
+    exact = vectors @ query
+    assert np.abs(stored.similarity(query, len(vectors), None) - exact).max() < 2.5e-3
+    rows = np.array([5, 7, BLOCK_ROWS - 1, BLOCK_ROWS, len(vectors) - 1])
+    some = stored.similarity(query, len(vectors), rows)
+    assert np.abs(some[rows] - exact[rows]).max() < 2.5e-3
+    assert some[7] == pytest.approx(1.0, abs=1e-3) and some[5] == 0.0
+    assert not np.delete(some, rows).any()
+    assert stored.nbytes < vectors.nbytes / 3
 
 
 def test_packed_products_unpack_equal_to_what_was_packed() -> None:

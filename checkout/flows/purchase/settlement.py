@@ -22,7 +22,7 @@ from checkout.domain import ledger
 from checkout.domain.checkout import Problem, Status
 from checkout.domain.errors import CheckoutError
 from checkout.domain.purchase import PaymentStatus, PurchaseState, payment_moves, purchase_moves
-from checkout.flows.order_events import queue_order_event
+from checkout.flows.order_events import queue_order_created
 from checkout.flows.purchase.sale import Sale
 from checkout.flows.purchase.steps import CompleteOutcome
 from checkout.flows.session_state import load_session, notice_dict
@@ -82,7 +82,7 @@ def finish_purchase(
     payment.transfer_id = capture.transfer_id
     payment.application_fee_id = capture.application_fee_id
     Payments(db).add(payment)
-    order = _record_order(db, purchase, base_url, now)
+    order, lines = _record_order(db, purchase, base_url, now)
     Ledger(db).record(
         ledger.sale(
             charged=payment.amount,
@@ -102,7 +102,8 @@ def finish_purchase(
     session.status, session.updated_at = Status.COMPLETED.value, now
     session.notices = []
     CheckoutSessions(db).save(session)
-    queue_order_event(db, "order_create", order, now)
+    state = load_session(db, session.id, agent_id=session.agent_id, now=now)
+    queue_order_created(db, order, lines, session, state.merchant, now)
     log.info(
         "checkout.order_placed session=%s order=%s merchant=%s amount=%d commission=%d "
         "platform_order=%s",
@@ -113,7 +114,7 @@ def finish_purchase(
         order.commission_amount,
         purchase.platform_order_id,
     )
-    return CompleteOutcome(load_session(db, session.id, agent_id=session.agent_id, now=now))
+    return CompleteOutcome(state)
 
 
 def unwind_purchase(
@@ -153,7 +154,9 @@ def hold_released(db: Session, payment_id: str, now: datetime) -> None:
         Payments(db).add(payment)
 
 
-def _record_order(db: Session, purchase: PurchaseRow, base_url: str, now: datetime) -> OrderRow:
+def _record_order(
+    db: Session, purchase: PurchaseRow, base_url: str, now: datetime
+) -> tuple[OrderRow, list[OrderLineRow]]:
     sale = Sale.of(purchase)
     order_id = new_id("ord")
     order = OrderRow(
@@ -198,7 +201,7 @@ def _record_order(db: Session, purchase: PurchaseRow, base_url: str, now: dateti
         for position, line in enumerate(sale.lines)
     ]
     Orders(db).add(order, lines)
-    return order
+    return order, lines
 
 
 def _parse_time(value: str | None) -> datetime | None:
