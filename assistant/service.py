@@ -59,6 +59,26 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# glibc's mallopt parameters (malloc.h).
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
+
+
+def keep_heap_compact() -> None:
+    """Ask glibc's allocator to keep a worker's heap from growing with each index refresh.
+
+    A refresh builds on thread-pool threads, and glibc gives each thread its own heap (up to
+    eight per core) and raises its mmap threshold after large frees, so freed index builds end
+    up spread over heaps it cannot hand back. Measured with 100,000 products
+    (`benchmarks.worker_memory`), three refreshes took a worker from 274 to 329, 349 and 359 MiB
+    resident; with two heaps and a fixed 1 MiB threshold (large arrays always mapped, and so
+    unmapped when freed) from 272 to 280, 281 and 280. Elsewhere (musl, macOS) it does nothing.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_ARENA_MAX, 2)
+        libc.mallopt(M_MMAP_THRESHOLD, 1 << 20)
+
+
 def return_freed_memory() -> None:
     """Give the heap freed by a replaced index and a build's transients back to the system.
 
@@ -111,6 +131,7 @@ class AssistantService:
     # Lifecycle
 
     async def start(self) -> None:
+        keep_heap_compact()
         url = self.settings.assistant_database_url
         self._database = Database(create_engine_for(url))
         await anyio.to_thread.run_sync(upgrade_schema_once, self._database, url)
