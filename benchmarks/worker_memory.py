@@ -5,9 +5,10 @@ descriptions, categories, colours, sizes, ratings) straight into a fresh databas
 tables, in parts, so 100,000 take seconds rather than a platform sync's minutes; the server adds
 the seeded demo catalog at start-up as usual. Then serves it with `agentic-checkout serve` on a
 free port, waits until the assistant's start-up log line says the catalog is indexed, and reads
-the worker's VmRSS and VmHWM from /proc; asks once for an index refresh (the old and the new
-index live side by side until the swap) and reads them again. The baseline, measured in the same
-run, is the same server on the seeded catalog alone.
+the worker's VmRSS and VmHWM from /proc; asks for `--refreshes` index refreshes in a row (the old
+and the new index live side by side until each swap) and reads them after each, so a worker whose
+memory grows with every refresh shows it. The baseline, measured in the same run, is the same
+server on the seeded catalog alone.
 
 Search throughput, per worker: searches per second of the assistant's ranker in this process
 (understanding + retrieval + filters + ranking + reasons, one thread) over the judged shopper
@@ -15,7 +16,7 @@ queries, on the seeded catalog and on the large one as the server serves it; and
 second through the served chat API with a few concurrent clients.
 
 Usage: python -m benchmarks.worker_memory [--products 100000] [--database-url URL] [--clients 4]
-       [--skip-search]
+       [--refreshes 3] [--skip-search]
 Prints a table and writes benchmarks/results/worker_memory.json; nothing here asserts a timing.
 """
 
@@ -185,20 +186,26 @@ def served(database_url: str, folder: Path) -> Iterator[Worker]:
         process.wait(timeout=60)
 
 
-def measure_worker(worker: Worker) -> dict[str, Any]:
+def measure_worker(worker: Worker, refreshes: int) -> dict[str, Any]:
+    """Memory after start-up, then after each of `refreshes` index refreshes in a row: a
+    worker's memory should settle, not grow with every refresh."""
     started = worker.memory_mib()
-    began = time.perf_counter()
-    refreshed = httpx.post(
-        f"{worker.base_url}/assistant/index/refresh",
-        headers={"Authorization": f"Bearer {OPERATOR_KEY}"},
-        timeout=READY_CEILING_SECONDS,
-    )
-    refreshed.raise_for_status()
+    seconds, after = [], []
+    for _ in range(refreshes):
+        began = time.perf_counter()
+        refreshed = httpx.post(
+            f"{worker.base_url}/assistant/index/refresh",
+            headers={"Authorization": f"Bearer {OPERATOR_KEY}"},
+            timeout=READY_CEILING_SECONDS,
+        )
+        refreshed.raise_for_status()
+        seconds.append(round(time.perf_counter() - began, 1))
+        after.append(worker.memory_mib())
     return {
         "products_indexed": worker.products,
         "after_start_mib": started,
-        "refresh_seconds": round(time.perf_counter() - began, 1),
-        "after_refresh_mib": worker.memory_mib(),
+        "refresh_seconds": seconds,
+        "after_each_refresh_mib": after,
     }
 
 
@@ -279,6 +286,7 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=20.0, help="per throughput measurement")
+    parser.add_argument("--refreshes", type=int, default=3, help="index refreshes in a row")
     parser.add_argument("--skip-search", action="store_true", help="memory only")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per chat request otherwise
@@ -294,7 +302,7 @@ def main() -> None:
             report["catalog_written_seconds"] = round(time.perf_counter() - began, 1)
         for name, url in (("seeded", f"sqlite:///{folder / 'seeded.db'}"), ("large", large_url)):
             with served(url, folder) as worker:
-                report[name] = measure_worker(worker)
+                report[name] = measure_worker(worker, max(args.refreshes, 1))
                 print_memory(name, report[name])
                 if not args.skip_search:
                     feed = seeded_feed() if name == "seeded" else served_feed(worker.base_url)
@@ -311,11 +319,14 @@ def main() -> None:
 
 
 def print_memory(name: str, row: dict[str, Any]) -> None:
-    start, refresh = row["after_start_mib"], row["after_refresh_mib"]
+    start = row["after_start_mib"]
+    refreshes = ", ".join(
+        f"{m['VmRSS']:.0f} ({m['VmHWM']:.0f})" for m in row["after_each_refresh_mib"]
+    )
     print(
         f"{name:<7} {row['products_indexed']:>7,} products indexed: VmRSS {start['VmRSS']:.0f} MiB "
-        f"(VmHWM {start['VmHWM']:.0f}); after a refresh ({row['refresh_seconds']} s) "
-        f"VmRSS {refresh['VmRSS']:.0f} MiB (VmHWM {refresh['VmHWM']:.0f})",
+        f"(VmHWM {start['VmHWM']:.0f}); after each of {len(row['refresh_seconds'])} refreshes "
+        f"(about {max(row['refresh_seconds'])} s each) VmRSS {refreshes} MiB",
         flush=True,
     )
 
