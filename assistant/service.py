@@ -68,10 +68,11 @@ def keep_heap_compact() -> None:
 
     A refresh builds on thread-pool threads, and glibc gives each thread its own heap (up to
     eight per core) and raises its mmap threshold after large frees, so freed index builds end
-    up spread over heaps it cannot hand back. Measured with 100,000 products
-    (`benchmarks.worker_memory`), three refreshes took a worker from 274 to 329, 349 and 359 MiB
-    resident; with two heaps and a fixed 1 MiB threshold (large arrays always mapped, and so
-    unmapped when freed) from 272 to 280, 281 and 280. Elsewhere (musl, macOS) it does nothing.
+    up spread over heaps it cannot hand back. Measured with 100,000 products served as
+    `benchmarks.worker_memory` serves them, three refreshes in a row took a worker from 274 to
+    329, 349 and 359 MiB resident; with two heaps and a fixed 1 MiB threshold (large arrays
+    always mapped, and so unmapped when freed), from 266 to 276 each time. Elsewhere (musl,
+    macOS) it does nothing.
     """
     with contextlib.suppress(AttributeError, OSError):
         libc = ctypes.CDLL(None)

@@ -1,9 +1,9 @@
 """Building the product index a page at a time into compact columns (`CatalogColumns`).
 
 Only what ranking reads for every product stays as arrays: BM25, prices, stock, quality, the
-attribute posting lists, int8 embeddings (`assistant.catalog.vectors`). The products themselves are packed
-(`assistant.catalog.packed`) and unpacked only for the candidates a search examines. Nothing
-per product is kept as a Python object, so 100,000 products cost tens of MB, not a GB.
+attribute posting lists, int8 embeddings (`assistant.catalog.vectors`). The products themselves
+are packed (`assistant.catalog.packed`) and unpacked only for the candidates a search examines.
+Nothing per product is kept as a Python object, so 100,000 products cost tens of MB, not a GB.
 """
 
 from __future__ import annotations
