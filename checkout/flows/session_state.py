@@ -164,16 +164,9 @@ def load_session(
             row.status = stored.value
             row.updated_at = now
             sessions.save(row)
-    lines = [
-        Line(
-            id=line.id,
-            offer=offer_of(variant, product),
-            quantity=line.quantity,
-            unit_amount=line.unit_amount,
-        )
-        for line, variant, product in sessions.lines_with_items(row.id)
-    ]
-    quote = quote_lines(db, row, lines, merchant, now)
+    items = sessions.lines_with_items(row.id)
+    offers = {variant.id: offer_of(variant, product) for _, variant, product in items}
+    lines, quote = quote_session(db, row, [line for line, _, _ in items], merchant, now, offers)
     order = Orders(db).for_session(row.id) if stored is Status.COMPLETED else None
     return SessionState(row, merchant, lines, quote, status_of(stored, quote), order)
 
