@@ -15,23 +15,27 @@ from functools import cache
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, inspect
+from sqlalchemy import Column, Engine, Table, bindparam, create_engine, event, inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
+
+from datastore.prepared import PreparedStatement
 
 T = TypeVar("T")
 R = TypeVar("R", bound=SQLModel)
 
 __all__ = [
     "Database",
+    "PreparedStatement",
     "empty_dict",
     "empty_list",
     "get_row",
     "insert_rows",
+    "loaded_row",
     "open_engine",
+    "row_columns",
     "run_blocking",
 ]
 
@@ -201,9 +205,8 @@ def insert_rows(db: Session, rows: Sequence[SQLModel]) -> None:
     if not rows:
         return
     statement, attributes = _row_insert(type(rows[0]))
-    db.execute(
-        statement,
-        [{column: getattr(row, name) for name, column in attributes} for row in rows],
+    statement.execute_many(
+        db, [{column: getattr(row, name) for name, column in attributes} for row in rows]
     )
     for row in rows:
         make_transient_to_detached(row)
@@ -211,12 +214,34 @@ def insert_rows(db: Session, rows: Sequence[SQLModel]) -> None:
 
 
 @cache
-def _row_insert(entity: type[SQLModel]) -> tuple[Executable, tuple[tuple[str, str], ...]]:
+def row_columns(entity: type[SQLModel]) -> tuple[tuple[str, Column[Any]], ...]:
+    """(attribute, column) for each of an entity's own table columns, in the mapper's order."""
     mapper = inspect(entity)
     table: Table = mapper.local_table
-    attributes = tuple(
-        (prop.key, prop.columns[0].key)
+    return tuple(
+        (prop.key, prop.columns[0])
         for prop in mapper.column_attrs
         if prop.columns[0].table is table
     )
-    return table.insert(), attributes
+
+
+def loaded_row(entity: type[R], values: Sequence[Any]) -> R:
+    """A row as a query loads it, from its column values in `row_columns` order (converted by
+    their types, as a `PreparedStatement` returns them), detached: for reading, not changing."""
+    row: R = inspect(entity).class_manager.new_instance()
+    row.__dict__.update(zip(_attribute_names(entity), values, strict=True))
+    make_transient_to_detached(row)
+    return row
+
+
+@cache
+def _attribute_names(entity: type[SQLModel]) -> tuple[str, ...]:
+    return tuple(name for name, _ in row_columns(entity))
+
+
+@cache
+def _row_insert(entity: type[SQLModel]) -> tuple[PreparedStatement, tuple[tuple[str, str], ...]]:
+    table: Table = inspect(entity).local_table
+    attributes = tuple((name, column.key) for name, column in row_columns(entity))
+    columns = [column for _, column in attributes]
+    return PreparedStatement(table.insert(), column_keys=columns), attributes

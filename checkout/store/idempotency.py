@@ -18,12 +18,12 @@ from math import ceil
 
 from sqlalchemy import Table, bindparam, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, col, select
 
 from checkout.domain.errors import IdempotencyConflict, IdempotencyInFlight
 from checkout.store.db import Database
 from checkout.store.rows import IdempotencyRecordRow
+from datastore import PreparedStatement
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +51,22 @@ class IdempotencyRecords:
         self.lease = lease
 
     def _insert(self, db: Session, scope: KeyScope, fingerprint: str, now: datetime) -> int | None:
-        return db.execute(
-            _claim_statement(self.database.is_sqlite),
-            {
-                "identity": scope.identity,
-                "path": scope.path,
-                "key": scope.key,
-                "fingerprint": fingerprint,
-                "locked_until": now + self.lease,
-                "created_at": now,
-            },
-        ).scalar_one_or_none()
+        rows = (
+            _claim_statement(self.database.is_sqlite)
+            .execute(
+                db,
+                {
+                    "identity": scope.identity,
+                    "path": scope.path,
+                    "key": scope.key,
+                    "fingerprint": fingerprint,
+                    "locked_until": now + self.lease,
+                    "created_at": now,
+                },
+            )
+            .rows
+        )
+        return rows[0][0] if rows else None
 
     def claim(self, scope: KeyScope, fingerprint: str, now: datetime) -> Claimed | StoredResponse:
         """Claim the key for new work, or return the response to replay; raise 409/422 otherwise.
@@ -132,9 +137,8 @@ class IdempotencyRecords:
     @staticmethod
     def finish(db: Session, claimed: Claimed, response: StoredResponse) -> None:
         """Store the response in the caller's transaction (the one that made the business change)."""
-        db.execute(
-            _finish_statement(),
-            {"record": claimed.record_id, "status": response.status, "body": response.body},
+        _finish_statement().execute(
+            db, {"record": claimed.record_id, "status": response.status, "body": response.body}
         )
 
     def abandon(self, claimed: Claimed) -> None:
@@ -165,10 +169,10 @@ def _table() -> Table:
 
 
 @cache
-def _claim_statement(is_sqlite: bool) -> Executable:
+def _claim_statement(is_sqlite: bool) -> PreparedStatement:
     table = _table()
     insert = sqlite.insert if is_sqlite else postgresql.insert
-    statement: Executable = (
+    return PreparedStatement(
         insert(table)
         .values(
             identity=bindparam("identity"),
@@ -182,13 +186,12 @@ def _claim_statement(is_sqlite: bool) -> Executable:
         .on_conflict_do_nothing(index_elements=["identity", "path", "key"])
         .returning(table.c.id)
     )
-    return statement
 
 
 @cache
-def _finish_statement() -> Executable:
+def _finish_statement() -> PreparedStatement:
     table = _table()
-    return (
+    return PreparedStatement(
         update(table)
         .where(table.c.id == bindparam("record"))
         .values(state="done", response_status=bindparam("status"), response_body=bindparam("body"))

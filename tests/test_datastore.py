@@ -1,0 +1,148 @@
+"""Rows written on the driver (datastore's prepared statements) read back as the ORM wrote them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, select
+
+from checkout.store.db import Database, create_database_engine
+from checkout.store.rows import (
+    CheckoutLineRow,
+    CheckoutSessionRow,
+    IdempotencyRecordRow,
+    MerchantRow,
+    ProductRow,
+    VariantRow,
+)
+from datastore import PreparedStatement, insert_rows, loaded_row, row_columns
+from tests.support import CLAY, both_backends, pick
+
+NOW = datetime(2026, 12, 4, 18, 30, 15, 123456, tzinfo=UTC)
+
+
+def _session(session_id: str, **changes: object) -> CheckoutSessionRow:
+    values: dict[str, object] = {
+        "id": session_id,
+        "agent_id": "agent_1",
+        "protocol": "acp",
+        "merchant_id": CLAY,
+        "status": "not_ready_for_payment",
+        "currency": "usd",
+        "locale": None,
+        "timezone": "Europe/Paris",
+        "buyer": None,
+        "fulfillment_details": {"name": "Ada", "address": {"line_one": "1 Rue de l'École"}},
+        "selections": [],
+        "interventions": ["3ds"],
+        "notices": [],
+        "discount_codes": ["WELCOME10"],
+        "order_notes": "ring twice — ✓",
+        "metadata_": {"nested": {"n": 1, "ok": True, "none": None}},
+        "api_version": "2026-04-17",
+        "created_at": NOW,
+        "updated_at": NOW,
+        "expires_at": NOW + timedelta(minutes=30),
+    }
+    values.update(changes)
+    return CheckoutSessionRow(**values)
+
+
+def _columns(row: CheckoutSessionRow) -> dict[str, object]:
+    return {name: getattr(row, name) for name in CheckoutSessionRow.model_fields}
+
+
+@both_backends
+def test_rows_inserted_on_the_driver_read_back_equal_to_rows_the_orm_flushed(
+    database_url: str, client: object
+) -> None:
+    database = Database(create_database_engine(database_url))
+    try:
+        on_driver, by_orm = _session("cs_on_driver"), _session("cs_by_orm")
+        line = CheckoutLineRow(
+            id="li_on_driver", session_id="cs_on_driver", position=0,
+            variant_id=pick(), quantity=2, unit_amount=1250,
+        )  # fmt: skip
+        with database.write() as db:
+            insert_rows(db, [on_driver])
+            insert_rows(db, [line])
+            db.add(by_orm)
+        with database.read() as db:
+            read_driver = db.get(CheckoutSessionRow, "cs_on_driver")
+            read_orm = db.get(CheckoutSessionRow, "cs_by_orm")
+            read_line = db.get(CheckoutLineRow, "li_on_driver")
+        assert read_driver is not None and read_orm is not None and read_line is not None
+        expected = _columns(read_orm) | {"id": "cs_on_driver"}
+        assert _columns(read_driver) == expected
+        assert read_driver.expires_at == NOW + timedelta(minutes=30)
+        assert read_driver.expires_at.tzinfo is not None
+        assert (read_line.quantity, read_line.unit_amount) == (2, 1250)
+    finally:
+        database.dispose()
+
+
+@both_backends
+def test_a_prepared_statement_returns_rows_converted_and_rolls_back_with_its_transaction(
+    database_url: str, client: object
+) -> None:
+    table = IdempotencyRecordRow.__table__  # type: ignore[attr-defined]
+    insert = PreparedStatement(
+        table.insert()
+        .values(
+            identity=bindparam("identity"), path="/p", key=bindparam("key"),
+            fingerprint="f" * 64, state="in_flight",
+            locked_until=bindparam("until"), created_at=bindparam("until"),
+        )
+        .returning(table.c.id, table.c.locked_until, table.c.state)
+    )  # fmt: skip
+    read = PreparedStatement(
+        select(table.c.key, table.c.response_body).where(table.c.identity == bindparam("identity"))
+    )
+    database = Database(create_database_engine(database_url))
+    try:
+        with database.write() as db:
+            (record_id, until, state), = insert.execute(
+                db, {"identity": "agent_kept", "key": "k1", "until": NOW}
+            ).rows  # fmt: skip
+        assert isinstance(record_id, int) and (until, state) == (NOW, "in_flight")
+        with pytest.raises(RuntimeError), database.write() as db:
+            insert.execute(db, {"identity": "agent_gone", "key": "k2", "until": NOW})
+            raise RuntimeError("the unit of work fails after the statement")
+        with database.read() as db:
+            assert read.execute(db, {"identity": "agent_kept"}).rows == [("k1", None)]
+            assert read.execute(db, {"identity": "agent_gone"}).rows == []
+    finally:
+        database.dispose()
+
+
+@both_backends
+def test_rows_loaded_on_the_driver_equal_the_orms_for_every_catalog_table(
+    database_url: str, client: object
+) -> None:
+    variant_id = pick()
+    database = Database(create_database_engine(database_url))
+    try:
+        with database.read() as db:
+            by_orm = db.get(VariantRow, variant_id)
+            assert by_orm is not None
+            wanted = {
+                VariantRow: variant_id,
+                ProductRow: by_orm.product_id,
+                MerchantRow: by_orm.merchant_id,
+            }
+            for entity, key in wanted.items():
+                columns = [column for _, column in row_columns(entity)]
+                (key_column,) = [column for column in columns if column.primary_key]
+                values = (
+                    PreparedStatement(select(*columns).where(key_column == bindparam("key")))
+                    .execute(db, {"key": key})
+                    .rows
+                )
+                loaded = loaded_row(entity, values[0])
+                expected = db.get(entity, key)
+                assert {name: getattr(loaded, name) for name, _ in row_columns(entity)} == {
+                    name: getattr(expected, name) for name, _ in row_columns(entity)
+                }
+    finally:
+        database.dispose()
