@@ -34,66 +34,57 @@ from checkout.store.db import Database
 from checkout.store.merchants import Merchants
 
 
-def _services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
 async def _database(request: Request) -> Database:
-    return _services(request).database
+    return services_of(request).database
 
 
 async def _clock(request: Request) -> Callable[[], datetime]:
-    return _services(request).clock
+    return services_of(request).clock
 
 
 async def _settings(request: Request) -> Settings:
-    return _services(request).settings
+    return services_of(request).settings
 
 
 async def _agent_keys(request: Request) -> AgentKeys:
-    return _services(request).agent_keys
+    return services_of(request).agent_keys
 
 
 async def _provider(request: Request) -> PaymentProvider:
-    return _services(request).provider
+    return services_of(request).provider
 
 
 async def _accounts(request: Request) -> ConnectedAccounts:
-    return _services(request).accounts
+    return services_of(request).accounts
 
 
 async def _platforms(request: Request) -> MerchantPlatforms:
-    return _services(request).platforms
+    return services_of(request).platforms
 
 
 async def _presentation(request: Request) -> Presentation:
-    return _services(request).presentation
+    return services_of(request).presentation
 
 
 async def _completion(request: Request) -> Completion:
-    return _services(request).completion
+    return services_of(request).completion
 
 
 async def _refunding(request: Request) -> Refunding:
-    return _services(request).refunding
+    return services_of(request).refunding
 
 
 async def _stripe_inbox(request: Request) -> StripeInbox:
-    return _services(request).stripe_inbox
+    return services_of(request).stripe_inbox
 
 
 async def _idempotency(request: Request) -> Idempotency:
-    return idempotency_of(_services(request))
-
-
-def idempotency_of(services: Services) -> Idempotency:
-    return Idempotency(
-        records=services.idempotency,
-        database=services.database,
-        clock=services.clock,
-        fingerprint_key=services.settings.fingerprint_key,
-    )
+    return services_of(request).idempotent_posts
 
 
 # Dependencies that only read the app's state or the headers are coroutines: FastAPI runs a
@@ -123,6 +114,11 @@ def _bearer(authorization: str | None) -> str:
 async def authenticated_agent(
     agent_keys: AgentKeysDep, authorization: Annotated[str | None, Header()] = None
 ) -> str:
+    return await agent_of(agent_keys, authorization)
+
+
+async def agent_of(agent_keys: AgentKeys, authorization: str | None) -> str:
+    """The agent whose API key the Authorization header carries; 401 otherwise."""
     secret = _bearer(authorization)
     found, agent_id = agent_keys.known(secret)
     if not found:

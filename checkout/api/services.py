@@ -8,7 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
+from checkout.api.idempotency import Idempotency
 from checkout.flows.purchase.saga import Completion
 from checkout.flows.refund_order import Refunding
 from checkout.flows.stripe_events import StripeInbox
@@ -84,6 +86,15 @@ class Services:
     accounts: ConnectedAccounts
     clock: Callable[[], datetime] = utc_now
 
+    @cached_property
+    def idempotent_posts(self) -> Idempotency:
+        return Idempotency(
+            records=self.idempotency,
+            database=self.database,
+            clock=self.clock,
+            fingerprint_key=self.settings.fingerprint_key,
+        )
+
     @property
     def completion(self) -> Completion:
         return Completion(
@@ -113,7 +124,8 @@ class Services:
             key_retention=timedelta(hours=self.settings.idempotency_retention_hours),
         )
 
-    @property
+    # Built once: every agent request asks for these, and they depend only on fixed settings.
+    @cached_property
     def presentation(self) -> Presentation:
         key = self.settings.stripe_secret_key or ""
         return Presentation(

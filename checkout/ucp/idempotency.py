@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from checkout.api.deps import idempotency_of
 from checkout.api.idempotency import AsyncWork, Work, run_idempotently, run_idempotently_async
 from checkout.api.problems import json_response
 from checkout.api.services import Services
@@ -38,7 +37,7 @@ async def run_once(
             status, body = refusal(exc, version)
         return json_response(status, to_json(body))
     return await run_idempotently_async(
-        idempotency_of(services),
+        services.idempotent_posts,
         agent_id=agent_id,
         path=f"ucp:{path}",
         key=key,
@@ -62,7 +61,7 @@ async def run_write_once(
     answer are one commit, as ACP's creates and updates are."""
     if key:
         return await run_idempotently(
-            idempotency_of(services),
+            services.idempotent_posts,
             agent_id=agent_id,
             path=f"ucp:{path}",
             key=key,

@@ -9,16 +9,8 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS
-from checkout.api.acp.versions import VersionedKeyDep
-from checkout.api.deps import (
-    AgentDep,
-    ApiVersionDep,
-    ClockDep,
-    IdempotencyDep,
-    ProviderDep,
-    RawBodyDep,
-)
-from checkout.api.idempotency import run_idempotently
+from checkout.api.acp.posts import AcpPostDep
+from checkout.api.deps import ProviderDep
 from checkout.flows.delegate_payment import delegate_payment
 from checkout.protocol import render
 from checkout.protocol.requests import DelegatePaymentRequest
@@ -38,23 +30,16 @@ PATH = "/agentic_commerce/delegate_payment"
     },
 )
 async def delegate_payment_token(
-    body: DelegatePaymentRequest,
-    agent: AgentDep,
-    _version: ApiVersionDep,
-    key: VersionedKeyDep,
-    raw: RawBodyDep,
-    idempotency: IdempotencyDep,
-    clock: ClockDep,
-    provider: ProviderDep,
+    body: DelegatePaymentRequest, post: AcpPostDep, provider: ProviderDep
 ) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         token = delegate_payment(
             db,
             body,
-            agent_id=agent,
-            idempotency_key=key,
+            agent_id=post.agent,
+            idempotency_key=post.key,
             provider=provider,
-            now=clock(),
+            now=post.clock(),
         )
         return 201, {
             "id": token.id,
@@ -62,6 +47,4 @@ async def delegate_payment_token(
             "metadata": token.metadata,
         }
 
-    return await run_idempotently(
-        idempotency, agent_id=agent, path=PATH, key=key, raw=raw, work=work
-    )
+    return await post.run(PATH, work)

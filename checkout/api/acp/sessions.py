@@ -10,19 +10,18 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
-from checkout.api.acp.versions import BrowserHeadersDep, VersionedKeyDep, remembering_channel
+from checkout.api.acp.posts import AcpPostDep
+from checkout.api.acp.versions import BrowserHeadersDep, remembering_channel
 from checkout.api.deps import (
     AgentDep,
     ApiVersionDep,
     ClockDep,
     CompletionDep,
     DatabaseDep,
-    IdempotencyDep,
     PresentationDep,
-    RawBodyDep,
     SettingsDep,
 )
-from checkout.api.idempotency import Keep, run_idempotently, run_idempotently_async
+from checkout.api.idempotency import Keep
 from checkout.api.problems import error_body, json_response, status_for
 from checkout.flows import checkout_sessions as sessions
 from checkout.flows.purchase.complete import complete_checkout
@@ -46,32 +45,22 @@ router = APIRouter(tags=["checkout"])
     operation_id="createCheckoutSession",
 )
 async def create_checkout_session(
-    body: CheckoutSessionCreateRequest,
-    agent: AgentDep,
-    version: ApiVersionDep,
-    key: VersionedKeyDep,
-    raw: RawBodyDep,
-    idempotency: IdempotencyDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    presentation: PresentationDep,
+    body: CheckoutSessionCreateRequest, post: AcpPostDep, settings: SettingsDep
 ) -> Response:
-    dialects.accept(version, body)
+    dialects.accept(post.version, body)
 
     def work(db: Session) -> tuple[int, dict[str, Any]]:
         state = sessions.create_session(
             db,
             body,
-            agent_id=agent,
-            now=clock(),
+            agent_id=post.agent,
+            now=post.clock(),
             ttl=timedelta(minutes=settings.session_ttl_minutes),
-            api_version=version,
+            api_version=post.version,
         )
-        return 201, dialects.session(version, state, presentation)
+        return 201, dialects.session(post.version, state, post.presentation)
 
-    return await run_idempotently(
-        idempotency, agent_id=agent, path="/checkout_sessions", key=key, raw=raw, work=work
-    )
+    return await post.run("/checkout_sessions", work)
 
 
 @router.post(
@@ -80,30 +69,17 @@ async def create_checkout_session(
     operation_id="updateCheckoutSession",
 )
 async def update_checkout_session(
-    checkout_session_id: str,
-    body: CheckoutSessionUpdateRequest,
-    agent: AgentDep,
-    version: ApiVersionDep,
-    key: VersionedKeyDep,
-    raw: RawBodyDep,
-    idempotency: IdempotencyDep,
-    clock: ClockDep,
-    presentation: PresentationDep,
+    checkout_session_id: str, body: CheckoutSessionUpdateRequest, post: AcpPostDep
 ) -> Response:
-    dialects.accept(version, body)
+    dialects.accept(post.version, body)
 
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        state = sessions.update_session(db, checkout_session_id, body, agent_id=agent, now=clock())
-        return 200, dialects.session(version, state, presentation)
+        state = sessions.update_session(
+            db, checkout_session_id, body, agent_id=post.agent, now=post.clock()
+        )
+        return 200, dialects.session(post.version, state, post.presentation)
 
-    return await run_idempotently(
-        idempotency,
-        agent_id=agent,
-        path=f"/checkout_sessions/{checkout_session_id}",
-        key=key,
-        raw=raw,
-        work=work,
-    )
+    return await post.run(f"/checkout_sessions/{checkout_session_id}", work)
 
 
 @router.get(
@@ -135,38 +111,34 @@ async def get_checkout_session(
 async def complete_checkout_session(
     checkout_session_id: str,
     body: CheckoutSessionCompleteRequest,
-    agent: AgentDep,
-    version: ApiVersionDep,
-    key: VersionedKeyDep,
-    raw: RawBodyDep,
-    idempotency: IdempotencyDep,
-    presentation: PresentationDep,
+    post: AcpPostDep,
     completion: CompletionDep,
     browser: BrowserHeadersDep,
 ) -> Response:
     path = f"/checkout_sessions/{checkout_session_id}/complete"
-    dialects.accept(version, body)
+    dialects.accept(post.version, body)
 
     def reply(outcome: CompleteOutcome) -> tuple[int, dict[str, Any]]:
         if outcome.refusal is not None:
             return status_for(outcome.refusal), error_body(outcome.refusal, path)
-        return 200, dialects.session(version, outcome.state, presentation)
+        return 200, dialects.session(post.version, outcome.state, post.presentation)
 
     async def work(keep: Keep) -> tuple[int, dict[str, Any]]:
         outcome = await complete_checkout(
             completion,
             checkout_session_id,
             body,
-            agent_id=agent,
+            agent_id=post.agent,
             respond=remembering_channel(
-                version, body.risk_signals, browser, lambda db, decided: keep(db, *reply(decided))
+                post.version,
+                body.risk_signals,
+                browser,
+                lambda db, decided: keep(db, *reply(decided)),
             ),
         )
         return reply(outcome)
 
-    return await run_idempotently_async(
-        idempotency, agent_id=agent, path=path, key=key, raw=raw, work=work
-    )
+    return await post.run_async(path, work)
 
 
 @router.post(
@@ -176,24 +148,13 @@ async def complete_checkout_session(
 )
 async def cancel_checkout_session(
     checkout_session_id: str,
-    agent: AgentDep,
-    version: ApiVersionDep,
-    key: VersionedKeyDep,
-    raw: RawBodyDep,
-    idempotency: IdempotencyDep,
-    clock: ClockDep,
-    presentation: PresentationDep,
+    post: AcpPostDep,
     body: CancelSessionRequest | None = Body(default=None),
 ) -> Response:
     def work(db: Session) -> tuple[int, dict[str, Any]]:
-        state = sessions.cancel_session(db, checkout_session_id, body, agent_id=agent, now=clock())
-        return 200, dialects.session(version, state, presentation)
+        state = sessions.cancel_session(
+            db, checkout_session_id, body, agent_id=post.agent, now=post.clock()
+        )
+        return 200, dialects.session(post.version, state, post.presentation)
 
-    return await run_idempotently(
-        idempotency,
-        agent_id=agent,
-        path=f"/checkout_sessions/{checkout_session_id}/cancel",
-        key=key,
-        raw=raw,
-        work=work,
-    )
+    return await post.run(f"/checkout_sessions/{checkout_session_id}/cancel", work)

@@ -64,5 +64,4 @@ def remembering_channel(
     return remember
 
 
-VersionedKeyDep = Annotated[str, Depends(versioned_idempotency_key)]
 BrowserHeadersDep = Annotated[dict[str, str], Depends(browser_headers)]
