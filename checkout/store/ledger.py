@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import Table, func, insert
+from sqlalchemy import Table, bindparam, func, insert
 from sqlmodel import Session, col, select
 
 from checkout.domain.ledger import Account, Entry, Movement, MovementKind
 from checkout.store.rows import LedgerEntryRow
+from datastore import PreparedStatement
 
 
 class Ledger:
@@ -17,12 +19,7 @@ class Ledger:
         self.db = db
 
     def has(self, movement_key: str) -> bool:
-        return (
-            self.db.exec(
-                select(LedgerEntryRow.id).where(col(LedgerEntryRow.movement_key) == movement_key)
-            ).first()
-            is not None
-        )
+        return bool(_movement_written().execute(self.db, {"key": movement_key}).rows)
 
     def record(
         self,
@@ -62,8 +59,7 @@ class Ledger:
             # One executemany on the table: entries are never read back as objects in the
             # transaction that writes them, and building a row object each cost more than its
             # INSERT (a purchase writes eight).
-            table: Table = LedgerEntryRow.__table__  # type: ignore[attr-defined]
-            self.db.execute(insert(table), rows)
+            _entries_insert().execute_many(self.db, rows)
         return True
 
     def entries(
@@ -142,3 +138,23 @@ class Ledger:
 
 def as_entries(rows: Sequence[LedgerEntryRow]) -> list[Entry]:
     return [Entry(MovementKind(r.kind), Account(r.account), r.amount, r.order_id) for r in rows]
+
+
+# A purchase checks and writes its movements once per step: built once, run on the driver.
+def _table() -> Table:
+    return LedgerEntryRow.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+@cache
+def _movement_written() -> PreparedStatement:
+    table = _table()
+    return PreparedStatement(
+        select(table.c.id).where(table.c.movement_key == bindparam("key")).limit(1)
+    )
+
+
+@cache
+def _entries_insert() -> PreparedStatement:
+    keys = ["movement_key", "kind", "account", "merchant_id", "order_id", "amount", "currency",
+            "reference", "occurred_at"]  # fmt: skip
+    return PreparedStatement(insert(_table()), column_keys=keys)

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from checkout.store.rows import OrderLineRow, OrderProtocolStateRow, OrderRow
-from datastore import get_row, insert_rows
+from datastore import find_row, get_row, insert_rows
 
 
 class Orders:
@@ -29,9 +29,7 @@ class Orders:
         return self.db.exec(statement).first()
 
     def for_session(self, session_id: str) -> OrderRow | None:
-        return self.db.exec(
-            select(OrderRow).where(col(OrderRow.checkout_session_id) == session_id)
-        ).first()
+        return find_row(self.db, OrderRow, "checkout_session_id", session_id)
 
     def paid_by(self, payment_id: str) -> OrderRow | None:
         """The order a payment paid for, locked until the transaction ends."""

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from checkout.store.ids import new_id
 from checkout.store.rows import OutboxEventRow
+from datastore import insert_rows
 
 UCP_EVENT_PREFIX = "ucp."
 
@@ -28,8 +29,7 @@ class Outbox:
             next_attempt_at=now,
             created_at=now,
         )
-        self.db.add(event)
-        self.db.flush()
+        insert_rows(self.db, [event])
         return event
 
     def claim_due(

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from checkout.domain.allowance import Allowance, TokenState
 from checkout.domain.purchase import PaymentStatus
 from checkout.store.rows import PaymentRow, PaymentTokenRow
-from datastore import get_row
+from datastore import get_row, insert_rows
 
 
 def token_state(row: PaymentTokenRow) -> TokenState:
@@ -31,8 +31,7 @@ class PaymentTokens:
         self.db = db
 
     def add(self, token: PaymentTokenRow) -> None:
-        self.db.add(token)
-        self.db.flush()
+        insert_rows(self.db, [token])
 
     def get(self, token_id: str) -> PaymentTokenRow | None:
         return get_row(self.db, PaymentTokenRow, token_id)
@@ -58,6 +57,11 @@ class Payments:
         self.db = db
 
     def add(self, payment: PaymentRow) -> None:
+        """A new payment, written now."""
+        insert_rows(self.db, [payment])
+
+    def save(self, payment: PaymentRow) -> None:
+        """A payment read in this transaction and changed since, written now."""
         self.db.add(payment)
         self.db.flush()
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from checkout.domain.purchase import PurchaseState
 from checkout.store.rows import MerchantRow, PaymentRow, PurchaseRow
+from datastore import find_row, get_row
 
 
 class Purchases:
@@ -21,9 +22,7 @@ class Purchases:
 
     def of_session(self, session_id: str) -> PurchaseRow | None:
         """The session's purchase in any state (an unwound one is started over on its row)."""
-        return self.db.exec(
-            select(PurchaseRow).where(col(PurchaseRow.session_id) == session_id)
-        ).first()
+        return find_row(self.db, PurchaseRow, "session_id", session_id)
 
     def under_way(self, session_id: str) -> PurchaseRow | None:
         """The session's live or finished purchase: anything but unwound."""
@@ -36,12 +35,10 @@ class Purchases:
 
     def locked(self, purchase_id: str) -> PurchaseRow:
         """The purchase as it is now, locked until the transaction ends."""
-        return self.db.exec(
-            select(PurchaseRow)
-            .where(col(PurchaseRow.id) == purchase_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
+        purchase = get_row(self.db, PurchaseRow, purchase_id, for_update=True)
+        if purchase is None:
+            raise LookupError(f"purchase {purchase_id} does not exist")
+        return purchase
 
     def paid_by(self, provider_payment_id: str) -> tuple[PurchaseRow, MerchantRow] | None:
         """The purchase (and its merchant) whose payment the provider knows by this id."""

@@ -81,7 +81,7 @@ def finish_purchase(
     payment.charge_id = capture.charge_id
     payment.transfer_id = capture.transfer_id
     payment.application_fee_id = capture.application_fee_id
-    Payments(db).add(payment)
+    Payments(db).save(payment)
     order, lines = _record_order(db, purchase, base_url, now)
     Ledger(db).record(
         ledger.sale(
@@ -129,7 +129,7 @@ def unwind_purchase(
     session, payment = _session_and_payment(db, purchase)
     payment.status = payment_moves(payment.status, PaymentStatus.VOID_PENDING)
     payment.updated_at = now
-    Payments(db).add(payment)
+    Payments(db).save(payment)
     Catalog(db).release(Sale.of(purchase).quantities())
     # Nothing was charged, so the agent may try again with the same token once the cart is fixed.
     PaymentTokens(db).release(purchase.token_id)
@@ -151,7 +151,7 @@ def hold_released(db: Session, payment_id: str, now: datetime) -> None:
     if payment is not None and payment.status == PaymentStatus.VOID_PENDING:
         payment.status = payment_moves(payment.status, PaymentStatus.CANCELED)
         payment.updated_at = now
-        Payments(db).add(payment)
+        Payments(db).save(payment)
 
 
 def _record_order(

@@ -267,7 +267,7 @@ def _authentication_passed(
         if pending is not None:
             pending.status = payment_moves(pending.status, PaymentStatus.VOID_PENDING)
             pending.updated_at = now
-            Payments(db).add(pending)
+            Payments(db).save(pending)
         return _decline(
             db,
             state,
@@ -341,7 +341,7 @@ def _record_purchase(
     if pending is not None:
         pending.status = payment_moves(pending.status, PaymentStatus.SUPERSEDED)
         pending.updated_at = now
-        Payments(db).add(pending)
+        Payments(db).save(pending)
     purchase = Purchases(db).of_session(row.id)
     fields: dict[str, Any] = {
         "merchant_id": row.merchant_id,
@@ -448,7 +448,7 @@ def record_authorization(
     payment.updated_at = now
     if authorization.status is AuthorizationStatus.AUTHORIZED:
         payment.status = payment_moves(payment.status, PaymentStatus.REQUIRES_CAPTURE)
-        Payments(db).add(payment)
+        Payments(db).save(payment)
         purchase.state = purchase_moves(purchase.state, PurchaseState.AUTHORIZED)
         purchase.updated_at = now
         db.add(purchase)
@@ -464,7 +464,7 @@ def record_authorization(
         and acquirer is not None
     ):
         payment.status = payment_moves(payment.status, PaymentStatus.REQUIRES_ACTION)
-        Payments(db).add(payment)
+        Payments(db).save(payment)
         # Nothing is charged yet: the token waits for this session's authenticated retry.
         PaymentTokens(db).release(token.id)
         session.status = Status.AUTHENTICATION_REQUIRED.value
@@ -491,7 +491,7 @@ def record_authorization(
         # Nothing reached the card: the token is the buyer's to use again once we are fixed.
         payment.status = payment_moves(payment.status, PaymentStatus.FAILED)
         payment.decline_code = "processing_error"
-        Payments(db).add(payment)
+        Payments(db).save(payment)
         PaymentTokens(db).release(token.id)
         session.authentication_metadata = None
         CheckoutSessions(db).save(session)
@@ -515,7 +515,7 @@ def record_authorization(
         code = authorization.decline_code or "card_declined"
         text = authorization.message or "Your card was declined."
     payment.decline_code = code
-    Payments(db).add(payment)
+    Payments(db).save(payment)
     return _decline_notice(db, session, code, text, now)
 
 
