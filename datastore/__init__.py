@@ -9,17 +9,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Column, Engine, Table, bindparam, create_engine, event, inspect
+from sqlalchemy import Column, Engine, Table, bindparam, create_engine, event, inspect, select
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, SQLModel, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel import Session, SQLModel
 
 from datastore.prepared import PreparedStatement
 
@@ -29,11 +29,13 @@ R = TypeVar("R", bound=SQLModel)
 __all__ = [
     "Database",
     "PreparedStatement",
+    "columns_of",
     "empty_dict",
     "empty_list",
     "find_row",
     "get_row",
     "insert_rows",
+    "load_rows",
     "loaded_row",
     "open_engine",
     "row_columns",
@@ -184,27 +186,83 @@ class Database:
 def get_row(db: Session, entity: type[R], key: Any, *, for_update: bool = False) -> R | None:
     """The row with this primary key, as Session.get finds it; `for_update` locks it until the
     transaction ends and reads it afresh."""
-    return db.exec(_row_by_key(entity, for_update), params={"key": key}).first()
+    found = load_rows(db, _row_by_key(entity, for_update), {"key": key}, (entity,), for_update)
+    return found[0][0] if found else None
 
 
 def find_row(db: Session, entity: type[R], attribute: str, value: Any) -> R | None:
     """The first row whose `attribute` equals `value` (a column with one row per value), with
     its SELECT built once per entity and attribute, as `get_row`'s."""
-    return db.exec(_row_by(entity, attribute), params={"value": value}).first()
+    found = load_rows(db, _row_by(entity, attribute), {"value": value}, (entity,))
+    return found[0][0] if found else None
 
 
 @cache
-def _row_by(entity: type[R], attribute: str) -> SelectOfScalar[R]:
-    return select(entity).where(getattr(entity, attribute) == bindparam("value"))
+def _row_by(entity: type[SQLModel], attribute: str) -> PreparedStatement:
+    where = getattr(entity, attribute) == bindparam("value")
+    return PreparedStatement(select(*columns_of(entity)).where(where).limit(1))
 
 
 @cache
-def _row_by_key(entity: type[R], for_update: bool) -> SelectOfScalar[R]:
+def _row_by_key(entity: type[SQLModel], for_update: bool) -> PreparedStatement:
     (key_column,) = inspect(entity).primary_key
-    statement = select(entity).where(key_column == bindparam("key"))
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    return statement
+    statement = select(*columns_of(entity)).where(key_column == bindparam("key"))
+    return PreparedStatement(statement.with_for_update() if for_update else statement)
+
+
+def columns_of(*entities: type[SQLModel]) -> list[Column[Any]]:
+    """The columns a SELECT names for `load_rows` to build these entities' rows from."""
+    return [column for entity in entities for _, column in row_columns(entity)]
+
+
+def load_rows(
+    db: Session,
+    statement: PreparedStatement,
+    values: Mapping[str, Any],
+    entities: Sequence[type[SQLModel]],
+    refresh: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Rows of `entities`, read by a prepared SELECT of their `columns_of`, as the session's own
+    objects, the way a query of those entities gives them: one the session already holds is
+    returned as it is (with `refresh`, with the values just read, as a locking read wants); a
+    new one is added as a stored row, so changes to it are flushed as UPDATEs."""
+    spans = _spans(tuple(entities))
+    return [
+        tuple(_in_session(db, entity, row[start:end], refresh) for entity, start, end in spans)
+        for row in statement.execute(db, values).rows
+    ]
+
+
+@cache
+def _spans(entities: tuple[type[SQLModel], ...]) -> tuple[tuple[type[SQLModel], int, int], ...]:
+    spans, start = [], 0
+    for entity in entities:
+        width = len(row_columns(entity))
+        spans.append((entity, start, start + width))
+        start += width
+    return tuple(spans)
+
+
+def _in_session(db: Session, entity: type[R], values: Sequence[Any], refresh: bool) -> R:
+    mapper = inspect(entity)
+    identity = mapper.identity_key_from_primary_key(
+        tuple(values[position] for position in _key_positions(entity))
+    )
+    held: R | None = db.identity_map.get(identity)
+    if held is None:
+        row = loaded_row(entity, values)
+        db.add(row)
+        return row
+    if refresh:
+        for name, value in zip(_attribute_names(entity), values, strict=True):
+            set_committed_value(held, name, value)
+    return held
+
+
+@cache
+def _key_positions(entity: type[SQLModel]) -> tuple[int, ...]:
+    keys = set(inspect(entity).primary_key)
+    return tuple(n for n, (_, column) in enumerate(row_columns(entity)) if column in keys)
 
 
 def insert_rows(db: Session, rows: Sequence[SQLModel]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from checkout.store.db import Database, create_database_engine
 from checkout.store.rows import (
@@ -16,7 +16,7 @@ from checkout.store.rows import (
     ProductRow,
     VariantRow,
 )
-from datastore import PreparedStatement, insert_rows, loaded_row, row_columns
+from datastore import PreparedStatement, get_row, insert_rows, loaded_row, row_columns
 from tests.support import CLAY, both_backends, pick
 
 NOW = datetime(2026, 12, 4, 18, 30, 15, 123456, tzinfo=UTC)
@@ -144,5 +144,33 @@ def test_rows_loaded_on_the_driver_equal_the_orms_for_every_catalog_table(
                 assert {name: getattr(loaded, name) for name, _ in row_columns(entity)} == {
                     name: getattr(expected, name) for name, _ in row_columns(entity)
                 }
+    finally:
+        database.dispose()
+
+
+@both_backends
+def test_rows_read_by_key_belong_to_the_session_and_a_locking_read_sees_the_latest_values(
+    database_url: str, client: object
+) -> None:
+    variant_id = pick()
+    database = Database(create_database_engine(database_url))
+    try:
+        with database.write() as db:
+            row = get_row(db, VariantRow, variant_id)
+            assert row is not None and get_row(db, VariantRow, variant_id) is row
+            before = row.inventory
+            row.inventory = before - 1  # flushed as an UPDATE: the row is the session's
+        with database.write() as db:
+            held = get_row(db, VariantRow, variant_id)
+            assert held is not None and held.inventory == before - 1
+            # Changed behind the session's back (a Core UPDATE does not touch the session's
+            # objects): an ordinary read keeps what the session holds, a locking read reads afresh.
+            table = VariantRow.__table__  # type: ignore[attr-defined]
+            db.execute(update(table).where(table.c.id == variant_id).values(price=123_45))
+            assert get_row(db, VariantRow, variant_id) is held
+            assert held.price != 123_45
+            assert get_row(db, VariantRow, variant_id, for_update=True) is held
+            assert held.price == 123_45
+            assert get_row(db, VariantRow, "no-such-variant") is None
     finally:
         database.dispose()
