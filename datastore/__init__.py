@@ -36,7 +36,6 @@ __all__ = [
     "get_row",
     "insert_rows",
     "load_rows",
-    "loaded_row",
     "open_engine",
     "row_columns",
     "run_blocking",
@@ -250,7 +249,7 @@ def _in_session(db: Session, entity: type[R], values: Sequence[Any], refresh: bo
     )
     held: R | None = db.identity_map.get(identity)
     if held is None:
-        row = loaded_row(entity, values)
+        row = _loaded_row(entity, values)
         db.add(row)
         return row
     if refresh:
@@ -295,9 +294,9 @@ def row_columns(entity: type[SQLModel]) -> tuple[tuple[str, Column[Any]], ...]:
     )
 
 
-def loaded_row(entity: type[R], values: Sequence[Any]) -> R:
+def _loaded_row(entity: type[R], values: Sequence[Any]) -> R:
     """A row as a query loads it, from its column values in `row_columns` order (converted by
-    their types, as a `PreparedStatement` returns them), detached: for reading, not changing."""
+    their types, as a `PreparedStatement` returns them), detached until added to a session."""
     row: R = inspect(entity).class_manager.new_instance()
     row.__dict__.update(zip(_attribute_names(entity), values, strict=True))
     make_transient_to_detached(row)

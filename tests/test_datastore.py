@@ -16,7 +16,14 @@ from checkout.store.rows import (
     ProductRow,
     VariantRow,
 )
-from datastore import PreparedStatement, get_row, insert_rows, loaded_row, row_columns
+from datastore import (
+    PreparedStatement,
+    columns_of,
+    get_row,
+    insert_rows,
+    load_rows,
+    row_columns,
+)
 from tests.support import CLAY, both_backends, pick
 
 NOW = datetime(2026, 12, 4, 18, 30, 15, 123456, tzinfo=UTC)
@@ -132,15 +139,14 @@ def test_rows_loaded_on_the_driver_equal_the_orms_for_every_catalog_table(
                 MerchantRow: by_orm.merchant_id,
             }
             for entity, key in wanted.items():
-                columns = [column for _, column in row_columns(entity)]
-                (key_column,) = [column for column in columns if column.primary_key]
-                values = (
-                    PreparedStatement(select(*columns).where(key_column == bindparam("key")))
-                    .execute(db, {"key": key})
-                    .rows
+                (key_column,) = [column for column in columns_of(entity) if column.primary_key]
+                statement = PreparedStatement(
+                    select(*columns_of(entity)).where(key_column == bindparam("key"))
                 )
-                loaded = loaded_row(entity, values[0])
+                with database.read() as fresh:  # nothing held yet: every row is built anew
+                    ((loaded,),) = load_rows(fresh, statement, {"key": key}, (entity,))
                 expected = db.get(entity, key)
+                assert loaded is not expected
                 assert {name: getattr(loaded, name) for name, _ in row_columns(entity)} == {
                     name: getattr(expected, name) for name, _ in row_columns(entity)
                 }

@@ -15,7 +15,7 @@ from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
 from checkout.domain.errors import NotFound
 from checkout.domain.purchase import HOLDING_STOCK
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
-from datastore import PreparedStatement, get_row, loaded_row, row_columns
+from datastore import PreparedStatement, columns_of, get_row, load_rows
 
 
 def shipping_rules(merchant: MerchantRow) -> ShippingRules:
@@ -95,16 +95,14 @@ class Catalog:
         ids = sorted(set(variant_ids))
         if not ids:
             return {}, {}
-        statement, widths = _offers(len(ids))
-        found = statement.execute(self.db, {f"id_{n}": id_ for n, id_ in enumerate(ids)}).rows
-        offers, merchants = {}, {}
-        for values in found:
-            variant = loaded_row(VariantRow, values[: widths[0]])
-            product = loaded_row(ProductRow, values[widths[0] : widths[1]])
-            offers[variant.id] = offer_of(variant, product)
-            if variant.merchant_id not in merchants:
-                merchants[variant.merchant_id] = loaded_row(MerchantRow, values[widths[1] :])
-        return offers, merchants
+        rows = load_rows(
+            self.db,
+            _offers(len(ids)),
+            {f"id_{n}": id_ for n, id_ in enumerate(ids)},
+            (VariantRow, ProductRow, MerchantRow),
+        )
+        offers = {variant.id: offer_of(variant, product) for variant, product, _ in rows}
+        return offers, {merchant.id: merchant for _, _, merchant in rows}
 
     def reserve(self, quantities: dict[str, int]) -> list[str]:
         """Take stock for every variant or none; returns the variant ids that fell short.
@@ -347,17 +345,12 @@ class CatalogWriter:
 
 
 @lru_cache(maxsize=64)
-def _offers(count: int) -> tuple[PreparedStatement, tuple[int, int]]:
-    """The variants, their products and merchants for `count` ids (`id_0`...), as plain columns
-    run on the driver, and where the product's and the merchant's columns start: every request
-    of a purchase prices its lines, and the ORM's statement path cost more than running it."""
-    tables = [[column for _, column in row_columns(entity)] for entity in (VariantRow, ProductRow)]
-    merchant = [column for _, column in row_columns(MerchantRow)]
-    variant_id = col(VariantRow.id)
-    statement = (
-        sa_select(*tables[0], *tables[1], *merchant)
+def _offers(count: int) -> PreparedStatement:
+    """The variants, their products and merchants for `count` ids (`id_0`...): every request of
+    a purchase prices its lines, and the ORM's statement path cost more than running it."""
+    return PreparedStatement(
+        sa_select(*columns_of(VariantRow, ProductRow, MerchantRow))
         .join_from(VariantRow, ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
         .join(MerchantRow, col(MerchantRow.id) == col(VariantRow.merchant_id))
-        .where(variant_id.in_([bindparam(f"id_{n}") for n in range(count)]))
+        .where(col(VariantRow.id).in_([bindparam(f"id_{n}") for n in range(count)]))
     )
-    return PreparedStatement(statement), (len(tables[0]), len(tables[0]) + len(tables[1]))
