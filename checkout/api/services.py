@@ -86,6 +86,7 @@ class Services:
     accounts: ConnectedAccounts
     clock: Callable[[], datetime] = utc_now
 
+    # Cached, as `presentation` is: every agent POST asks for it, and nothing in it changes.
     @cached_property
     def idempotent_posts(self) -> Idempotency:
         return Idempotency(
@@ -124,8 +125,7 @@ class Services:
             key_retention=timedelta(hours=self.settings.idempotency_retention_hours),
         )
 
-    # Built once: every agent request asks for these, and they depend only on fixed settings.
-    @cached_property
+    @cached_property  # every agent request renders with it, and nothing in it changes
     def presentation(self) -> Presentation:
         key = self.settings.stripe_secret_key or ""
         return Presentation(
