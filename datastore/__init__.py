@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import Column, Engine, Table, bindparam, create_engine, event, inspect, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
@@ -243,8 +243,7 @@ def _spans(entities: tuple[type[SQLModel], ...]) -> tuple[tuple[type[SQLModel], 
 
 
 def _in_session(db: Session, entity: type[R], values: Sequence[Any], refresh: bool) -> R:
-    mapper = inspect(entity)
-    identity = mapper.identity_key_from_primary_key(
+    identity = _mapper(entity).identity_key_from_primary_key(
         tuple(values[position] for position in _key_positions(entity))
     )
     held: R | None = db.identity_map.get(identity)
@@ -256,6 +255,11 @@ def _in_session(db: Session, entity: type[R], values: Sequence[Any], refresh: bo
         for name, value in zip(_attribute_names(entity), values, strict=True):
             set_committed_value(held, name, value)
     return held
+
+
+@cache
+def _mapper(entity: type[SQLModel]) -> Mapper[Any]:
+    return inspect(entity)
 
 
 @cache
@@ -297,7 +301,7 @@ def row_columns(entity: type[SQLModel]) -> tuple[tuple[str, Column[Any]], ...]:
 def _loaded_row(entity: type[R], values: Sequence[Any]) -> R:
     """A row as a query loads it, from its column values in `row_columns` order (converted by
     their types, as a `PreparedStatement` returns them), detached until added to a session."""
-    row: R = inspect(entity).class_manager.new_instance()
+    row: R = _mapper(entity).class_manager.new_instance()
     row.__dict__.update(zip(_attribute_names(entity), values, strict=True))
     make_transient_to_detached(row)
     return row
