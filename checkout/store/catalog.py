@@ -15,7 +15,7 @@ from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
 from checkout.domain.errors import NotFound
 from checkout.domain.purchase import HOLDING_STOCK
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
-from datastore import PreparedStatement, columns_of, get_row, load_rows
+from datastore import PreparedStatement, get_row
 
 
 def shipping_rules(merchant: MerchantRow) -> ShippingRules:
@@ -44,22 +44,53 @@ def shipping_rules(merchant: MerchantRow) -> ShippingRules:
 
 
 def offer_of(variant: VariantRow, product: ProductRow) -> Offer:
-    name = product.title if not variant.options else f"{product.title} ({variant.title})"
+    return _offer(*(getattr(variant if table == "v" else product, name) for table, name in _PRICED))
+
+
+# What an offer is made of, as (v)ariant or (p)roduct columns, in the order `_offer` takes them:
+# a create reads just these, not whole rows.
+_PRICED = (
+    ("v", "id"), ("v", "product_id"), ("v", "merchant_id"), ("p", "title"), ("v", "title"),
+    ("v", "options"), ("p", "description"), ("v", "price"), ("v", "currency"), ("v", "inventory"),
+    ("v", "active"), ("p", "active"), ("p", "digital"), ("p", "images"), ("p", "url"),
+    ("v", "sku"), ("p", "category"),
+)  # fmt: skip
+
+
+def _offer(
+    variant_id: str,
+    product_id: str,
+    merchant_id: str,
+    product_title: str,
+    variant_title: str,
+    options: dict[str, str],
+    description: str,
+    price: int,
+    currency: str,
+    inventory: int,
+    variant_active: bool,
+    product_active: bool,
+    digital: bool,
+    images: list[str],
+    url: str | None,
+    sku: str | None,
+    category: str | None,
+) -> Offer:
     return Offer(
-        variant_id=variant.id,
-        product_id=product.id,
-        merchant_id=variant.merchant_id,
-        name=name,
-        description=product.description,
-        unit_amount=variant.price,
-        currency=variant.currency,
-        available_quantity=variant.inventory if variant.active and product.active else 0,
-        digital=product.digital,
-        images=tuple(product.images),
-        url=product.url,
-        sku=variant.sku,
-        category=product.category,
-        options=tuple(variant.options.items()),
+        variant_id=variant_id,
+        product_id=product_id,
+        merchant_id=merchant_id,
+        name=product_title if not options else f"{product_title} ({variant_title})",
+        description=description,
+        unit_amount=price,
+        currency=currency,
+        available_quantity=inventory if variant_active and product_active else 0,
+        digital=digital,
+        images=tuple(images),
+        url=url,
+        sku=sku,
+        category=category,
+        options=tuple(options.items()),
     )
 
 
@@ -95,14 +126,12 @@ class Catalog:
         ids = sorted(set(variant_ids))
         if not ids:
             return {}, {}
-        rows = load_rows(
-            self.db,
-            _offers(len(ids)),
-            {f"id_{n}": id_ for n, id_ in enumerate(ids)},
-            (VariantRow, ProductRow, MerchantRow),
-        )
-        offers = {variant.id: offer_of(variant, product) for variant, product, _ in rows}
-        return offers, {merchant.id: merchant for _, _, merchant in rows}
+        params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
+        offers = {row[0]: _offer(*row) for row in _offers(len(ids)).execute(self.db, params).rows}
+        merchants = {}
+        for merchant_id in {offer.merchant_id for offer in offers.values()}:
+            merchants[merchant_id] = merchant_or_missing(self.db, merchant_id)
+        return offers, merchants
 
     def reserve(self, quantities: dict[str, int]) -> list[str]:
         """Take stock for every variant or none; returns the variant ids that fell short.
@@ -346,11 +375,11 @@ class CatalogWriter:
 
 @lru_cache(maxsize=64)
 def _offers(count: int) -> PreparedStatement:
-    """The variants, their products and merchants for `count` ids (`id_0`...): every request of
-    a purchase prices its lines, and the ORM's statement path cost more than running it."""
+    """What the offers for `count` ids (`id_0`...) are made of: every request of a purchase
+    prices its lines, and the ORM's statement path cost more than running it."""
+    tables = {"v": VariantRow, "p": ProductRow}
     return PreparedStatement(
-        sa_select(*columns_of(VariantRow, ProductRow, MerchantRow))
-        .join_from(VariantRow, ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
-        .join(MerchantRow, col(MerchantRow.id) == col(VariantRow.merchant_id))
+        sa_select(*(getattr(tables[table], name) for table, name in _PRICED))
+        .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
         .where(col(VariantRow.id).in_([bindparam(f"id_{n}") for n in range(count)]))
     )
