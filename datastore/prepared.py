@@ -66,11 +66,16 @@ class PreparedStatement:
         for name, bind in named:
             if bind.expanding:
                 raise ValueError("expanding (IN-list) parameters are not supported here")
-            constant = bind.value if not bind.required and bind.callable is None else None
-            caller_key = None if (bind.value is not None and not bind.required) else bind.key
-            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # The caller gives what was made with `bindparam(name)` and no value (and a bare
+            # INSERT's columns); anything else is the statement's own constant (a literal, LIMIT).
+            given = bind.required
             binds.append(
-                (compiled.escaped_bind_names.get(name, name), caller_key, constant, convert)
+                (
+                    compiled.escaped_bind_names.get(name, name),
+                    bind.key if given else None,
+                    None if given else bind.effective_value,
+                    bind.type.dialect_impl(dialect).bind_processor(dialect),
+                )
             )
         returned: tuple[Any, ...] = ()
         if isinstance(self.statement, ReturnsRows):
