@@ -122,7 +122,7 @@ class Catalog:
     def offers_and_merchants(
         self, variant_ids: Iterable[str]
     ) -> tuple[dict[str, Offer], dict[str, MerchantRow]]:
-        """The offers, and the merchants selling them, in one read."""
+        """The offers, read in one statement, and the merchants selling them, read by key."""
         ids = sorted(set(variant_ids))
         if not ids:
             return {}, {}
@@ -375,8 +375,8 @@ class CatalogWriter:
 
 @lru_cache(maxsize=64)
 def _offers(count: int) -> PreparedStatement:
-    """What the offers for `count` ids (`id_0`...) are made of: every request of a purchase
-    prices its lines, and the ORM's statement path cost more than running it."""
+    """What the offers for `count` ids (`id_0`...) are made of: every create and update prices
+    its lines, and the ORM's statement path cost more than running the statement."""
     tables = {"v": VariantRow, "p": ProductRow}
     return PreparedStatement(
         sa_select(*(getattr(tables[table], name) for table, name in _PRICED))
