@@ -228,7 +228,7 @@ def load_rows(
     spans = _spans(tuple(entities))
     return [
         tuple(_in_session(db, entity, row[start:end], refresh) for entity, start, end in spans)
-        for row in statement.execute(db, values).rows
+        for row in statement.execute(db, values)
     ]
 
 

@@ -93,8 +93,9 @@ class PreparedStatement:
             return converted
         return {name: value for (name, *_), value in zip(compiled.binds, converted, strict=True)}
 
-    def execute(self, db: Session, values: Mapping[str, Any]) -> PreparedResult:
-        """Run once in the session's transaction; rows returned are converted as the ORM would."""
+    def execute(self, db: Session, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run once in the session's transaction; the rows it returns (none for a write without
+        RETURNING), converted as the ORM would."""
         compiled, cursor, dialect = self._cursor(db)
         try:
             cursor.execute(compiled.sql, self._parameters(compiled, values))
@@ -113,7 +114,7 @@ class PreparedStatement:
                     )
                     for row in rows
                 ]
-            return PreparedResult(rows, cursor.rowcount)
+            return rows
         finally:
             cursor.close()
 
@@ -135,9 +136,3 @@ class PreparedStatement:
         dialect = connection.dialect
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         return self._for(dialect), cursor, dialect
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedResult:
-    rows: list[tuple[Any, ...]]
-    rowcount: int

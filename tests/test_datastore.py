@@ -111,14 +111,14 @@ def test_a_prepared_statement_returns_rows_converted_and_rolls_back_with_its_tra
         with database.write() as db:
             (record_id, until, state), = insert.execute(
                 db, {"identity": "agent_kept", "key": "k1", "until": NOW}
-            ).rows  # fmt: skip
+            )  # fmt: skip
         assert isinstance(record_id, int) and (until, state) == (NOW, "in_flight")
         with pytest.raises(RuntimeError), database.write() as db:
             insert.execute(db, {"identity": "agent_gone", "key": "k2", "until": NOW})
             raise RuntimeError("the unit of work fails after the statement")
         with database.read() as db:
-            assert read.execute(db, {"identity": "agent_kept"}).rows == [("k1", None)]
-            assert read.execute(db, {"identity": "agent_gone"}).rows == []
+            assert read.execute(db, {"identity": "agent_kept"}) == [("k1", None)]
+            assert read.execute(db, {"identity": "agent_gone"}) == []
     finally:
         database.dispose()
 

@@ -127,7 +127,7 @@ class Catalog:
         if not ids:
             return {}, {}
         params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
-        offers = {row[0]: _offer(*row) for row in _offers(len(ids)).execute(self.db, params).rows}
+        offers = {row[0]: _offer(*row) for row in _offers(len(ids)).execute(self.db, params)}
         merchants = {}
         for merchant_id in {offer.merchant_id for offer in offers.values()}:
             merchants[merchant_id] = merchant_or_missing(self.db, merchant_id)

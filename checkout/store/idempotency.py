@@ -51,20 +51,16 @@ class IdempotencyRecords:
         self.lease = lease
 
     def _insert(self, db: Session, scope: KeyScope, fingerprint: str, now: datetime) -> int | None:
-        rows = (
-            _claim_statement(self.database.is_sqlite)
-            .execute(
-                db,
-                {
-                    "identity": scope.identity,
-                    "path": scope.path,
-                    "key": scope.key,
-                    "fingerprint": fingerprint,
-                    "locked_until": now + self.lease,
-                    "created_at": now,
-                },
-            )
-            .rows
+        rows = _claim_statement(self.database.is_sqlite).execute(
+            db,
+            {
+                "identity": scope.identity,
+                "path": scope.path,
+                "key": scope.key,
+                "fingerprint": fingerprint,
+                "locked_until": now + self.lease,
+                "created_at": now,
+            },
         )
         return rows[0][0] if rows else None
 

@@ -19,7 +19,7 @@ class Ledger:
         self.db = db
 
     def has(self, movement_key: str) -> bool:
-        return bool(_movement_written().execute(self.db, {"key": movement_key}).rows)
+        return bool(_movement_written().execute(self.db, {"key": movement_key}))
 
     def record(
         self,
