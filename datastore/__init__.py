@@ -11,13 +11,30 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Column, Engine, Table, bindparam, create_engine, event, inspect, select
-from sqlalchemy.orm import Mapper, make_transient_to_detached
+from sqlalchemy import (
+    Column,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.orm import (
+    NO_VALUE,
+    InstanceState,
+    Mapper,
+    make_transient,
+    make_transient_to_detached,
+)
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, SQLModel
 
@@ -39,6 +56,7 @@ __all__ = [
     "open_engine",
     "row_columns",
     "run_blocking",
+    "save_rows",
 ]
 
 
@@ -284,6 +302,72 @@ def insert_rows(db: Session, rows: Sequence[SQLModel]) -> None:
     for row in rows:
         make_transient_to_detached(row)
         db.add(row)
+
+
+def save_rows(db: Session, rows: Sequence[SQLModel]) -> None:
+    """Rows written now, outside the unit of work's flush: a new one is inserted (as by
+    `insert_rows`), a stored one (read or written before) is updated by its key in the columns
+    whose values changed since. Each is then a stored row with nothing left to flush, as a
+    flush would leave it.
+
+    What the ORM's UPDATE does and this keeps: only changed columns are written (a value set
+    back to what it was is no change), and a row that is no longer there is an error
+    (StaleDataError). A change of primary key is refused.
+    """
+    for row in rows:
+        state: InstanceState[Any] = inspect(row)
+        if state.key is None:
+            if state.pending:
+                db.expunge(row)
+            insert_rows(db, [row])
+            continue
+        entity = type(row)
+        changed = _changed(entity, state)
+        if not changed:
+            continue
+        values = {f"set_{name}": state.dict[name] for name in changed}
+        values.update({f"key_{n}": value for n, value in enumerate(state.key[1])})
+        # The row is marked written before the UPDATE runs: the statement first flushes what
+        # else is pending in the session, and this row must not be among it.
+        make_transient(row)
+        make_transient_to_detached(row)
+        db.add(row)
+        if _row_update(entity, changed).change(db, values) != 1:
+            raise StaleDataError(f"{entity.__tablename__} row {state.key[1]} is no longer there")
+
+
+def _changed(entity: type[SQLModel], state: InstanceState[Any]) -> tuple[str, ...]:
+    before = state.committed_state
+    if not before:
+        return ()
+    changed = tuple(
+        name
+        for name in _attribute_names(entity)
+        if name in before
+        and (before[name] is NO_VALUE or state.dict.get(name, NO_VALUE) != before[name])
+    )
+    if changed and set(changed) & _key_names(entity):
+        raise ValueError(f"the primary key of a {entity.__name__} is not changed in place")
+    return changed
+
+
+@cache
+def _key_names(entity: type[SQLModel]) -> frozenset[str]:
+    return frozenset(_attribute_names(entity)[n] for n in _key_positions(entity))
+
+
+# One statement per table and set of changed columns; a table is changed in a few ways only.
+@lru_cache(maxsize=256)
+def _row_update(entity: type[SQLModel], names: tuple[str, ...]) -> PreparedStatement:
+    mapper = _mapper(entity)
+    table: Table = inspect(entity).local_table
+    columns = dict(row_columns(entity))
+    statement = (
+        update(table)
+        .where(*(key == bindparam(f"key_{n}") for n, key in enumerate(mapper.primary_key)))
+        .values({columns[name]: bindparam(f"set_{name}") for name in names})
+    )
+    return PreparedStatement(statement)
 
 
 @cache

@@ -118,6 +118,15 @@ class PreparedStatement:
         finally:
             cursor.close()
 
+    def change(self, db: Session, values: Mapping[str, Any]) -> int:
+        """Run a write once in the session's transaction; how many rows it changed."""
+        compiled, cursor, _ = self._cursor(db)
+        try:
+            cursor.execute(compiled.sql, self._parameters(compiled, values))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
     def execute_many(self, db: Session, values: Sequence[Mapping[str, Any]]) -> None:
         """Run once per set of values (rows to insert), in the session's transaction."""
         if not values:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, inspect, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from checkout.store.db import Database, create_database_engine
 from checkout.store.rows import (
@@ -23,6 +24,7 @@ from datastore import (
     insert_rows,
     load_rows,
     row_columns,
+    save_rows,
 )
 from tests.support import CLAY, both_backends, pick
 
@@ -178,5 +180,56 @@ def test_rows_read_by_key_belong_to_the_session_and_a_locking_read_sees_the_late
             assert get_row(db, VariantRow, variant_id, for_update=True) is held
             assert held.price == 123_45
             assert get_row(db, VariantRow, "no-such-variant") is None
+    finally:
+        database.dispose()
+
+
+@both_backends
+def test_saved_rows_write_only_what_changed_and_leave_nothing_to_flush(
+    database_url: str, client: object
+) -> None:
+    table = CheckoutSessionRow.__table__  # type: ignore[attr-defined]
+
+    def behind_the_sessions_back(db: object, **values: object) -> None:
+        db.execute(update(table).where(table.c.id == "cs_saved").values(**values))  # type: ignore[attr-defined]
+
+    database = Database(create_database_engine(database_url))
+    try:
+        with database.write() as db:
+            new = _session("cs_saved")
+            db.add(new)  # pending in the unit of work: written by save_rows, not by the flush
+            save_rows(db, [new])
+            assert not db.new and not inspect(new).modified
+        with database.write() as db:
+            row = get_row(db, CheckoutSessionRow, "cs_saved")
+            assert row is not None
+            behind_the_sessions_back(db, order_notes="changed elsewhere", locale="fr-FR")
+            row.status = "ready_for_payment"
+            row.notices = [{"code": "x", "content": "é"}]
+            row.locale = None  # set back to what it was read as: no change, not written
+            row.updated_at = NOW + timedelta(seconds=1)
+            save_rows(db, [row])
+            assert not inspect(row).modified and not db.dirty
+            behind_the_sessions_back(db, status="canceled")  # a later flush must not undo this
+        with database.read() as db:
+            saved = db.get(CheckoutSessionRow, "cs_saved")
+            assert saved is not None
+            assert (saved.status, saved.notices) == ("canceled", [{"code": "x", "content": "é"}])
+            assert (saved.order_notes, saved.locale) == ("changed elsewhere", "fr-FR")
+            assert saved.updated_at == NOW + timedelta(seconds=1)
+
+        with pytest.raises(StaleDataError), database.write() as db:
+            row = get_row(db, CheckoutSessionRow, "cs_saved")
+            assert row is not None
+            db.execute(delete(table).where(table.c.id == "cs_saved"))
+            row.status = "expired"
+            save_rows(db, [row])
+        with pytest.raises(ValueError, match="primary key"), database.write() as db:
+            row = get_row(db, CheckoutSessionRow, "cs_saved")
+            assert row is not None
+            row.id = "cs_renamed"
+            save_rows(db, [row])
+        with database.read() as db:
+            assert db.get(CheckoutSessionRow, "cs_saved") is not None
     finally:
         database.dispose()

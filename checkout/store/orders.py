@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from checkout.store.rows import OrderLineRow, OrderProtocolStateRow, OrderRow
-from datastore import find_row, get_row, insert_rows
+from datastore import find_row, get_row, insert_rows, save_rows
 
 
 class Orders:
@@ -88,8 +88,8 @@ class Orders:
         ).all()
 
     def save(self, order: OrderRow) -> None:
-        self.db.add(order)
-        self.db.flush()
+        """An order read in this transaction and changed since, written now."""
+        save_rows(self.db, [order])
 
 
 def order_for_platform(

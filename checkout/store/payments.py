@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from checkout.domain.allowance import Allowance, TokenState
 from checkout.domain.purchase import PaymentStatus
 from checkout.store.rows import PaymentRow, PaymentTokenRow
-from datastore import get_row, insert_rows
+from datastore import get_row, insert_rows, save_rows
 
 
 def token_state(row: PaymentTokenRow) -> TokenState:
@@ -62,8 +62,7 @@ class Payments:
 
     def save(self, payment: PaymentRow) -> None:
         """A payment read in this transaction and changed since, written now."""
-        self.db.add(payment)
-        self.db.flush()
+        save_rows(self.db, [payment])
 
     def get(self, payment_id: str) -> PaymentRow | None:
         return get_row(self.db, PaymentRow, payment_id)

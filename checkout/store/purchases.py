@@ -10,15 +10,16 @@ from sqlmodel import Session, col, select
 
 from checkout.domain.purchase import PurchaseState
 from checkout.store.rows import MerchantRow, PaymentRow, PurchaseRow
-from datastore import find_row, get_row
+from datastore import find_row, get_row, save_rows
 
 
 class Purchases:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def add(self, purchase: PurchaseRow) -> None:
-        self.db.add(purchase)
+    def save(self, purchase: PurchaseRow) -> None:
+        """A purchase, new or read in this transaction and changed since, written now."""
+        save_rows(self.db, [purchase])
 
     def of_session(self, session_id: str) -> PurchaseRow | None:
         """The session's purchase in any state (an unwound one is started over on its row)."""

@@ -18,7 +18,14 @@ from checkout.store.rows import (
     ProductRow,
     VariantRow,
 )
-from datastore import PreparedStatement, columns_of, get_row, insert_rows, load_rows
+from datastore import (
+    PreparedStatement,
+    columns_of,
+    get_row,
+    insert_rows,
+    load_rows,
+    save_rows,
+)
 
 # UCP agents are known by their profile, not by an API key: their ids carry this prefix.
 UCP_AGENT_PREFIX = "ucp:"
@@ -92,8 +99,8 @@ class CheckoutSessions:
         self.db.flush()
 
     def save(self, session: CheckoutSessionRow) -> None:
-        self.db.add(session)
-        self.db.flush()
+        """A session read in this transaction and changed since, written now."""
+        save_rows(self.db, [session])
 
     def record_intent_trace(self, trace: IntentTraceRow) -> None:
         if self.db.get(IntentTraceRow, trace.session_id) is None:

@@ -369,7 +369,7 @@ async def _note_failure(ctx: Completion, purchase: PurchaseRow, error: str) -> N
             current.attempts += 1
             current.last_error = error[:500]
             current.updated_at = ctx.clock()
-            db.add(current)
+            Purchases(db).save(current)
 
     await ctx.database.run(note)
 

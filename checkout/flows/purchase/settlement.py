@@ -32,6 +32,7 @@ from checkout.store.ids import new_id
 from checkout.store.ledger import Ledger
 from checkout.store.orders import Orders
 from checkout.store.payments import Payments, PaymentTokens
+from checkout.store.purchases import Purchases
 from checkout.store.rows import CheckoutSessionRow, OrderLineRow, OrderRow, PaymentRow, PurchaseRow
 from checkout.store.sessions import CheckoutSessions
 from merchant_adapters import PlacedOrder
@@ -57,7 +58,7 @@ def note_placed(
         purchase.platform_order_id = placed.platform_order_id
         purchase.platform_order_name = placed.platform_order_name
         purchase.recorded = placed.recorded
-    db.add(purchase)
+    Purchases(db).save(purchase)
 
 
 def placed_order(purchase: PurchaseRow) -> PlacedOrder | None:
@@ -98,7 +99,7 @@ def finish_purchase(
     )
     purchase.state = purchase_moves(purchase.state, PurchaseState.COMPLETED)
     purchase.updated_at = now
-    db.add(purchase)
+    Purchases(db).save(purchase)
     session.status, session.updated_at = Status.COMPLETED.value, now
     session.notices = []
     CheckoutSessions(db).save(session)
@@ -136,7 +137,7 @@ def unwind_purchase(
     purchase.state = purchase_moves(purchase.state, PurchaseState.UNWOUND)
     purchase.updated_at = now
     purchase.last_error = refusal.message[:500]
-    db.add(purchase)
+    Purchases(db).save(purchase)
     session.status, session.updated_at = Status.NOT_READY_FOR_PAYMENT.value, now
     session.notices = [notice_dict(problem)]
     CheckoutSessions(db).save(session)

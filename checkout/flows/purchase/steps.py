@@ -362,7 +362,7 @@ def _record_purchase(
         purchase_moves(purchase.state, PurchaseState.AUTHORIZING)
         for name, value in fields.items():
             setattr(purchase, name, value)
-    Purchases(db).add(purchase)
+    Purchases(db).save(purchase)
     row.status = Status.COMPLETE_IN_PROGRESS.value
     row.notices = []
     row.authentication_metadata = None
@@ -451,13 +451,13 @@ def record_authorization(
         Payments(db).save(payment)
         purchase.state = purchase_moves(purchase.state, PurchaseState.AUTHORIZED)
         purchase.updated_at = now
-        db.add(purchase)
+        Purchases(db).save(purchase)
         return purchase
 
     Catalog(db).release(Sale.of(purchase).quantities())
     purchase.state = purchase_moves(purchase.state, PurchaseState.UNWOUND)
     purchase.updated_at = now
-    db.add(purchase)
+    Purchases(db).save(purchase)
     if (
         authorization.status is AuthorizationStatus.REQUIRES_ACTION
         and "3ds" in session.interventions
