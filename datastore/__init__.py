@@ -51,6 +51,7 @@ __all__ = [
     "empty_list",
     "find_row",
     "get_row",
+    "held_row",
     "insert_rows",
     "load_rows",
     "open_engine",
@@ -212,6 +213,13 @@ def find_row(db: Session, entity: type[R], attribute: str, value: Any) -> R | No
     its SELECT built once per entity and attribute, as `get_row`'s."""
     found = load_rows(db, _row_by(entity, attribute), {"value": value}, (entity,))
     return found[0][0] if found else None
+
+
+def held_row(db: Session, entity: type[R], key: Any) -> R | None:
+    """The session's own copy of the row with this primary key, if it holds one (no SQL): what
+    a write on the driver must keep in step, as the ORM's UPDATE would have."""
+    held: R | None = db.identity_map.get(_mapper(entity).identity_key_from_primary_key((key,)))
+    return held
 
 
 @cache

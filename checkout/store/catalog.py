@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, true, update
@@ -15,7 +15,7 @@ from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
 from checkout.domain.errors import NotFound
 from checkout.domain.purchase import HOLDING_STOCK
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
-from datastore import PreparedStatement, get_row
+from datastore import PreparedStatement, get_row, held_row
 
 
 def shipping_rules(merchant: MerchantRow) -> ShippingRules:
@@ -144,15 +144,11 @@ class Catalog:
         short, taken = [], {}
         for variant_id in sorted(quantities):
             wanted = quantities[variant_id]
-            result = self.db.execute(
-                update(VariantRow)
-                .where(col(VariantRow.id) == variant_id, col(VariantRow.inventory) >= wanted)
-                .values(inventory=col(VariantRow.inventory) - wanted)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            if _take_stock().change(self.db, {"id": variant_id, "wanted": wanted}) != 1:
                 short.append(variant_id)
             else:
                 taken[variant_id] = wanted
+                self._stock_changed(variant_id)
         if short:
             self.release(taken)
         return short
@@ -160,11 +156,14 @@ class Catalog:
     def release(self, quantities: dict[str, int]) -> None:
         """Give back stock a reservation took (an unwound purchase)."""
         for variant_id in sorted(quantities):
-            self.db.execute(
-                update(VariantRow)
-                .where(col(VariantRow.id) == variant_id)
-                .values(inventory=col(VariantRow.inventory) + quantities[variant_id])
-            )
+            _give_back_stock().change(self.db, {"id": variant_id, "given": quantities[variant_id]})
+            self._stock_changed(variant_id)
+
+    def _stock_changed(self, variant_id: str) -> None:
+        # The session's copy of the variant, if it holds one, reads its stock afresh next time.
+        held = held_row(self.db, VariantRow, variant_id)
+        if held is not None:
+            self.db.expire(held, ["inventory"])
 
     def platform_refs(self, variant_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
         """(platform product id, platform variant id) per variant, where it came from a platform."""
@@ -382,4 +381,25 @@ def _offers(count: int) -> PreparedStatement:
         sa_select(*(getattr(tables[table], name) for table, name in _PRICED))
         .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
         .where(col(VariantRow.id).in_([bindparam(f"id_{n}") for n in range(count)]))
+    )
+
+
+# Taking and giving back stock is a conditional UPDATE per variant of every purchase: built once.
+@cache
+def _take_stock() -> PreparedStatement:
+    variants = VariantRow.__table__  # type: ignore[attr-defined]
+    return PreparedStatement(
+        update(variants)
+        .where(variants.c.id == bindparam("id"), variants.c.inventory >= bindparam("wanted"))
+        .values(inventory=variants.c.inventory - bindparam("wanted"))
+    )
+
+
+@cache
+def _give_back_stock() -> PreparedStatement:
+    variants = VariantRow.__table__  # type: ignore[attr-defined]
+    return PreparedStatement(
+        update(variants)
+        .where(variants.c.id == bindparam("id"))
+        .values(inventory=variants.c.inventory + bindparam("given"))
     )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from checkout.domain.allowance import Allowance, TokenState
 from checkout.domain.purchase import PaymentStatus
 from checkout.store.rows import PaymentRow, PaymentTokenRow
-from datastore import get_row, insert_rows, save_rows
+from datastore import PreparedStatement, get_row, held_row, insert_rows, save_rows
 
 
 def token_state(row: PaymentTokenRow) -> TokenState:
@@ -38,18 +40,21 @@ class PaymentTokens:
 
     def consume(self, token_id: str, now: datetime) -> bool:
         """Mark a token used exactly once; False when another request spent it first."""
-        result = self.db.execute(
-            update(PaymentTokenRow)
-            .where(col(PaymentTokenRow.id) == token_id, col(PaymentTokenRow.used_at).is_(None))
-            .values(used_at=now)
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        if _spend_token().change(self.db, {"id": token_id, "now": now}) != 1:
+            return False
+        self._used_at(token_id, now)
+        return True
 
     def release(self, token_id: str) -> None:
         """Make a spent token usable again: its payment was voided before anything was charged."""
-        self.db.execute(
-            update(PaymentTokenRow).where(col(PaymentTokenRow.id) == token_id).values(used_at=None)
-        )
+        _unspend_token().change(self.db, {"id": token_id})
+        self._used_at(token_id, None)
+
+    def _used_at(self, token_id: str, when: datetime | None) -> None:
+        # What the UPDATE just wrote, on the session's copy of the token if it holds one.
+        held = held_row(self.db, PaymentTokenRow, token_id)
+        if held is not None:
+            set_committed_value(held, "used_at", when)
 
 
 class Payments:
@@ -94,3 +99,22 @@ class Payments:
         return self.db.exec(
             select(PaymentRow).where(col(PaymentRow.charge_id) == charge_id)
         ).first()
+
+
+# Spending a token is a conditional UPDATE of every purchase: built once.
+@cache
+def _spend_token() -> PreparedStatement:
+    tokens = PaymentTokenRow.__table__  # type: ignore[attr-defined]
+    return PreparedStatement(
+        update(tokens)
+        .where(tokens.c.id == bindparam("id"), tokens.c.used_at.is_(None))
+        .values(used_at=bindparam("now"))
+    )
+
+
+@cache
+def _unspend_token() -> PreparedStatement:
+    tokens = PaymentTokenRow.__table__  # type: ignore[attr-defined]
+    return PreparedStatement(
+        update(tokens).where(tokens.c.id == bindparam("id")).values(used_at=None)
+    )
