@@ -14,6 +14,7 @@ from checkout.store.rows import (
     CheckoutSessionRow,
     IdempotencyRecordRow,
     MerchantRow,
+    PaymentTokenRow,
     ProductRow,
     VariantRow,
 )
@@ -231,5 +232,39 @@ def test_saved_rows_write_only_what_changed_and_leave_nothing_to_flush(
             save_rows(db, [row])
         with database.read() as db:
             assert db.get(CheckoutSessionRow, "cs_saved") is not None
+    finally:
+        database.dispose()
+
+
+@both_backends
+def test_a_row_built_from_its_fields_gets_their_defaults_and_is_written_as_sqlmodel_would(
+    database_url: str, client: object
+) -> None:
+    merchant = MerchantRow(
+        id="mch_built", name="Built Co", platform="feed", shop_ref="built", currency="usd",
+        country="US", commission_bps=500, created_at=NOW,
+    )  # fmt: skip
+    other = MerchantRow(
+        id="mch_built_2", name="Built Two", platform="feed", shop_ref="built-2", currency="usd",
+        country="US", commission_bps=500,
+    )  # fmt: skip
+    assert (merchant.status, merchant.commission_fixed, merchant.credentials) == ("active", 0, None)
+    assert merchant.links == {} and merchant.links is not other.links  # a factory's, per row
+    assert merchant.model_fields_set == {
+        "id", "name", "platform", "shop_ref", "currency", "country", "commission_bps",
+        "created_at",
+    }  # fmt: skip
+    with pytest.raises(TypeError, match="no field colour"):
+        PaymentTokenRow(id="vt_x", colour="red")  # type: ignore[call-arg]
+    database = Database(create_database_engine(database_url))
+    try:
+        with database.write() as db:
+            db.add(merchant)  # written by the unit of work's flush, from the row's own dict
+            merchant.links = {"home": "https://built.example"}  # a change before the flush counts
+        with database.read() as db:
+            stored = db.get(MerchantRow, "mch_built")
+            assert stored is not None
+            assert (stored.status, stored.links) == ("active", {"home": "https://built.example"})
+            assert (stored.commission_bps, stored.shipping) == (500, {})
     finally:
         database.dispose()

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from datastore import empty_dict, empty_list
+from datastore import Row, empty_dict, empty_list
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -36,7 +36,7 @@ def utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
 
 
-class MerchantRow(SQLModel, table=True):
+class MerchantRow(Row, table=True):
     __tablename__ = "merchants"
     id: str = Field(primary_key=True, max_length=64)
     name: str
@@ -78,7 +78,7 @@ class MerchantRow(SQLModel, table=True):
     created_at: datetime = utc_column()
 
 
-class ProductRow(SQLModel, table=True):
+class ProductRow(Row, table=True):
     __tablename__ = "products"
     __table_args__ = (
         UniqueConstraint("merchant_id", "platform_product_id", name="uq_products_platform_id"),
@@ -100,7 +100,7 @@ class ProductRow(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
-class VariantRow(SQLModel, table=True):
+class VariantRow(Row, table=True):
     __tablename__ = "variants"
     __table_args__ = (CheckConstraint("inventory >= 0", name="ck_variants_inventory_nonnegative"),)
     id: str = Field(primary_key=True, max_length=64)
@@ -120,7 +120,7 @@ class VariantRow(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
-class AgentKeyRow(SQLModel, table=True):
+class AgentKeyRow(Row, table=True):
     __tablename__ = "agent_api_keys"
     id: str = Field(primary_key=True, max_length=64)
     name: str
@@ -129,7 +129,7 @@ class AgentKeyRow(SQLModel, table=True):
     revoked_at: datetime | None = utc_column(nullable=True)
 
 
-class CheckoutSessionRow(SQLModel, table=True):
+class CheckoutSessionRow(Row, table=True):
     __tablename__ = "checkout_sessions"
     id: str = Field(primary_key=True, max_length=64)
     agent_id: str = Field(index=True, max_length=64)
@@ -177,7 +177,7 @@ class CheckoutSessionRow(SQLModel, table=True):
     )
 
 
-class CheckoutLineRow(SQLModel, table=True):
+class CheckoutLineRow(Row, table=True):
     __tablename__ = "checkout_lines"
     __table_args__ = (CheckConstraint("quantity >= 1", name="ck_checkout_lines_quantity_positive"),)
     id: str = Field(primary_key=True, max_length=64)
@@ -188,7 +188,7 @@ class CheckoutLineRow(SQLModel, table=True):
     unit_amount: int
 
 
-class PaymentTokenRow(SQLModel, table=True):
+class PaymentTokenRow(Row, table=True):
     """A delegated payment token (vt_...). The card number is never stored: brand, last4, outcome."""
 
     __tablename__ = "payment_tokens"
@@ -210,7 +210,7 @@ class PaymentTokenRow(SQLModel, table=True):
     used_at: datetime | None = utc_column(nullable=True)
 
 
-class PaymentRow(SQLModel, table=True):
+class PaymentRow(Row, table=True):
     __tablename__ = "payments"
     id: str = Field(primary_key=True, max_length=64)
     session_id: str = Field(foreign_key="checkout_sessions.id", index=True, max_length=64)
@@ -233,7 +233,7 @@ class PaymentRow(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
-class OrderRow(SQLModel, table=True):
+class OrderRow(Row, table=True):
     __tablename__ = "orders"
     id: str = Field(primary_key=True, max_length=64)
     checkout_session_id: str = Field(foreign_key="checkout_sessions.id", unique=True, max_length=64)
@@ -264,7 +264,7 @@ class OrderRow(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
-class OrderLineRow(SQLModel, table=True):
+class OrderLineRow(Row, table=True):
     __tablename__ = "order_lines"
     id: str = Field(primary_key=True, max_length=64)
     order_id: str = Field(foreign_key="orders.id", index=True, max_length=64)
@@ -279,7 +279,7 @@ class OrderLineRow(SQLModel, table=True):
     url: str | None = None
 
 
-class IntentTraceRow(SQLModel, table=True):
+class IntentTraceRow(Row, table=True):
     __tablename__ = "intent_traces"
     session_id: str = Field(foreign_key="checkout_sessions.id", primary_key=True, max_length=64)
     reason_code: str
@@ -290,7 +290,7 @@ class IntentTraceRow(SQLModel, table=True):
     created_at: datetime = utc_column()
 
 
-class IdempotencyRecordRow(SQLModel, table=True):
+class IdempotencyRecordRow(Row, table=True):
     """A request key's fingerprint and, once done, the response to replay."""
 
     __tablename__ = "idempotency_records"
@@ -307,7 +307,7 @@ class IdempotencyRecordRow(SQLModel, table=True):
     created_at: datetime = utc_column(index=True)
 
 
-class OutboxEventRow(SQLModel, table=True):
+class OutboxEventRow(Row, table=True):
     """An order event waiting to be delivered to the agent's webhook receiver."""
 
     __tablename__ = "outbox_events"
@@ -325,7 +325,7 @@ class OutboxEventRow(SQLModel, table=True):
     created_at: datetime = utc_column()
 
 
-class PurchaseRow(SQLModel, table=True):
+class PurchaseRow(Row, table=True):
     """The completion saga of one session: authorised -> placed on the platform -> captured."""
 
     __tablename__ = "purchases"
@@ -350,7 +350,7 @@ class PurchaseRow(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
-class PlatformEventRow(SQLModel, table=True):
+class PlatformEventRow(Row, table=True):
     """An inbox of verified merchant-platform webhooks: one row per delivery id, processed once."""
 
     __tablename__ = "platform_events"
@@ -368,7 +368,7 @@ class PlatformEventRow(SQLModel, table=True):
     processed_at: datetime | None = utc_column(nullable=True)
 
 
-class CommissionTermsRow(SQLModel, table=True):
+class CommissionTermsRow(Row, table=True):
     """Every version of every merchant's commission terms; orders name the version they used."""
 
     __tablename__ = "commission_terms"
@@ -387,7 +387,7 @@ class CommissionTermsRow(SQLModel, table=True):
     effective_at: datetime = utc_column()
 
 
-class LedgerEntryRow(SQLModel, table=True):
+class LedgerEntryRow(Row, table=True):
     """One posting of a movement of money; append-only (never updated, never deleted)."""
 
     __tablename__ = "ledger_entries"
@@ -408,7 +408,7 @@ class LedgerEntryRow(SQLModel, table=True):
     occurred_at: datetime = utc_column()
 
 
-class RefundRow(SQLModel, table=True):
+class RefundRow(Row, table=True):
     __tablename__ = "refunds"
     id: str = Field(primary_key=True, max_length=64)
     order_id: str = Field(foreign_key="orders.id", index=True, max_length=64)
@@ -423,7 +423,7 @@ class RefundRow(SQLModel, table=True):
     updated_at: datetime = utc_column()
 
 
-class StripeEventRow(SQLModel, table=True):
+class StripeEventRow(Row, table=True):
     """The inbox of verified Stripe webhooks, keyed by Stripe's event id: processed once."""
 
     __tablename__ = "stripe_events"
@@ -439,7 +439,7 @@ class StripeEventRow(SQLModel, table=True):
     outcome: str | None = None
 
 
-class DiscountCodeRow(SQLModel, table=True):
+class DiscountCodeRow(Row, table=True):
     """A code a merchant offers (percentage in basis points, or a fixed amount in minor units)."""
 
     __tablename__ = "discount_codes"
@@ -451,7 +451,7 @@ class DiscountCodeRow(SQLModel, table=True):
     title: str
 
 
-class BuyerAddressRow(SQLModel, table=True):
+class BuyerAddressRow(Row, table=True):
     """A shipping address a buyer used with a merchant, offered again at their next checkout."""
 
     __tablename__ = "buyer_addresses"
@@ -463,7 +463,7 @@ class BuyerAddressRow(SQLModel, table=True):
     created_at: datetime = utc_column()
 
 
-class OrderProtocolStateRow(SQLModel, table=True):
+class OrderProtocolStateRow(Row, table=True):
     """What a protocol's order carries beyond ours (UCP's fulfillment events and adjustments)."""
 
     __tablename__ = "order_protocol_state"
