@@ -18,6 +18,7 @@ import anyio
 from pydantic_core import PydanticUndefined
 from sqlalchemy import (
     Column,
+    Connection,
     Engine,
     Table,
     bindparam,
@@ -201,6 +202,7 @@ class Database:
         self._write_lock: threading.Lock | None = (
             threading.Lock() if engine.dialect.name == "sqlite" else None
         )
+        self._writer_connection: Connection | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -214,10 +216,27 @@ class Database:
             return
         with (
             self._write_lock,
-            Session(self._writer, expire_on_commit=False) as session,
-            session.begin(),
+            Session(self._sqlite_writer(), expire_on_commit=False) as session,
+            session.begin(),  # BEGIN IMMEDIATE on the held connection; COMMIT or ROLLBACK
         ):
             yield session
+
+    def _sqlite_writer(self) -> Connection:
+        """The process's one SQLite writing connection, kept open (call under the write lock).
+
+        Writers take turns under the lock, so they can share a connection instead of each taking
+        one from the pool and giving it back (a checkout, and a rollback on return, per unit of
+        work). A Session bound to it begins and ends its own transaction on it and leaves it
+        open. One that was invalidated (its driver connection failed) is replaced.
+        """
+        connection = self._writer_connection
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._writer_connection = self._writer.connect()
+        elif connection.in_transaction():
+            # A Session would join a transaction already open and leave it uncommitted: one left
+            # behind by a unit of work that failed to end is abandoned, never built on.
+            connection.rollback()
+        return connection
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
         """Blocking database work called from the event loop (see `run_blocking`)."""
@@ -229,6 +248,9 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if self._writer_connection is not None:
+            self._writer_connection.close()
+            self._writer_connection = None
         self.engine.dispose()
 
 

@@ -268,3 +268,28 @@ def test_a_row_built_from_its_fields_gets_their_defaults_and_is_written_as_sqlmo
             assert (stored.commission_bps, stored.shipping) == (500, {})
     finally:
         database.dispose()
+
+
+@both_backends
+def test_units_of_work_commit_or_roll_back_whole_one_after_another(
+    database_url: str, client: object
+) -> None:
+    """On SQLite every unit of work writes on the same kept connection: one that fails must leave
+    nothing behind for the next, which must still commit."""
+    database = Database(create_database_engine(database_url))
+    try:
+        for attempt in range(3):
+            with pytest.raises(RuntimeError), database.write() as db:
+                insert_rows(db, [_session(f"cs_failed_{attempt}")])
+                raise RuntimeError("the unit of work fails")
+            with database.write() as db:
+                insert_rows(db, [_session(f"cs_kept_{attempt}")])
+        with database.read() as db:
+            kept = db.scalars(select(CheckoutSessionRow.id).where(
+                CheckoutSessionRow.id.in_(  # type: ignore[attr-defined]
+                    [f"cs_{state}_{n}" for state in ("failed", "kept") for n in range(3)]
+                )
+            )).all()  # fmt: skip
+        assert sorted(kept) == ["cs_kept_0", "cs_kept_1", "cs_kept_2"]
+    finally:
+        database.dispose()
