@@ -167,11 +167,11 @@ class Catalog:
 
     def platform_refs(self, variant_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
         """(platform product id, platform variant id) per variant, where it came from a platform."""
-        rows = self.db.exec(
-            select(VariantRow.id, ProductRow.platform_product_id, VariantRow.platform_variant_id)
-            .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
-            .where(col(VariantRow.id).in_(list(variant_ids)))
-        ).all()
+        ids = sorted(set(variant_ids))
+        if not ids:
+            return {}
+        params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
+        rows = _platform_refs(len(ids)).execute(self.db, params)
         return {
             variant_id: (product_ref, variant_ref) for variant_id, product_ref, variant_ref in rows
         }
@@ -379,6 +379,20 @@ def _offers(count: int) -> PreparedStatement:
     tables = {"v": VariantRow, "p": ProductRow}
     return PreparedStatement(
         sa_select(*(getattr(tables[table], name) for table, name in _PRICED))
+        .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
+        .where(col(VariantRow.id).in_([bindparam(f"id_{n}") for n in range(count)]))
+    )
+
+
+@lru_cache(maxsize=64)
+def _platform_refs(count: int) -> PreparedStatement:
+    """Where `count` variants (`id_0`...) came from on their platform: read by every purchase."""
+    return PreparedStatement(
+        sa_select(
+            col(VariantRow.id),
+            col(ProductRow.platform_product_id),
+            col(VariantRow.platform_variant_id),
+        )
         .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
         .where(col(VariantRow.id).in_([bindparam(f"id_{n}") for n in range(count)]))
     )
