@@ -20,6 +20,7 @@ from checkout.api.idempotency import (
     run_idempotently_async,
 )
 from checkout.protocol.render import Presentation
+from checkout.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class AcpPost:
     idempotency: Idempotency
     clock: Callable[[], datetime]
     presentation: Presentation
+    settings: Settings
 
     async def run(self, path: str, work: Work) -> Response:
         """`work` in one transaction under this POST's key (see `run_idempotently`)."""
@@ -68,6 +70,7 @@ async def acp_post(
         idempotency=services.idempotent_posts,
         clock=services.clock,
         presentation=services.presentation,
+        settings=services.settings,
     )
 
 

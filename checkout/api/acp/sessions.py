@@ -19,7 +19,6 @@ from checkout.api.deps import (
     CompletionDep,
     DatabaseDep,
     PresentationDep,
-    SettingsDep,
 )
 from checkout.api.idempotency import Keep
 from checkout.api.problems import error_body, json_response, status_for
@@ -44,9 +43,7 @@ router = APIRouter(tags=["checkout"])
     responses=session_responses(201),
     operation_id="createCheckoutSession",
 )
-async def create_checkout_session(
-    body: CheckoutSessionCreateRequest, post: AcpPostDep, settings: SettingsDep
-) -> Response:
+async def create_checkout_session(body: CheckoutSessionCreateRequest, post: AcpPostDep) -> Response:
     dialects.accept(post.version, body)
 
     def work(db: Session) -> tuple[int, dict[str, Any]]:
@@ -55,7 +52,7 @@ async def create_checkout_session(
             body,
             agent_id=post.agent,
             now=post.clock(),
-            ttl=timedelta(minutes=settings.session_ttl_minutes),
+            ttl=timedelta(minutes=post.settings.session_ttl_minutes),
             api_version=post.version,
         )
         return 201, dialects.session(post.version, state, post.presentation)
