@@ -43,7 +43,7 @@ from checkout.sandboxes import Sandboxes, onboard_demo_merchants
 from checkout.settings import Settings
 from checkout.store.db import Database, create_database_engine, startup_lock, upgrade_schema
 from checkout.store.vault import CredentialVault
-from checkout.ucp.app import install_ucp
+from checkout.ucp.app import install_business_profile, install_ucp
 from checkout.ucp.signing import SigningKey
 from checkout.ucp.webhooks import OrderEventSender
 from checkout.web import pages as web_pages
@@ -251,6 +251,15 @@ def create_app(
     app.state.services = services
     app.state.sandboxes = sandboxes
     problems.install(app)
+    ucp_events = OrderEventSender(
+        database,
+        ucp_http,
+        ucp_key,
+        business_id=settings.ucp_merchant_id or "",
+        max_attempts=settings.webhook_max_attempts,
+        clock=clock,
+    )
+    install_ucp(app, services, ucp_events, ucp_key)  # first: see its docstring
     for router in (
         sessions.router,
         delegate_payment.router,
@@ -266,15 +275,7 @@ def create_app(
         merchant_orders_router,
     ):
         app.include_router(router)
-    ucp_events = OrderEventSender(
-        database,
-        ucp_http,
-        ucp_key,
-        business_id=settings.ucp_merchant_id or "",
-        max_attempts=settings.webhook_max_attempts,
-        clock=clock,
-    )
-    install_ucp(app, services, ucp_events, ucp_key)
+    install_business_profile(app)
     web_pages.install(app)
     if sandboxes is not None:
         # The emulators' levers, served for people and demos; their platform APIs stay in-process.

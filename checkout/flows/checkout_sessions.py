@@ -20,9 +20,9 @@ from checkout.flows.session_state import (
     SessionState,
     accept_current_prices,
     load_session,
-    quote_lines,
     quote_session,
     require_open,
+    requoted,
 )
 from checkout.protocol import CURRENT_VERSION
 from checkout.protocol.requests import (
@@ -195,12 +195,7 @@ def update_session(
     if "line_items" in sent:
         updated = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
     else:
-        # Only the row changed, and it is the one in hand: price the lines read above again
-        # instead of reading the session, its lines and their offers back.
-        quote = quote_lines(db, row, state.lines, state.merchant, now)
-        updated = SessionState(
-            row, state.merchant, state.lines, quote, status_of(Status(row.status), quote)
-        )
+        updated = requoted(db, state, now)  # only the row changed, and it is the one in hand
     if changes and "line_items" not in sent:
         # Show the price change on this response, then accept the current prices as shown.
         accept_current_prices(db, updated)

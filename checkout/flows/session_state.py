@@ -119,6 +119,15 @@ def quote_lines(
     )
 
 
+def requoted(db: Session, state: SessionState, now: datetime) -> SessionState:
+    """The state after its row changed in this transaction, not its lines: the lines in hand
+    priced again, instead of reading the session, its lines and their offers back."""
+    quote = quote_lines(db, state.row, state.lines, state.merchant, now)
+    return SessionState(
+        state.row, state.merchant, state.lines, quote, status_of(Status(state.row.status), quote)
+    )
+
+
 def payability_problems(merchant: MerchantRow) -> tuple[Problem, ...]:
     """A merchant whose payment account cannot take charges yet, or whose platform revoked our
     access, cannot be bought from."""

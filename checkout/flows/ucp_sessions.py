@@ -16,7 +16,7 @@ from checkout.flows.delegate_payment import delegate_payment
 from checkout.flows.purchase.complete import complete_checkout
 from checkout.flows.purchase.saga import Completion, Respond
 from checkout.flows.purchase.steps import HANDLER_ID, CompleteOutcome
-from checkout.flows.session_state import SessionState, load_session, require_open
+from checkout.flows.session_state import SessionState, load_session, require_open, requoted
 from checkout.payments.provider import PaymentProvider
 from checkout.protocol import ucp_requests as ucp
 from checkout.protocol.requests import (
@@ -180,9 +180,8 @@ def _apply(
     CheckoutSessions(db).save(row)
 
 
-def _settled(db: Session, session_id: str, agent_id: str, now: datetime) -> SessionState:
+def _settled(db: Session, state: SessionState, now: datetime) -> SessionState:
     """The session as shown; a chosen option the destination no longer offers is let go."""
-    state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
     chosen = (state.row.protocol_state or {}).get("fulfillment") or {}
     option = chosen.get("selected_option_id")
     if option and state.row.selections and option not in {o.id for o in state.quote.options}:
@@ -192,7 +191,7 @@ def _settled(db: Session, session_id: str, agent_id: str, now: datetime) -> Sess
         }
         state.row.selections = []
         CheckoutSessions(db).save(state.row)
-        state = load_session(db, session_id, agent_id=agent_id, now=now, for_update=True)
+        state = requoted(db, state, now)
     return state
 
 
@@ -223,7 +222,9 @@ def create_checkout(
         payment=request.payment,
         now=now,
     )
-    return _settled(db, state.row.id, agent_id, now)
+    # The session was made in this transaction and only its row changed since: priced again
+    # as it is in hand.
+    return _settled(db, requoted(db, state, now), now)
 
 
 def update_checkout(
@@ -259,7 +260,10 @@ def update_checkout(
         payment=request.payment,
         now=now,
     )
-    return _settled(db, session_id, agent_id, now)
+    # Read back: the update may have changed the lines, and accepted their current prices.
+    return _settled(
+        db, load_session(db, session_id, agent_id=agent_id, now=now, for_update=True), now
+    )
 
 
 def card_number(instrument: ucp.PaymentInstrument) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import Select
+from sqlalchemy import BindParameter, bindparam, select
+from sqlmodel import Session, col
 
 from checkout.store.rows import ProductRow, VariantRow
+from datastore import PreparedStatement
 
 
 class PlatformItems:
@@ -19,37 +20,49 @@ class PlatformItems:
     def variant_ids(self, merchant_id: str, item_ids: Iterable[str]) -> dict[str, str]:
         """Our variant id for each platform product id the merchant sells (one variant each)."""
         wanted = list(dict.fromkeys(item_ids))
-        rows = self.db.exec(
-            _variants_of_items(), params={"merchant_id": merchant_id, "items": wanted}
-        ).all()
+        if not wanted:
+            return {}
+        params = {"merchant_id": merchant_id} | _ids(wanted)
+        rows = _variants_of_items(len(wanted)).execute(self.db, params)
         return {platform_id: variant_id for platform_id, variant_id in rows if platform_id}
 
     def item_ids(self, variant_ids: Iterable[str]) -> dict[str, str]:
         """The platform product id of each of our variants."""
-        rows = self.db.exec(_items_of_variants(), params={"variants": list(variant_ids)}).all()
+        wanted = list(dict.fromkeys(variant_ids))
+        if not wanted:
+            return {}
+        rows = _items_of_variants(len(wanted)).execute(self.db, _ids(wanted))
         return {variant_id: platform_id or variant_id for variant_id, platform_id in rows}
 
 
-# Every UCP request maps item ids both ways, so both statements are built once and run with
-# parameters (building a join and its cache key per call cost more than running it).
-@cache
-def _variants_of_items() -> Select[str | None, str]:
-    return (
-        select(ProductRow.platform_product_id, VariantRow.id)
+def _ids(ids: list[str]) -> dict[str, str]:
+    return {f"id_{n}": id_ for n, id_ in enumerate(ids)}
+
+
+def _in_ids(count: int) -> list[BindParameter[Any]]:
+    return [bindparam(f"id_{n}") for n in range(count)]
+
+
+# Every UCP request maps item ids both ways, so both statements are built once per number of ids
+# and run on the driver (building a join and its cache key per call cost more than running it).
+@lru_cache(maxsize=64)
+def _variants_of_items(count: int) -> PreparedStatement:
+    return PreparedStatement(
+        select(col(ProductRow.platform_product_id), col(VariantRow.id))
         .join(VariantRow, col(VariantRow.product_id) == col(ProductRow.id))
         .where(
             col(ProductRow.merchant_id) == bindparam("merchant_id"),
-            col(ProductRow.platform_product_id).in_(bindparam("items", expanding=True)),
+            col(ProductRow.platform_product_id).in_(_in_ids(count)),
             col(ProductRow.active),
             col(VariantRow.active),
         )
     )
 
 
-@cache
-def _items_of_variants() -> Select[str, str | None]:
-    return (
-        select(VariantRow.id, ProductRow.platform_product_id)
+@lru_cache(maxsize=64)
+def _items_of_variants(count: int) -> PreparedStatement:
+    return PreparedStatement(
+        select(col(VariantRow.id), col(ProductRow.platform_product_id))
         .join(ProductRow, col(VariantRow.product_id) == col(ProductRow.id))
-        .where(col(VariantRow.id).in_(bindparam("variants", expanding=True)))
+        .where(col(VariantRow.id).in_(_in_ids(count)))
     )
