@@ -117,17 +117,18 @@ class Catalog:
         return {row.id: row for row in rows}
 
     def offers(self, variant_ids: Iterable[str]) -> dict[str, Offer]:
-        return self.offers_and_merchants(variant_ids)[0]
+        """The offers, read in one statement."""
+        ids = sorted(set(variant_ids))
+        if not ids:
+            return {}
+        params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
+        return {row[0]: _offer(*row) for row in _offers(len(ids)).execute(self.db, params)}
 
     def offers_and_merchants(
         self, variant_ids: Iterable[str]
     ) -> tuple[dict[str, Offer], dict[str, MerchantRow]]:
-        """The offers, read in one statement, and the merchants selling them, read by key."""
-        ids = sorted(set(variant_ids))
-        if not ids:
-            return {}, {}
-        params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
-        offers = {row[0]: _offer(*row) for row in _offers(len(ids)).execute(self.db, params)}
+        """The offers, and the merchants selling them, read by key."""
+        offers = self.offers(variant_ids)
         merchants = {}
         for merchant_id in {offer.merchant_id for offer in offers.values()}:
             merchants[merchant_id] = merchant_or_missing(self.db, merchant_id)
