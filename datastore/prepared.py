@@ -35,6 +35,9 @@ class _Compiled:
     # said what it returns (PostgreSQL's numeric conversions depend on it)
     returned: tuple[Any, ...]
     results: tuple[Convert, ...] | None = None
+    # whether the driver returns rows for it, learnt on the first execution: asking a cursor for
+    # its description builds it anew each time (psycopg), and the answer never changes
+    gives_rows: bool | None = None
 
 
 def _dialect_key(dialect: Dialect) -> tuple[Any, ...]:
@@ -99,7 +102,9 @@ class PreparedStatement:
         compiled, cursor, dialect = self._cursor(db)
         try:
             cursor.execute(compiled.sql, self._parameters(compiled, values))
-            rows = cursor.fetchall() if cursor.description is not None else []
+            if compiled.gives_rows is None:
+                compiled.gives_rows = cursor.description is not None
+            rows = cursor.fetchall() if compiled.gives_rows else []
             if compiled.results is None and compiled.returned:
                 converts = tuple(
                     kind.result_processor(dialect, described[1])
@@ -133,7 +138,10 @@ class PreparedStatement:
             return
         compiled, cursor, _ = self._cursor(db)
         try:
-            cursor.executemany(compiled.sql, [self._parameters(compiled, v) for v in values])
+            if len(values) == 1:  # psycopg's executemany enters pipeline mode, for one row too
+                cursor.execute(compiled.sql, self._parameters(compiled, values[0]))
+            else:
+                cursor.executemany(compiled.sql, [self._parameters(compiled, v) for v in values])
         finally:
             cursor.close()
 
