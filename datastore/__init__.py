@@ -61,6 +61,7 @@ __all__ = [
     "row_columns",
     "run_blocking",
     "save_rows",
+    "session_row",
 ]
 
 
@@ -326,6 +327,12 @@ def _spans(entities: tuple[type[SQLModel], ...]) -> tuple[tuple[type[SQLModel], 
         spans.append((entity, start, start + width))
         start += width
     return tuple(spans)
+
+
+def session_row(db: Session, entity: type[R], values: Sequence[Any]) -> R:
+    """The session's own row for these values of its `columns_of`, read by a statement that
+    also reads other things (as `load_rows` makes rows of a statement of entities alone)."""
+    return _in_session(db, entity, values, refresh=False)
 
 
 def _in_session(db: Session, entity: type[R], values: Sequence[Any], refresh: bool) -> R:
