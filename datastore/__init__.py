@@ -249,9 +249,11 @@ class Database:
             yield session
 
     def dispose(self) -> None:
-        if self._writer_connection is not None:
-            self._writer_connection.close()
-            self._writer_connection = None
+        if self._write_lock is not None:
+            with self._write_lock:  # a unit of work still writing on it finishes first
+                if self._writer_connection is not None:
+                    self._writer_connection.close()
+                    self._writer_connection = None
         self.engine.dispose()
 
 
