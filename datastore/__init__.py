@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 import anyio
 from pydantic_core import PydanticUndefined
 from sqlalchemy import (
+    BindParameter,
     Column,
     Connection,
     Engine,
@@ -55,6 +56,8 @@ __all__ = [
     "find_row",
     "get_row",
     "held_row",
+    "id_binds",
+    "id_values",
     "insert_rows",
     "load_rows",
     "open_engine",
@@ -296,6 +299,17 @@ def _row_by_key(entity: type[SQLModel], for_update: bool) -> PreparedStatement:
     (key_column,) = inspect(entity).primary_key
     statement = select(*columns_of(entity)).where(key_column == bindparam("key"))
     return PreparedStatement(statement.with_for_update() if for_update else statement)
+
+
+def id_binds(count: int) -> list[BindParameter[Any]]:
+    """Parameters `id_0`... for an IN list of `count` values: a `PreparedStatement` has no
+    expanding parameters, so a statement with an IN list is built once per count of values."""
+    return [bindparam(f"id_{n}") for n in range(count)]
+
+
+def id_values(values: Sequence[Any]) -> dict[str, Any]:
+    """The values for `id_binds(len(values))`."""
+    return {f"id_{n}": value for n, value in enumerate(values)}
 
 
 def columns_of(*entities: type[SQLModel]) -> list[Column[Any]]:

@@ -15,7 +15,15 @@ from checkout.domain.checkout import Offer, ShippingRate, ShippingRules
 from checkout.domain.errors import NotFound
 from checkout.domain.purchase import HOLDING_STOCK
 from checkout.store.rows import MerchantRow, ProductRow, PurchaseRow, VariantRow
-from datastore import PreparedStatement, columns_of, get_row, held_row, session_row
+from datastore import (
+    PreparedStatement,
+    columns_of,
+    get_row,
+    held_row,
+    id_binds,
+    id_values,
+    session_row,
+)
 
 
 def shipping_rules(merchant: MerchantRow) -> ShippingRules:
@@ -121,7 +129,7 @@ class Catalog:
         ids = sorted(set(variant_ids))
         if not ids:
             return {}
-        params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
+        params = id_values(ids)
         return {row[0]: _offer(*row) for row in _offers(len(ids)).execute(self.db, params)}
 
     def offers_and_merchants(
@@ -131,7 +139,7 @@ class Catalog:
         ids = sorted(set(variant_ids))
         if not ids:
             return {}, {}
-        params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
+        params = id_values(ids)
         offers: dict[str, Offer] = {}
         merchants: dict[str, MerchantRow] = {}
         for row in _offers_and_merchants(len(ids)).execute(self.db, params):
@@ -179,7 +187,7 @@ class Catalog:
         ids = sorted(set(variant_ids))
         if not ids:
             return {}
-        params = {f"id_{n}": id_ for n, id_ in enumerate(ids)}
+        params = id_values(ids)
         rows = _platform_refs(len(ids)).execute(self.db, params)
         return {
             variant_id: (product_ref, variant_ref) for variant_id, product_ref, variant_ref in rows
@@ -404,7 +412,7 @@ def _offers_select(count: int) -> Select[Any]:
     return (
         sa_select(*(getattr(tables[table], name) for table, name in _PRICED))
         .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
-        .where(col(VariantRow.id).in_([bindparam(f"id_{n}") for n in range(count)]))
+        .where(col(VariantRow.id).in_(id_binds(count)))
     )
 
 
@@ -418,7 +426,7 @@ def _platform_refs(count: int) -> PreparedStatement:
             col(VariantRow.platform_variant_id),
         )
         .join(ProductRow, col(ProductRow.id) == col(VariantRow.product_id))
-        .where(col(VariantRow.id).in_([bindparam(f"id_{n}") for n in range(count)]))
+        .where(col(VariantRow.id).in_(id_binds(count)))
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from checkout.store.rows import ProductRow, VariantRow
-from datastore import PreparedStatement
+from datastore import PreparedStatement, id_binds, id_values
 
 
 class PlatformItems:
@@ -22,7 +21,7 @@ class PlatformItems:
         wanted = list(dict.fromkeys(item_ids))
         if not wanted:
             return {}
-        params = {"merchant_id": merchant_id} | _ids(wanted)
+        params = {"merchant_id": merchant_id} | id_values(wanted)
         rows = _variants_of_items(len(wanted)).execute(self.db, params)
         return {platform_id: variant_id for platform_id, variant_id in rows if platform_id}
 
@@ -31,16 +30,8 @@ class PlatformItems:
         wanted = list(dict.fromkeys(variant_ids))
         if not wanted:
             return {}
-        rows = _items_of_variants(len(wanted)).execute(self.db, _ids(wanted))
+        rows = _items_of_variants(len(wanted)).execute(self.db, id_values(wanted))
         return {variant_id: platform_id or variant_id for variant_id, platform_id in rows}
-
-
-def _ids(ids: list[str]) -> dict[str, str]:
-    return {f"id_{n}": id_ for n, id_ in enumerate(ids)}
-
-
-def _in_ids(count: int) -> list[BindParameter[Any]]:
-    return [bindparam(f"id_{n}") for n in range(count)]
 
 
 # Every UCP request maps item ids both ways, so both statements are built once per number of ids
@@ -52,7 +43,7 @@ def _variants_of_items(count: int) -> PreparedStatement:
         .join(VariantRow, col(VariantRow.product_id) == col(ProductRow.id))
         .where(
             col(ProductRow.merchant_id) == bindparam("merchant_id"),
-            col(ProductRow.platform_product_id).in_(_in_ids(count)),
+            col(ProductRow.platform_product_id).in_(id_binds(count)),
             col(ProductRow.active),
             col(VariantRow.active),
         )
@@ -64,5 +55,5 @@ def _items_of_variants(count: int) -> PreparedStatement:
     return PreparedStatement(
         select(col(VariantRow.id), col(ProductRow.platform_product_id))
         .join(ProductRow, col(VariantRow.product_id) == col(ProductRow.id))
-        .where(col(VariantRow.id).in_(_in_ids(count)))
+        .where(col(VariantRow.id).in_(id_binds(count)))
     )
