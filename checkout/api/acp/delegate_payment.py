@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS
-from checkout.api.acp.posts import AcpPostDep
+from checkout.api.acp.posts import AcpPostDep, acp_post_headers
 from checkout.api.deps import ProviderDep
 from checkout.flows.delegate_payment import delegate_payment
 from checkout.protocol import render
@@ -23,6 +23,7 @@ PATH = "/agentic_commerce/delegate_payment"
 @router.post(
     PATH,
     status_code=201,
+    openapi_extra=acp_post_headers(),
     operation_id="delegatePayment",
     responses={
         201: {"model": DelegatePaymentResponse, "description": "The vault token."},

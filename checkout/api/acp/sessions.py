@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from checkout.api.acp.openapi import ERRORS, GET_ERRORS, session_responses
-from checkout.api.acp.posts import AcpPostDep
+from checkout.api.acp.posts import AcpPostDep, acp_post_headers
 from checkout.api.acp.versions import BrowserHeadersDep, remembering_channel
 from checkout.api.deps import (
     AgentDep,
@@ -41,6 +41,7 @@ router = APIRouter(tags=["checkout"])
     "/checkout_sessions",
     status_code=201,
     responses=session_responses(201),
+    openapi_extra=acp_post_headers(),
     operation_id="createCheckoutSession",
 )
 async def create_checkout_session(body: CheckoutSessionCreateRequest, post: AcpPostDep) -> Response:
@@ -63,6 +64,7 @@ async def create_checkout_session(body: CheckoutSessionCreateRequest, post: AcpP
 @router.post(
     "/checkout_sessions/{checkout_session_id}",
     responses=session_responses(200),
+    openapi_extra=acp_post_headers(),
     operation_id="updateCheckoutSession",
 )
 async def update_checkout_session(
@@ -103,6 +105,7 @@ async def get_checkout_session(
 @router.post(
     "/checkout_sessions/{checkout_session_id}/complete",
     responses=session_responses(200, with_order=True) | {402: ERRORS[400], 503: ERRORS[500]},
+    openapi_extra=acp_post_headers(),
     operation_id="completeCheckoutSession",
 )
 async def complete_checkout_session(
@@ -141,6 +144,7 @@ async def complete_checkout_session(
 @router.post(
     "/checkout_sessions/{checkout_session_id}/cancel",
     responses=session_responses(200) | {405: ERRORS[400]},
+    openapi_extra=acp_post_headers(),
     operation_id="cancelCheckoutSession",
 )
 async def cancel_checkout_session(
