@@ -57,11 +57,11 @@ __all__ = [
     "get_row",
     "held_row",
     "id_binds",
-    "id_values",
     "insert_rows",
     "load_rows",
     "open_engine",
     "row_columns",
+    "rows_for_ids",
     "run_blocking",
     "save_rows",
     "session_row",
@@ -303,13 +303,24 @@ def _row_by_key(entity: type[SQLModel], for_update: bool) -> PreparedStatement:
 
 def id_binds(count: int) -> list[BindParameter[Any]]:
     """Parameters `id_0`... for an IN list of `count` values: a `PreparedStatement` has no
-    expanding parameters, so a statement with an IN list is built once per count of values."""
+    expanding parameters, so a statement with an IN list is built once per count of values
+    and run by `rows_for_ids`."""
     return [bindparam(f"id_{n}") for n in range(count)]
 
 
-def id_values(values: Sequence[Any]) -> dict[str, Any]:
-    """The values for `id_binds(len(values))`."""
-    return {f"id_{n}": value for n, value in enumerate(values)}
+def rows_for_ids(
+    db: Session,
+    statement_for: Callable[[int], PreparedStatement],
+    ids: Sequence[Any],
+    **values: Any,
+) -> list[tuple[Any, ...]]:
+    """The rows of a statement with an IN list of `ids`, built by `statement_for(len(ids))`
+    with `id_binds`, and these other `values`; none for no ids."""
+    if not ids:
+        return []
+    return statement_for(len(ids)).execute(
+        db, values | {f"id_{n}": value for n, value in enumerate(ids)}
+    )
 
 
 def columns_of(*entities: type[SQLModel]) -> list[Column[Any]]:

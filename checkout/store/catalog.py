@@ -21,7 +21,7 @@ from datastore import (
     get_row,
     held_row,
     id_binds,
-    id_values,
+    rows_for_ids,
     session_row,
 )
 
@@ -126,23 +126,16 @@ class Catalog:
 
     def offers(self, variant_ids: Iterable[str]) -> dict[str, Offer]:
         """The offers, read in one statement."""
-        ids = sorted(set(variant_ids))
-        if not ids:
-            return {}
-        params = id_values(ids)
-        return {row[0]: _offer(*row) for row in _offers(len(ids)).execute(self.db, params)}
+        rows = rows_for_ids(self.db, _offers, sorted(set(variant_ids)))
+        return {row[0]: _offer(*row) for row in rows}
 
     def offers_and_merchants(
         self, variant_ids: Iterable[str]
     ) -> tuple[dict[str, Offer], dict[str, MerchantRow]]:
         """The offers, and the merchants selling them, read in one statement."""
-        ids = sorted(set(variant_ids))
-        if not ids:
-            return {}, {}
-        params = id_values(ids)
         offers: dict[str, Offer] = {}
         merchants: dict[str, MerchantRow] = {}
-        for row in _offers_and_merchants(len(ids)).execute(self.db, params):
+        for row in rows_for_ids(self.db, _offers_and_merchants, sorted(set(variant_ids))):
             offer = offers[row[0]] = _offer(*row[: len(_PRICED)])
             if offer.merchant_id not in merchants:
                 merchants[offer.merchant_id] = session_row(
@@ -184,11 +177,7 @@ class Catalog:
 
     def platform_refs(self, variant_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
         """(platform product id, platform variant id) per variant, where it came from a platform."""
-        ids = sorted(set(variant_ids))
-        if not ids:
-            return {}
-        params = id_values(ids)
-        rows = _platform_refs(len(ids)).execute(self.db, params)
+        rows = rows_for_ids(self.db, _platform_refs, sorted(set(variant_ids)))
         return {
             variant_id: (product_ref, variant_ref) for variant_id, product_ref, variant_ref in rows
         }

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from checkout.store.rows import ProductRow, VariantRow
-from datastore import PreparedStatement, id_binds, id_values
+from datastore import PreparedStatement, id_binds, rows_for_ids
 
 
 class PlatformItems:
@@ -19,18 +19,12 @@ class PlatformItems:
     def variant_ids(self, merchant_id: str, item_ids: Iterable[str]) -> dict[str, str]:
         """Our variant id for each platform product id the merchant sells (one variant each)."""
         wanted = list(dict.fromkeys(item_ids))
-        if not wanted:
-            return {}
-        params = {"merchant_id": merchant_id} | id_values(wanted)
-        rows = _variants_of_items(len(wanted)).execute(self.db, params)
+        rows = rows_for_ids(self.db, _variants_of_items, wanted, merchant_id=merchant_id)
         return {platform_id: variant_id for platform_id, variant_id in rows if platform_id}
 
     def item_ids(self, variant_ids: Iterable[str]) -> dict[str, str]:
         """The platform product id of each of our variants."""
-        wanted = list(dict.fromkeys(variant_ids))
-        if not wanted:
-            return {}
-        rows = _items_of_variants(len(wanted)).execute(self.db, id_values(wanted))
+        rows = rows_for_ids(self.db, _items_of_variants, list(dict.fromkeys(variant_ids)))
         return {variant_id: platform_id or variant_id for variant_id, platform_id in rows}
 
 
